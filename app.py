@@ -1,0 +1,34 @@
+"""bertexplore entrypoint: page config, the sidebar's model pickers, and navigation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui.models import sidebar
+
+ROOT = Path(__file__).resolve().parent
+
+# (file, title, icon, section); pages whose file is absent in this checkout are skipped.
+PAGES = [
+    ("pages/home.py", "Start here", ":material/home:", "Explore"),
+    ("pages/masked_lm.py", "Masked-LM", ":material/text_fields:", "Explore"),
+    ("pages/attention.py", "Attention", ":material/grid_on:", "Explore"),
+    ("pages/classification.py", "Classification", ":material/label:", "Task demos"),
+    ("pages/ner.py", "Named entities", ":material/person_search:", "Task demos"),
+    ("pages/qa.py", "Question answering", ":material/quiz:", "Task demos"),
+    ("pages/nsp.py", "Next sentence", ":material/arrow_forward:", "Task demos"),
+    ("pages/finetune.py", "Fine-tune", ":material/model_training:", "Train"),
+]
+
+st.set_page_config(page_title="bertexplore", page_icon=":material/visibility:", layout="wide")
+
+sections: dict[str, list] = {}
+for i, (path, title, icon, section) in enumerate(PAGES):
+    if (ROOT / path).is_file():
+        sections.setdefault(section, []).append(st.Page(path, title=title, icon=icon, default=(i == 0)))
+
+page = st.navigation(sections)
+st.sidebar.title("bertexplore")
+sidebar()
+page.run()

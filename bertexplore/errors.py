@@ -1,0 +1,32 @@
+"""Errors the engine raises for the user to read: each carries a message fit to show as-is."""
+from __future__ import annotations
+
+
+class BertExploreError(Exception):
+    """Base class: `str(err)` is a complete, user-facing explanation."""
+
+
+class InputError(BertExploreError, ValueError):
+    """The user's text or settings cannot be used as given."""
+
+
+class ModelUnavailable(BertExploreError):
+    """A checkpoint is neither on disk nor reachable; `command` fetches it."""
+
+    def __init__(self, name: str, reason: str = "") -> None:
+        self.name = name
+        self.command = f"python -m bertexplore download {name}"
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"The model '{name}' is not on this machine and the Hugging Face hub cannot be reached{why}. "
+            f"On a machine with internet access, run `{self.command}` (add `--to models` to save it into the "
+            "app's models folder, which you can copy to an offline machine), then pick it again."
+        )
+
+
+class NotAModel(BertExploreError):
+    """A path or id that holds no loadable Transformers checkpoint."""
+
+
+class UnsupportedModel(BertExploreError):
+    """A checkpoint of an architecture (or head) this page cannot explore."""

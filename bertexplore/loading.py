@@ -1,0 +1,227 @@
+"""Load a BERT-family checkpoint (hub id or folder) once, safely, onto a device.
+
+The engine never trusts remote code, prefers safetensors, and turns every failure into a
+user-facing error from `errors`. Offline machines get a fast, exact "how to fetch it" message.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForMaskedLM,
+    AutoModelForPreTraining,
+    AutoModelForQuestionAnswering,
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    PretrainedConfig,
+    PreTrainedModel,
+)
+from transformers.utils import logging as hf_logging
+
+from .errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel
+from .registry import resolve
+
+Head = Literal["base", "mlm", "pretraining", "sequence-classification", "token-classification", "question-answering"]
+
+AUTO_CLASSES: dict[str, type] = {
+    "base": AutoModel,
+    "mlm": AutoModelForMaskedLM,
+    "pretraining": AutoModelForPreTraining,
+    "sequence-classification": AutoModelForSequenceClassification,
+    "token-classification": AutoModelForTokenClassification,
+    "question-answering": AutoModelForQuestionAnswering,
+}
+
+HEAD_NAMES = {
+    "base": "encoder",
+    "mlm": "masked-LM",
+    "pretraining": "pre-training (masked-LM + next-sentence)",
+    "sequence-classification": "sequence-classification",
+    "token-classification": "token-classification",
+    "question-answering": "question-answering",
+}
+
+# Encoder-only families whose attention this app knows how to read.
+ENCODER_TYPES = frozenset({
+    "bert", "distilbert", "roberta", "xlm-roberta", "camembert", "albert", "electra",
+    "mobilebert", "megatron-bert", "ernie", "xlm-roberta-xl", "deberta", "deberta-v2", "modernbert",
+})
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+hf_logging.set_verbosity_error()  # load reports about absent heads are explained by the pages instead
+
+
+def available_devices() -> list[str]:
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.insert(0, "cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        devices.insert(0, "mps")
+    return devices
+
+
+def resolve_device(device: str = "auto") -> str:
+    """'auto' picks cuda, then mps, then cpu; anything else must be available here."""
+    devices = available_devices()
+    if device == "auto":
+        for preferred in ("cuda", "mps", "cpu"):
+            if preferred in devices:
+                return preferred
+    if device not in devices:
+        raise BertExploreError(f"Device '{device}' is not available on this machine; available: {', '.join(devices)}.")
+    return device
+
+
+def check_dtype(device: str, dtype: str) -> torch.dtype:
+    if dtype not in DTYPES:
+        raise BertExploreError(f"Unknown precision '{dtype}'; choose one of {', '.join(DTYPES)}.")
+    if device == "cpu" and dtype != "float32":
+        raise BertExploreError("Half precision (float16/bfloat16) is offered on GPUs only; use float32 on the CPU.")
+    return DTYPES[dtype]
+
+
+_reach_cache: dict[str, tuple[float, bool]] = {}
+
+
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """Fast check that the Hugging Face hub answers; cached for a minute so offline pages do not hang."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    now = time.monotonic()
+    cached = _reach_cache.get(endpoint)
+    if cached and now - cached[0] < 60:
+        return cached[1]
+    url = urlparse(endpoint)
+    try:
+        with socket.create_connection((url.hostname or "huggingface.co", url.port or 443), timeout=timeout):
+            ok = True
+    except OSError:
+        ok = False
+    _reach_cache[endpoint] = (now, ok)
+    return ok
+
+
+@dataclass
+class LoadedModel:
+    """One checkpoint on one device, shared read-only by every session.
+
+    `lock` serialises tokenizer use and forwards: fast tokenizers are not thread-safe.
+    """
+
+    name: str
+    source: str
+    head: str
+    model: PreTrainedModel
+    tokenizer: Any
+    config: PretrainedConfig
+    device: str
+    dtype: str
+    has_head: bool
+    missing_keys: tuple[str, ...] = ()
+    load_seconds: float = 0.0
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @property
+    def model_type(self) -> str:
+        return self.config.model_type
+
+    @property
+    def num_layers(self) -> int:
+        return int(getattr(self.config, "num_hidden_layers", getattr(self.config, "n_layers", 0)))
+
+    @property
+    def num_heads(self) -> int:
+        return int(getattr(self.config, "num_attention_heads", getattr(self.config, "n_heads", 0)))
+
+    @property
+    def max_length(self) -> int:
+        limit = int(getattr(self.config, "max_position_embeddings", 512))
+        if self.model_type in ("roberta", "xlm-roberta", "camembert", "xlm-roberta-xl"):
+            limit -= 2  # position ids start after the padding index
+        tok_max = getattr(self.tokenizer, "model_max_length", limit) or limit
+        return int(min(limit, tok_max))
+
+    @property
+    def uses_segments(self) -> bool:
+        return int(getattr(self.config, "type_vocab_size", 0) or 0) > 1
+
+    @property
+    def encoder(self) -> PreTrainedModel:
+        return getattr(self.model, self.model.base_model_prefix, self.model)
+
+
+def _load_config(source: str, is_local: bool, name: str) -> tuple[PretrainedConfig, bool]:
+    """Return the config and whether everything must come from local files."""
+    if is_local:
+        if not os.path.isdir(source):
+            raise NotAModel(f"The folder '{source}' does not exist.")
+        if not os.path.isfile(os.path.join(source, "config.json")):
+            raise NotAModel(
+                f"The folder '{source}' is not a Transformers model: it has no config.json. "
+                "Pick a folder written by save_pretrained (config.json, weights and tokenizer files)."
+            )
+    try:
+        return AutoConfig.from_pretrained(source, local_files_only=True, trust_remote_code=False), True
+    except (OSError, ValueError) as err:
+        if is_local:
+            raise NotAModel(f"The folder '{source}' does not hold a readable model config: {err}") from None
+    if not hub_reachable():
+        raise ModelUnavailable(name, "nothing cached for it")
+    try:
+        return AutoConfig.from_pretrained(source, trust_remote_code=False), False
+    except (OSError, ValueError) as err:
+        raise NotAModel(f"'{name}' is not a model on the Hugging Face hub or a local folder ({err}).") from None
+
+
+def load_model(name: str, head: str = "mlm", device: str = "auto", dtype: str = "float32") -> LoadedModel:
+    """Load tokenizer and model with the given head; raise a user-facing error on any failure."""
+    if head not in AUTO_CLASSES:
+        raise BertExploreError(f"Unknown model head '{head}'.")
+    if not name or not name.strip():
+        raise NotAModel("No model was given: pick one from the list or type a Hugging Face id or a folder path.")
+    started = time.perf_counter()
+    device = resolve_device(device)
+    torch_dtype = check_dtype(device, dtype)
+    source, is_local = resolve(name)
+    config, local_only = _load_config(source, is_local, name)
+    if config.model_type not in ENCODER_TYPES:
+        raise UnsupportedModel(
+            f"'{name}' is a '{config.model_type}' model. bertexplore explores BERT-family encoders "
+            f"({', '.join(sorted(ENCODER_TYPES))}); pick one of those."
+        )
+    kwargs = dict(local_files_only=local_only, trust_remote_code=False)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+    except (OSError, ValueError, TypeError) as err:
+        raise NotAModel(f"'{name}' has no usable tokenizer files ({err}).") from None
+    auto = AUTO_CLASSES[head]
+    try:
+        model, info = auto.from_pretrained(
+            source, output_loading_info=True, attn_implementation="eager", dtype=torch_dtype, **kwargs
+        )
+    except ValueError as err:
+        if "Unrecognized configuration class" in str(err):
+            raise UnsupportedModel(f"'{name}' ({config.model_type}) has no {HEAD_NAMES[head]} variant.") from None
+        raise NotAModel(f"Could not load the weights of '{name}': {err}") from None
+    except OSError as err:
+        raise NotAModel(f"Could not load the weights of '{name}': {err}") from None
+    prefix = model.base_model_prefix
+    missing = tuple(k for k in info.get("missing_keys", ()) if not k.startswith(prefix + "."))
+    model.to(device).eval()
+    model.requires_grad_(False)
+    return LoadedModel(
+        name=name, source=source, head=head, model=model, tokenizer=tokenizer, config=config,
+        device=device, dtype=dtype, has_head=(head == "base" or not missing), missing_keys=missing,
+        load_seconds=time.perf_counter() - started,
+    )

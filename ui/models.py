@@ -1,0 +1,61 @@
+"""Model picking and loading for every page: one shared, read-only model per (name, head, device, dtype)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from bertexplore.loading import LoadedModel, available_devices, load_model
+from bertexplore.registry import OFFLINE_MODEL, describe, picker_choices
+
+from .feedback import show_error
+
+MODEL_KEY = "model"
+DEVICE_KEY = "device"
+DTYPE_KEY = "dtype"
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _cached_load(name: str, head: str, device: str, dtype: str) -> LoadedModel:
+    # Shared by all sessions: LoadedModel is read-only (eval, no grads) and its lock serialises use.
+    return load_model(name, head=head, device=device, dtype=dtype)
+
+
+def sidebar() -> None:
+    """Model, device and precision pickers; called from app.py so they persist across pages."""
+    choices = picker_choices()
+    typed = st.session_state.get(MODEL_KEY)
+    if typed and typed not in choices:
+        choices.append(typed)  # keep a typed id or folder selectable after reruns
+    st.sidebar.selectbox(
+        "Model", choices, index=0, key=MODEL_KEY, accept_new_options=True, bind="query-params",
+        help="Pick one, or type a Hugging Face id (e.g. bert-base-cased) or a local folder path.",
+    )
+    name = current_model_name()
+    st.sidebar.caption(describe(name))
+    devices = ["auto"] + available_devices()
+    st.sidebar.selectbox("Device", devices, key=DEVICE_KEY, help="auto picks cuda, then mps, then cpu.")
+    dtypes = ["float32"] if resolved_device() == "cpu" else ["float32", "float16", "bfloat16"]
+    st.sidebar.selectbox("Precision", dtypes, key=DTYPE_KEY, help="Half precision is offered on GPUs only.")
+
+
+def current_model_name() -> str:
+    return (st.session_state.get(MODEL_KEY) or OFFLINE_MODEL).strip() or OFFLINE_MODEL
+
+
+def resolved_device() -> str:
+    device = st.session_state.get(DEVICE_KEY, "auto")
+    if device == "auto":
+        return available_devices()[0]
+    return device if device in available_devices() else "cpu"
+
+
+def get_model(head: str = "mlm", name: str | None = None) -> LoadedModel | None:
+    """Load (once per process) the sidebar's model with `head`; show why on failure and return None."""
+    name = name or current_model_name()
+    device = resolved_device()
+    dtype = st.session_state.get(DTYPE_KEY, "float32") if device != "cpu" else "float32"
+    try:
+        with st.spinner(f"Loading {name} on {device}…", show_time=True):
+            return _cached_load(name, head, device, dtype)
+    except Exception as err:  # noqa: BLE001 - every failure becomes a message
+        show_error(err)
+        return None
