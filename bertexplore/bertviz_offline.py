@@ -1,0 +1,202 @@
+"""bertviz's head view and model view as self-contained HTML that draws without internet.
+
+bertviz's HTML loads require.js, d3 5.7 and jQuery from cdnjs. We inline the copies that `npm ci` put in
+node_modules (package.json pins them): d3 and jQuery first, while no AMD loader exists, so they set the
+globals window.d3 / window.jQuery; then require.js; then register those globals as the AMD modules
+bertviz asks for, and strip bertviz's CDN paths. Without node_modules we keep the CDN HTML and say so.
+
+Payload: bertviz writes every weight as JSON text. We round weights to 4 decimals before handing them
+over (about 3x fewer bytes, invisible in line opacities) and pick a subset of layers/heads for long inputs.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .trace import Trace
+
+# (npm package, file inside it); order matters: see the module docstring.
+LIBRARIES = (("d3", "dist/d3.min.js"), ("jquery", "dist/jquery.min.js"), ("requirejs", "require.js"))
+CDN_SCRIPT = re.compile(r'<script src="https://cdnjs\.cloudflare\.com/[^"]*require[^"]*"></script>')
+REQUIRE_CONFIG = re.compile(r"require\.config\(\{.*?\}\);", re.S)
+AMD_SHIMS = "define('d3', [], function () { return window.d3; });\ndefine('jquery', [], function () { return window.jQuery; });"
+
+# Weights bertviz may carry in one view: ~7 bytes each once rounded, so ~4 MB; SVG with more lines than
+# this stutters in the browser anyway.
+VALUE_BUDGET = 600_000
+DECIMALS = 4
+
+
+def node_modules() -> Path:
+    return Path(os.environ.get("BERTEXPLORE_NODE_MODULES", Path(__file__).resolve().parent.parent / "node_modules"))
+
+
+def library_files() -> list[Path] | None:
+    """The three library files in load order, or None when any is missing (npm ci was not run)."""
+    root = node_modules()
+    files = [root / package / name for package, name in LIBRARIES]
+    return files if all(f.is_file() for f in files) else None
+
+
+def _script(code: str) -> str:
+    # An inline script ends at the first "</script"; keep library code from closing it early.
+    return "<script type=\"text/javascript\">\n" + re.sub(r"</(script)", r"<\\/\1", code, flags=re.I) + "\n</script>\n"
+
+
+def make_offline(html: str) -> tuple[str, bool]:
+    """bertviz HTML -> (HTML with the libraries inlined, True), or (unchanged HTML, False) without node_modules."""
+    files = library_files()
+    if files is None:
+        return html, False
+    body = CDN_SCRIPT.sub("", html)
+    body = REQUIRE_CONFIG.sub("", body, count=1)
+    libs = "".join(_script(f.read_text(encoding="utf-8")) for f in files)
+    head = libs + _script(AMD_SHIMS)
+    page = (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n" + head +
+        "<style>body{margin:0;background:white;}</style></head>\n<body>\n" + body + "\n</body></html>"
+    )
+    return page, True
+
+
+def is_offline(html: str) -> bool:
+    return "cdnjs" not in html and "define('d3'" in html
+
+
+@dataclass(frozen=True)
+class Subset:
+    layers: tuple[int, ...]
+    heads: tuple[int, ...]
+    complete: bool  # every layer and head is included
+    full_values: int  # weights the complete view would carry
+    values: int
+
+    def describe(self) -> str:
+        if self.complete:
+            return "all layers and heads"
+        fmt = lambda xs: ", ".join(str(x + 1) for x in xs)  # noqa: E731
+        return f"layers {fmt(self.layers)} × heads {fmt(self.heads)}"
+
+
+def choose_subset(length: int, layers: int, heads: int, layer: int, head: int,
+                  budget: int = VALUE_BUDGET, all_heads: bool = True) -> Subset:
+    """Which layers/heads to hand bertviz so the view carries at most `budget` weights.
+
+    Short inputs get everything. Longer ones keep every head of as many layers as fit, centred on the
+    selected layer; past that, the selected layer with as many heads as fit starting at the selected head.
+    `all_heads=False` (head view, which carries every head of a layer) forces whole layers.
+    """
+    per_head = length * length
+    full = layers * heads * per_head
+    if full <= budget:
+        return Subset(tuple(range(layers)), tuple(range(heads)), True, full, full)
+    n_layers = budget // (heads * per_head)
+    if n_layers >= 1 or not all_heads:
+        n_layers = max(1, n_layers)
+        start = min(max(0, layer - n_layers // 2), layers - n_layers)
+        chosen = tuple(range(start, start + n_layers))
+        return Subset(chosen, tuple(range(heads)), False, full, n_layers * heads * per_head)
+    n_heads = max(1, budget // per_head)
+    chosen_heads = tuple(sorted((head + i) % heads for i in range(min(n_heads, heads))))
+    return Subset((layer,), chosen_heads, False, full, len(chosen_heads) * per_head)
+
+
+def _rounded(attentions: np.ndarray, layers: tuple[int, ...], heads: tuple[int, ...] | None):
+    """Per-layer torch tensors [1, H, T, T] in float64 so .tolist() prints short decimals; None for unused layers."""
+    import torch
+
+    out: list = [None] * attentions.shape[0]
+    for layer in layers:
+        block = attentions[layer] if heads is None else attentions[layer][list(heads)]
+        out[layer] = torch.from_numpy(np.round(block.astype(np.float64), DECIMALS)[None])
+    return out
+
+
+def _sentence_b_start(trace: Trace) -> int | None:
+    segs = trace.inputs.segment_ids
+    return segs.index(1) if 1 in segs else None
+
+
+def _escape_params(html: str, kind: str) -> str:
+    """bertviz writes tokens (user text) into a JSON literal inside <script>; a "</script>" there would end it.
+
+    Only the JSON is touched (the surrounding JS has "<" operators): "\\u003c" is the same character to
+    JSON and JavaScript, and inert to the HTML parser.
+    """
+    import bertviz
+
+    template = (Path(bertviz.__file__).parent / f"{kind}_view.js").read_text(encoding="utf-8")
+    before, after = template.split("PYTHON_PARAMS", 1)
+    start = html.find(before)
+    stop = html.find(after[:200], start + len(before)) if start >= 0 else -1
+    if start < 0 or stop < 0:
+        raise RuntimeError("bertviz's HTML layout changed; refusing to embed unescaped user text.")
+    start += len(before)
+    return html[:start] + html[start:stop].replace("<", "\\u003c") + html[stop:]
+
+
+@dataclass(frozen=True)
+class BertvizHTML:
+    html: str
+    offline: bool
+    subset: Subset
+    kind: str  # "head" or "model"
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.html.encode("utf-8"))
+
+
+def head_view_html(trace: Trace, layer: int = 0, head: int = 0, budget: int = VALUE_BUDGET) -> BertvizHTML:
+    """bertviz head view of the trace (whole layers: it shows all heads of the chosen layer)."""
+    from bertviz import head_view
+
+    att = np.asarray(trace.attentions)
+    n_layers, n_heads, length = att.shape[0], att.shape[1], att.shape[-1]
+    subset = choose_subset(length, n_layers, n_heads, layer, head, budget, all_heads=False)
+    start = _sentence_b_start(trace) if subset.complete else None  # pair filters double the payload
+    shown = layer if layer in subset.layers else subset.layers[0]
+    raw = head_view(
+        _rounded(att, subset.layers, None), list(trace.tokens), sentence_b_start=start,
+        include_layers=list(subset.layers), layer=shown, heads=[head], html_action="return",
+    ).data
+    html, offline = make_offline(_escape_params(raw, "head"))
+    return BertvizHTML(html, offline, subset, "head")
+
+
+def model_view_html(trace: Trace, layer: int = 0, head: int = 0, budget: int = VALUE_BUDGET) -> BertvizHTML:
+    """bertviz model view (thumbnails of every included layer x head)."""
+    from bertviz import model_view
+
+    att = np.asarray(trace.attentions)
+    n_layers, n_heads, length = att.shape[0], att.shape[1], att.shape[-1]
+    subset = choose_subset(length, n_layers, n_heads, layer, head, budget, all_heads=True)
+    start = _sentence_b_start(trace) if subset.complete else None
+    raw = model_view(
+        _rounded(att, subset.layers, None), list(trace.tokens), sentence_b_start=start,
+        include_layers=list(subset.layers), include_heads=list(subset.heads), display_mode="light",
+        html_action="return",
+    ).data
+    html, offline = make_offline(_escape_params(raw, "model"))
+    return BertvizHTML(html, offline, subset, "model")
+
+
+def model_view_payload_bytes(attentions: list, tokens: list[str]) -> int:
+    """Bytes of bertviz's own, unmodified model view HTML (every layer and head, float32 weights)."""
+    from bertviz import model_view
+
+    return len(model_view(attentions, tokens, html_action="return").data.encode("utf-8"))
+
+
+def iframe_height(kind: str, length: int, subset: Subset) -> int:
+    """Pixels the iframe needs: the head view is a column of tokens, the model view a grid of thumbnails."""
+    if kind == "head":
+        return int(min(4000, 140 + 22 * length))
+    rows = len(subset.layers)
+    return int(min(6000, 120 + rows * 150 + math.ceil(length / 25) * 10))

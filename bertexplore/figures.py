@@ -1,0 +1,108 @@
+"""Plotly figures for the attention views (no streamlit): compact float32 data, one trace per figure.
+
+Plotly serialises float32 numpy arrays as base64 ("bdata"), 4 bytes per value plus a third for base64,
+instead of ~20 characters per value as JSON text: that is what keeps a 512x512 heatmap near 1.4 MB.
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .attention import AttentionView, TiledGrid
+
+COLORSCALES = ("Blues", "Viridis", "Greys", "Magma", "YlOrRd")
+_ZWSP = "\u200b"
+MAX_TICKS = 64  # beyond this, tick labels overlap: show every k-th
+
+
+def unique_labels(labels: Sequence[str]) -> list[str]:
+    """Plotly merges equal category labels; repeated tokens get invisible zero-width suffixes instead."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        label = label.replace(_ZWSP, "") or " "
+        n = seen.get(label, 0)
+        seen[label] = n + 1
+        out.append(label + _ZWSP * n)
+    return out
+
+
+def safe_filename(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80] or "attention"
+
+
+def export_config(filename: str) -> dict:
+    """st.plotly_chart config: the modebar camera saves a PNG at twice the screen resolution."""
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": safe_filename(filename), "scale": 2},
+        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+    }
+
+
+def _axis(labels: Sequence[str]) -> dict:
+    n = len(labels)
+    step = max(1, -(-n // MAX_TICKS))
+    axis = dict(type="category", tickfont=dict(size=11 if n <= 40 else 9), automargin=True)
+    if step > 1:
+        ticks = list(range(0, n, step))
+        axis.update(tickmode="array", tickvals=[labels[i] for i in ticks])
+    return axis
+
+
+def heatmap_figure(view: AttentionView, colorscale: str = "Blues", zmax: float | None = None,
+                   height: int | None = None) -> go.Figure:
+    """One heatmap: rows attend (y, top to bottom), columns are attended to (x)."""
+    x = unique_labels(view.cols.labels)
+    y = unique_labels(view.rows.labels)
+    z = np.ascontiguousarray(view.matrix, dtype=np.float32)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=x, y=y, colorscale=colorscale, zmin=0.0,
+        zmax=float(zmax) if zmax is not None else None,
+        hovertemplate="%{y} → %{x}<br>weight %{z:.3f}<extra></extra>",
+        colorbar=dict(title=dict(text="weight"), thickness=12),
+    ))
+    side = max(len(x), len(y))
+    fig.update_layout(
+        title=dict(text=view.title, font=dict(size=14)),
+        xaxis=dict(title="attended to", side="top", tickangle=-60, **_axis(x)),
+        yaxis=dict(title="attending", autorange="reversed", **_axis(y)),
+        height=height or int(min(900, max(380, 160 + 18 * side))),
+        margin=dict(l=10, r=10, t=90, b=10),
+    )
+    return fig
+
+
+def grid_figure(grid: TiledGrid, colorscale: str = "Blues", zmax: float | None = None,
+                selected: tuple[int, int] | None = None) -> go.Figure:
+    """All layers x heads in ONE heatmap trace; tiles separated by NaN gaps, labelled on the axes."""
+    step = grid.side + grid.gap
+    fig = go.Figure(go.Heatmap(
+        z=grid.z, colorscale=colorscale, zmin=0.0, zmax=float(zmax) if zmax is not None else None,
+        hoverongaps=False, hovertemplate="weight %{z:.3f}<extra></extra>",
+        colorbar=dict(title=dict(text="weight"), thickness=12),
+    ))
+    centres = lambda n: [i * step + (grid.side - 1) / 2 for i in range(n)]  # noqa: E731
+    fig.update_layout(
+        xaxis=dict(tickmode="array", tickvals=centres(grid.heads), ticktext=[f"H{h + 1}" for h in range(grid.heads)],
+                   side="top", showgrid=False, zeroline=False, constrain="domain"),
+        yaxis=dict(tickmode="array", tickvals=centres(grid.layers), ticktext=[f"L{l + 1}" for l in range(grid.layers)],
+                   autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x"),
+        height=int(min(1100, max(360, 60 + grid.layers * 900 / max(grid.heads, 1)))),
+        margin=dict(l=10, r=10, t=40, b=10),
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    if selected is not None:
+        layer, head = selected
+        fig.add_shape(type="rect", x0=head * step - 0.5, x1=head * step + grid.side - 0.5,
+                      y0=layer * step - 0.5, y1=layer * step + grid.side - 0.5,
+                      line=dict(color="crimson", width=2))
+    return fig
+
+
+def figure_bytes(fig: go.Figure) -> int:
+    """Bytes of the spec Streamlit sends for this figure (st.plotly_chart sends plotly.io.to_json)."""
+    return len(fig.to_json().encode("utf-8"))

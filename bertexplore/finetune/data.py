@@ -1,0 +1,331 @@
+"""Read the user's training data (CSV, TSV, JSONL or plain text), check it, and split it.
+
+Everything here is plain Python / pandas and raises InputError with a message fit for the page:
+which file, which row, what is wrong and how to fix it. Nothing is trained or saved when data fails.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .config import JobConfig
+
+MAX_FILE_BYTES = 20 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
+MIN_EXAMPLES = 4
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "datasets"
+
+# Bundled sample sets (written for this project), keyed by the name the panel shows.
+BUNDLED: dict[str, tuple[str, str]] = {
+    "sentiment (positive / negative)": ("sentiment.csv", "classification"),
+    "topics (multi-label)": ("topics.csv", "multilabel"),
+    "named entities (BIO tags)": ("ner.jsonl", "ner"),
+    "plain-text corpus (masked-LM)": ("corpus.txt", "mlm"),
+}
+BIO_TAG = re.compile(r"^(O|[BI]-[^\s]+)$")
+
+
+@dataclass
+class Table:
+    """A parsed file: a frame of columns (CSV/TSV/JSONL) or a list of lines (plain text)."""
+
+    filename: str
+    frame: pd.DataFrame | None = None
+    lines: list[str] | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return [] if self.frame is None else [str(c) for c in self.frame.columns]
+
+    def __len__(self) -> int:
+        return len(self.frame) if self.frame is not None else len(self.lines or [])
+
+    def preview(self, rows: int = 8) -> pd.DataFrame:
+        if self.frame is not None:
+            return self.frame.head(rows)
+        return pd.DataFrame({"text": (self.lines or [])[:rows]})
+
+
+@dataclass
+class TaskData:
+    """Examples ready for a task: texts (or token lists for NER) with integer labels."""
+
+    task: str
+    texts: list[str] = field(default_factory=list)  # classification, multilabel, mlm
+    tokens: list[list[str]] = field(default_factory=list)  # ner
+    labels: list = field(default_factory=list)  # int | list[int] (multilabel: label indices) | list[int] per token
+    label_names: list[str] = field(default_factory=list)
+    source: str = ""
+    notices: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.tokens) if self.task == "ner" else len(self.texts)
+
+    def subset(self, indices) -> "TaskData":
+        idx = [int(i) for i in indices]
+        return replace(
+            self,
+            texts=[self.texts[i] for i in idx] if self.texts else [],
+            tokens=[self.tokens[i] for i in idx] if self.tokens else [],
+            labels=[self.labels[i] for i in idx] if self.labels else [],
+            notices=[],
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Examples per label (entity mentions per type for NER); empty for masked-LM."""
+        out: dict[str, int] = {name: 0 for name in self.label_names}
+        if self.task == "classification":
+            for y in self.labels:
+                out[self.label_names[y]] += 1
+        elif self.task == "multilabel":
+            for ys in self.labels:
+                for y in ys:
+                    out[self.label_names[y]] += 1
+        elif self.task == "ner":
+            for ys in self.labels:
+                for y in ys:
+                    out[self.label_names[y]] += 1
+        return out
+
+
+def decode(raw: bytes, filename: str) -> str:
+    """UTF-8 (with or without BOM) text, or a message pointing at the first bad byte."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"'{filename}' is {len(raw) / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB. "
+                         "Use a sample of it here, and the command-line job for bigger data.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise InputError(
+            f"'{filename}' is not UTF-8 text: byte 0x{raw[err.start]:02x} on line {line} cannot be read. "
+            "Save the file as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet) and upload it again."
+        ) from None
+    if not text.strip():
+        raise InputError(f"'{filename}' is empty.")
+    return text
+
+
+def read_data(raw: bytes, filename: str) -> Table:
+    """Parse by extension: .csv, .tsv/.tab, .jsonl/.json (one object per line), .txt (one example per line)."""
+    text = decode(raw, filename)
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".csv", ".tsv", ".tab"):
+        sep = "," if suffix == ".csv" else "\t"
+        try:
+            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=True, skip_blank_lines=True)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
+            raise InputError(f"'{filename}' could not be read as {'CSV' if sep == ',' else 'TSV'}: {err}") from None
+        if frame.empty:
+            raise InputError(f"'{filename}' has a header but no rows.")
+        frame.columns = [str(c).strip() for c in frame.columns]
+        return Table(filename, frame=frame)
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(f"'{filename}' line {number} is not a JSON object: {err.msg}. "
+                                 "JSONL files hold one object per line, e.g. {\"text\": ..., \"label\": ...}.") from None
+            if not isinstance(record, dict):
+                raise InputError(f"'{filename}' line {number} is a JSON {type(record).__name__}, not an object.")
+            records.append(record)
+        if not records:
+            raise InputError(f"'{filename}' is empty.")
+        return Table(filename, frame=pd.DataFrame.from_records(records))
+    if suffix in (".txt", ".text", ".md", ""):
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return Table(filename, lines=lines)
+    raise InputError(f"'{filename}': unsupported file type '{suffix}'. Use .csv, .tsv, .jsonl or .txt.")
+
+
+def read_path(path: str | Path) -> Table:
+    """Read a data file from disk; relative paths are tried from the working folder, then the repository."""
+    path = Path(path)
+    candidates = [path] if path.is_absolute() else [path, ASSETS.parents[1] / path]
+    for candidate in candidates:
+        if candidate.is_file():
+            if candidate.stat().st_size > MAX_FILE_BYTES * 50:  # the CLI may read more than an upload, but not anything
+                raise InputError(f"'{candidate}' is too big to read into memory here.")
+            return read_data(candidate.read_bytes(), candidate.name)
+    raise InputError(f"The data file '{path}' does not exist.")
+
+
+def bundled_path(name: str) -> str:
+    """Repository-relative path of a bundled dataset, as it appears in job configs."""
+    return f"assets/datasets/{BUNDLED[name][0]}"
+
+
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _rows(indices: list[int], limit: int = 5) -> str:
+    shown = ", ".join(str(i + 1) for i in indices[:limit])
+    return shown + (f" and {len(indices) - limit} more" if len(indices) > limit else "")
+
+
+def _column(table: Table, column: str, role: str) -> pd.Series:
+    if table.frame is None:
+        raise InputError(f"'{table.filename}' is plain text: {role} needs a table (CSV, TSV or JSONL) with columns.")
+    if column not in table.frame.columns:
+        raise InputError(f"'{table.filename}' has no column '{column}' for the {role}. "
+                         f"Its columns are: {', '.join(table.columns) or 'none'}. Pick the right one in the column mapping.")
+    return table.frame[column]
+
+
+def _texts(table: Table, column: str) -> list[str]:
+    series = _column(table, column, "text")
+    empty = [i for i, v in enumerate(series) if _missing(v)]
+    if empty:
+        raise InputError(f"'{table.filename}': the text is empty in row(s) {_rows(empty)} (rows count from 1 after the header).")
+    return [str(v) for v in series]
+
+
+def _label_set(found: list[str], allowed: list[str], filename: str) -> list[str]:
+    if allowed:
+        unknown = sorted(set(found) - set(allowed))
+        if unknown:
+            raise InputError(f"'{filename}' has label(s) outside the allowed list {allowed}: {', '.join(map(repr, unknown[:10]))}.")
+        return list(allowed)
+    return sorted(set(found))
+
+
+def prepare(table: Table, config: JobConfig) -> TaskData:
+    """Check the table against the task and turn it into examples with integer labels."""
+    task = config.task
+    if task == "mlm":
+        if table.lines is not None:
+            texts = list(table.lines)
+        else:
+            texts = _texts(table, config.text_column)
+        if len(texts) < MIN_EXAMPLES:
+            raise InputError(f"'{table.filename}' has {len(texts)} non-empty line(s); masked-LM training needs at least {MIN_EXAMPLES}.")
+        return TaskData(task, texts=texts, source=table.filename)
+
+    if task == "ner":
+        return _prepare_ner(table, config)
+
+    texts = _texts(table, config.text_column)
+    raw = list(_column(table, config.label_column, "labels"))
+    missing = [i for i, v in enumerate(raw) if _missing(v)]
+    if missing:
+        raise InputError(f"'{table.filename}': the label is missing (empty or NaN) in row(s) {_rows(missing)}. "
+                         "Every example needs a label; fix or drop those rows.")
+    if task == "classification":
+        values = [str(v).strip() for v in raw]
+        names = _label_set(values, [str(x) for x in config.labels], table.filename)
+        if len(set(values)) < 2:
+            raise InputError(f"'{table.filename}' has a single class ({values[0]!r}): a classifier needs examples of at least two labels.")
+        index = {name: i for i, name in enumerate(names)}
+        data = TaskData(task, texts=texts, labels=[index[v] for v in values], label_names=names, source=table.filename)
+    else:  # multilabel: "sports|politics"
+        sets = []
+        for v in raw:
+            parts = v if isinstance(v, list) else str(v).split(config.label_separator)
+            sets.append(sorted({str(p).strip() for p in parts if str(p).strip()}))
+        empty = [i for i, s in enumerate(sets) if not s]
+        if empty:
+            raise InputError(f"'{table.filename}': no label in row(s) {_rows(empty)}.")
+        names = _label_set([x for s in sets for x in s], [str(x) for x in config.labels], table.filename)
+        if len(names) < 2:
+            raise InputError(f"'{table.filename}' uses a single label ({names[0]!r}): multi-label training needs at least two.")
+        index = {name: i for i, name in enumerate(names)}
+        data = TaskData(task, texts=texts, labels=[[index[x] for x in s] for s in sets], label_names=names,
+                        source=table.filename)
+    if len(data) < MIN_EXAMPLES:
+        raise InputError(f"'{table.filename}' has {len(data)} example(s); training needs at least {MIN_EXAMPLES}.")
+    return data
+
+
+def _as_list(value, what: str, row: int, filename: str) -> list[str]:
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, (list, tuple)) and all(isinstance(x, (str, int, float)) for x in value):
+        return [str(x) for x in value]
+    raise InputError(f"'{filename}' row {row + 1}: the {what} must be a list of strings (or one space-separated string).")
+
+
+def _prepare_ner(table: Table, config: JobConfig) -> TaskData:
+    tokens_col = _column(table, config.tokens_column, "tokens")
+    tags_col = _column(table, config.tags_column, "tags")
+    tokens, tags, bad_tags, bad_rows = [], [], set(), []
+    for i, (toks, tgs) in enumerate(zip(tokens_col, tags_col)):
+        if _missing(toks) if not isinstance(toks, list) else not toks:
+            raise InputError(f"'{table.filename}' row {i + 1} has no tokens.")
+        if not isinstance(tgs, list) and _missing(tgs):
+            raise InputError(f"'{table.filename}' row {i + 1} has no tags (missing or NaN).")
+        toks = _as_list(toks, "tokens", i, table.filename)
+        tgs = _as_list(tgs, "tags", i, table.filename)
+        if len(toks) != len(tgs):
+            raise InputError(f"'{table.filename}' row {i + 1} has {len(toks)} tokens but {len(tgs)} tags; they must match one to one.")
+        wrong = [t for t in tgs if not BIO_TAG.match(t)]
+        if wrong:
+            bad_tags.update(wrong)
+            bad_rows.append(i)
+        tokens.append(toks)
+        tags.append(tgs)
+    if bad_tags:
+        raise InputError(f"'{table.filename}': tag(s) {', '.join(map(repr, sorted(bad_tags)[:8]))} in row(s) {_rows(bad_rows)} "
+                         "are outside the BIO scheme. Use O, B-TYPE and I-TYPE (e.g. B-PER, I-PER).")
+    types = sorted({t[2:] for row in tags for t in row if t != "O"})
+    if config.labels:
+        allowed = [str(x) for x in config.labels]
+        unknown = sorted({t for row in tags for t in row} - set(allowed))
+        if unknown:
+            raise InputError(f"'{table.filename}' has tag(s) outside the allowed list: {', '.join(unknown[:10])}.")
+        names = allowed if "O" in allowed else ["O"] + allowed
+    else:
+        names = ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
+    if not types:
+        raise InputError(f"'{table.filename}' has no entity tags at all (every tag is O): nothing to learn.")
+    if len(tokens) < MIN_EXAMPLES:
+        raise InputError(f"'{table.filename}' has {len(tokens)} sentence(s); training needs at least {MIN_EXAMPLES}.")
+    index = {name: i for i, name in enumerate(names)}
+    return TaskData("ner", tokens=tokens, labels=[[index[t] for t in row] for row in tags], label_names=names,
+                    source=table.filename)
+
+
+def load_task_data(config: JobConfig, raw: bytes | None = None, filename: str | None = None) -> TaskData:
+    """The job's data: uploaded bytes when given, else the file named in the config."""
+    table = read_data(raw, filename or config.data) if raw is not None else read_path(config.data)
+    return prepare(table, config)
+
+
+def split(data: TaskData, fraction: float, seed: int) -> tuple[TaskData, TaskData]:
+    """Seeded train/validation split; single-label data is stratified so every class is in both when it can be."""
+    n = len(data)
+    rng = np.random.default_rng(seed)
+    if data.task == "classification":
+        val: list[int] = []
+        by_class: dict[int, list[int]] = {}
+        for i, y in enumerate(data.labels):
+            by_class.setdefault(y, []).append(i)
+        for y in sorted(by_class):
+            members = rng.permutation(by_class[y]).tolist()
+            take = int(round(len(members) * fraction)) if len(members) > 1 else 0
+            take = min(max(take, 1 if len(members) > 1 else 0), len(members) - 1)
+            val.extend(members[:take])
+        val_set = set(val)
+        train = [i for i in rng.permutation(n).tolist() if i not in val_set]
+    else:
+        order = rng.permutation(n).tolist()
+        take = min(max(1, int(round(n * fraction))), n - 1)
+        val, train = order[:take], order[take:]
+    if not val or not train:
+        raise InputError(f"{n} examples cannot be split into training and validation sets; add more data.")
+    return data.subset(train), data.subset(sorted(val))

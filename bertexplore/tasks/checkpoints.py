@@ -1,0 +1,118 @@
+"""Which checkpoints suit which task page: local folders found by their config's `architectures`, plus hub ids."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, list_local_models, models_dir
+
+# A task page's head -> the architecture-name endings (as save_pretrained writes them) that carry that head.
+HEAD_ARCHITECTURES: dict[str, tuple[str, ...]] = {
+    "sequence-classification": ("ForSequenceClassification",),
+    "token-classification": ("ForTokenClassification",),
+    "question-answering": ("ForQuestionAnswering",),
+    "pretraining": ("ForPreTraining", "ForNextSentencePrediction"),
+}
+
+TASK_TITLES = {
+    "sequence-classification": "sequence classification",
+    "token-classification": "named-entity recognition (token classification)",
+    "question-answering": "extractive question answering",
+    "pretraining": "next-sentence prediction",
+}
+
+
+def fetch_command(name: str) -> str:
+    """The exact command that saves `name` into the app's models folder for offline use."""
+    return f"python -m bertexplore download {name} --to models"
+
+
+def architectures(folder: str | Path) -> tuple[str, ...]:
+    """The `architectures` a saved checkpoint declares; empty when unreadable."""
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ()
+    archs = config.get("architectures") or ()
+    return tuple(a for a in archs if isinstance(a, str))
+
+
+def has_task_architecture(folder: str | Path, head: str) -> bool:
+    endings = HEAD_ARCHITECTURES.get(head, ())
+    return any(arch.endswith(endings) for arch in architectures(folder))
+
+
+def local_checkpoints(head: str) -> list[str]:
+    """Names (relative to the models folder) of local checkpoints whose config says they carry `head`."""
+    root = models_dir()
+    return [name for name in list_local_models() if has_task_architecture(root / name, head)]
+
+
+def recommended(head: str) -> tuple[str, ...]:
+    return RECOMMENDED_TASK_MODELS.get(head, ())
+
+
+def choices(head: str) -> list[str]:
+    """Picker entries: local checkpoints first (they work offline), then recommended hub ids, then the packaged model."""
+    out = local_checkpoints(head)
+    out += [name for name in recommended(head) if name not in out]
+    out.append(OFFLINE_MODEL)  # offered so the page can explain that it lacks the head
+    return out
+
+
+def _architecture_kind(arch: str) -> str:
+    """A short human name for what an architecture's head does."""
+    for head, endings in HEAD_ARCHITECTURES.items():
+        if arch.endswith(endings):
+            return f"a {TASK_TITLES[head]} model"
+    if arch.endswith("ForMaskedLM"):
+        return "a masked-language model"
+    if arch.endswith(("Model",)):
+        return "a plain encoder with no task head"
+    return "a model with another head"
+
+
+def head_problem(loaded, head: str) -> str | None:
+    """Why `loaded` cannot serve a page that needs `head` (plain words), or None when it can.
+
+    Two checks: the architecture the checkpoint was saved as (a sentence classifier's `classifier` weights
+    would load silently into a token classifier, since the tensors have the same names and shapes), and
+    whether the head's weights were actually in the checkpoint (else they are random).
+    """
+    task = TASK_TITLES.get(head, head)
+    suggestion = recommended(head)
+    advice = "Pick a checkpoint fine-tuned for this task"
+    if suggestion:
+        advice += f", e.g. {suggestion[0]} (offline: fetch it with `{fetch_command(suggestion[0])}`)"
+    advice += ", or train one on the Fine-tune page; it saves into the local models folder, where this page finds it."
+    if loaded.name == OFFLINE_MODEL:
+        return (f"The packaged all-MiniLM-L6-v2 is a sentence-embedding encoder: it has no {task} head, so it "
+                f"cannot make these predictions. {advice}")
+    if loaded.head != head:
+        return f"'{loaded.name}' was loaded with a {loaded.head} head; this page needs a {task} head."
+    archs = tuple(getattr(loaded.config, "architectures", None) or ())
+    endings = HEAD_ARCHITECTURES.get(head, ())
+    if archs and not any(a.endswith(endings) for a in archs):
+        return (f"'{loaded.name}' was saved as {archs[0]}, {_architecture_kind(archs[0])}, not a {task} "
+                f"checkpoint; its outputs here would be meaningless. {advice}")
+    missing_keys = tuple(loaded.missing_keys)
+    if head == "pretraining":
+        # Only the next-sentence half matters here; a BertForNextSentencePrediction checkpoint lacks the MLM half.
+        missing_keys = tuple(k for k in missing_keys if "seq_relationship" in k)
+        has_head = not missing_keys
+    else:
+        has_head = loaded.has_head
+    if not has_head:
+        missing = ", ".join(missing_keys[:3]) + ("…" if len(missing_keys) > 3 else "")
+        return (f"'{loaded.name}' has no trained {task} head (the checkpoint lacks {missing}); "
+                f"its predictions would be random. {advice}")
+    return None
+
+
+def require_head(loaded, head: str) -> None:
+    """Raise UnsupportedModel with head_problem's explanation when `loaded` lacks `head`."""
+    from ..errors import UnsupportedModel
+
+    problem = head_problem(loaded, head)
+    if problem:
+        raise UnsupportedModel(problem)

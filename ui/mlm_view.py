@@ -1,0 +1,119 @@
+"""Glue for the Masked-LM page: examples, figures, HTML and a per-session memo of costly results."""
+from __future__ import annotations
+
+import html
+import json
+from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from bertexplore.mlm import FillResult, MaskPredictions
+from bertexplore.pll import PairComparison
+from bertexplore.tokens import Tokenized
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples" / "masked_lm.json"
+_MEMO = "_mlm_results"
+_KEEP = 6
+
+
+@lru_cache(maxsize=1)
+def load_examples() -> dict:
+    try:
+        data = json.loads(EXAMPLES.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"fill": [], "pairs": []}  # a missing examples file must not break the page
+    return {"fill": list(data.get("fill", [])), "pairs": list(data.get("pairs", []))}
+
+
+def memo(key: tuple, compute: Callable[[], Any] | None = None) -> Any:
+    """This session's stored result for `key`; computed (and stored) only when `compute` is given."""
+    store: OrderedDict = st.session_state.setdefault(_MEMO, OrderedDict())
+    if key in store:
+        store.move_to_end(key)
+        return store[key]
+    if compute is None:
+        return None
+    store[key] = value = compute()
+    while len(store) > _KEEP:
+        store.popitem(last=False)
+    return value
+
+
+def pill_labels(inputs: Tokenized, positions: Sequence[int]) -> dict[int, str]:
+    """Wordpiece labels for the token pills, made unique ("the", "the (2)") so the URL can name each one."""
+    seen: dict[str, int] = {}
+    labels = {}
+    for p in positions:
+        tok = inputs.tokens[p]
+        seen[tok] = seen.get(tok, 0) + 1
+        labels[p] = tok if seen[tok] == 1 else f"{tok} ({seen[tok]})"
+    return labels
+
+
+def positions_of_words(inputs: Tokenized, words: Sequence[str]) -> list[int]:
+    """First wordpiece of each word of the input that matches one of `words` (case-insensitive)."""
+    wanted = {w.casefold() for w in words}
+    return [w.positions[0] for w in inputs.words()
+            if not inputs.special[w.positions[0]] and w.text.casefold() in wanted]
+
+
+def masked_sentence_html(inputs: Tokenized, masked: Sequence[int], guesses: dict[int, str] | None = None) -> str:
+    """The model's input as token chips; masks are highlighted with the top guess when known."""
+    guesses = guesses or {}
+    chips = []
+    for pos, tok in enumerate(inputs.tokens):
+        if pos in masked:
+            guess = guesses.get(pos)
+            tip = f"→ {guess}" if guess else ""
+            chips.append(
+                f'<span style="background:#ffd54f;color:#222;padding:1px 5px;margin:1px;border-radius:4px;'
+                f'display:inline-block;font-weight:600">{html.escape(tok)}'
+                f'<sub style="font-weight:400;margin-left:3px">{html.escape(tip)}</sub></span>'
+            )
+        else:
+            colour = "#999" if inputs.special[pos] else "inherit"
+            chips.append(f'<span style="color:{colour};padding:1px 3px;margin:1px;display:inline-block">'
+                         f'{html.escape(tok)}</span>')
+    return f"<div style='line-height:2.1;font-family:monospace'>{''.join(chips)}</div>"
+
+
+def topk_figure(result: MaskPredictions, title: str) -> go.Figure:
+    labels = [f"{i + 1}. {p.token}" for i, p in enumerate(result.predictions)]
+    probs = [p.probability for p in result.predictions]
+    fig = go.Figure(go.Bar(x=probs, y=labels, orientation="h", text=[f"{p:.1%}" for p in probs],
+                           textposition="auto", marker_color="#1f77b4",
+                           hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="probability", height=120 + 24 * len(labels),
+                      margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_yaxes(autorange="reversed", type="category")
+    return fig
+
+
+def chain_figure(result: FillResult) -> go.Figure:
+    labels = [f"{s.step}. {s.token} @{s.position}" for s in result.steps]
+    fig = go.Figure()
+    fig.add_bar(x=labels, y=[s.probability for s in result.steps], name="probability of the choice",
+                hovertemplate="%{x}: %{y:.4f}<extra></extra>")
+    fig.add_scatter(x=labels, y=[s.cumulative_log_prob for s in result.steps], name="cumulative log-prob",
+                    yaxis="y2", mode="lines+markers")
+    fig.update_layout(title="Fill chain", height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      yaxis=dict(title="probability", rangemode="tozero"),
+                      yaxis2=dict(title="cumulative log-prob", overlaying="y", side="right"),
+                      legend=dict(orientation="h", y=-0.25), xaxis=dict(type="category"))
+    return fig
+
+
+def pair_figure(comparison: PairComparison) -> go.Figure:
+    rows = comparison.rows()
+    labels = [f"{i + 1}. {r['token A'] or '–'} | {r['token B'] or '–'}" for i, r in enumerate(rows)]
+    fig = go.Figure()
+    fig.add_bar(x=labels, y=[r["log-prob A"] for r in rows], name="A", marker_color="#2e7d32")
+    fig.add_bar(x=labels, y=[r["log-prob B"] for r in rows], name="B", marker_color="#c62828")
+    fig.update_layout(title="Per-token log-probability (higher is more expected)", barmode="group", height=360,
+                      margin=dict(l=10, r=10, t=40, b=10), yaxis_title="log P(token | rest)",
+                      xaxis=dict(type="category"), legend=dict(orientation="h", y=-0.3))
+    return fig
