@@ -85,20 +85,18 @@ class Subset:
 
 
 def choose_subset(length: int, layers: int, heads: int, layer: int, head: int,
-                  budget: int = VALUE_BUDGET, all_heads: bool = True) -> Subset:
+                  budget: int = VALUE_BUDGET) -> Subset:
     """Which layers/heads to hand bertviz so the view carries at most `budget` weights.
 
     Short inputs get everything. Longer ones keep every head of as many layers as fit, centred on the
     selected layer; past that, the selected layer with as many heads as fit starting at the selected head.
-    `all_heads=False` (head view, which carries every head of a layer) forces whole layers.
     """
     per_head = length * length
     full = layers * heads * per_head
     if full <= budget:
         return Subset(tuple(range(layers)), tuple(range(heads)), True, full, full)
     n_layers = budget // (heads * per_head)
-    if n_layers >= 1 or not all_heads:
-        n_layers = max(1, n_layers)
+    if n_layers >= 1:
         start = min(max(0, layer - n_layers // 2), layers - n_layers)
         chosen = tuple(range(start, start + n_layers))
         return Subset(chosen, tuple(range(heads)), False, full, n_layers * heads * per_head)
@@ -108,10 +106,17 @@ def choose_subset(length: int, layers: int, heads: int, layer: int, head: int,
 
 
 def _rounded(attentions: np.ndarray, layers: tuple[int, ...], heads: tuple[int, ...] | None):
-    """Per-layer torch tensors [1, H, T, T] in float64 so .tolist() prints short decimals; None for unused layers."""
+    """Per-layer torch tensors [1, H, T, T] in float64 so .tolist() prints short decimals.
+
+    Layers left out get a zero-strided placeholder of the right shape: bertviz reads shapes from the
+    list but only converts the included layers.
+    """
     import torch
 
-    out: list = [None] * attentions.shape[0]
+    n_heads = attentions.shape[1] if heads is None else len(heads)
+    length = attentions.shape[-1]
+    placeholder = torch.zeros(1, dtype=torch.float64).expand(1, n_heads, length, length)
+    out: list = [placeholder] * attentions.shape[0]
     for layer in layers:
         block = attentions[layer] if heads is None else attentions[layer][list(heads)]
         out[layer] = torch.from_numpy(np.round(block.astype(np.float64), DECIMALS)[None])
@@ -124,21 +129,29 @@ def _sentence_b_start(trace: Trace) -> int | None:
 
 
 def _escape_params(html: str, kind: str) -> str:
-    """bertviz writes tokens (user text) into a JSON literal inside <script>; a "</script>" there would end it.
+    """Make bertviz's parameter JSON safe to inline, and send it once instead of twice.
 
-    Only the JSON is touched (the surrounding JS has "<" operators): "\\u003c" is the same character to
-    JSON and JavaScript, and inert to the HTML parser.
+    bertviz substitutes its JSON (with the tokens: user text) for PYTHON_PARAMS everywhere in its JS
+    template, which names the marker a second time in a comment: the data is sent twice. We keep the
+    copy the code uses and drop the one in the comment. In the JSON, "<" becomes "\\u003c" (the same
+    character to JSON and JavaScript, inert to the HTML parser) so a token like "</script>" cannot end
+    the script. The surrounding JS is untouched: it has "<" operators.
     """
     import bertviz
 
     template = (Path(bertviz.__file__).parent / f"{kind}_view.js").read_text(encoding="utf-8")
-    before, after = template.split("PYTHON_PARAMS", 1)
+    parts = template.split("PYTHON_PARAMS")
+    if len(parts) != 3:
+        raise RuntimeError("bertviz's template changed; refusing to embed unescaped user text.")
+    before, between, after = parts
     start = html.find(before)
-    stop = html.find(after[:200], start + len(before)) if start >= 0 else -1
-    if start < 0 or stop < 0:
+    stop = html.rfind(after[:120])
+    n = (stop - start - len(before) - len(between)) // 2 if start >= 0 and stop >= 0 else -1
+    json_start = start + len(before)
+    if n < 0 or html[json_start + n:json_start + n + len(between)] != between:
         raise RuntimeError("bertviz's HTML layout changed; refusing to embed unescaped user text.")
-    start += len(before)
-    return html[:start] + html[start:stop].replace("<", "\\u003c") + html[stop:]
+    params = html[json_start:json_start + n].replace("<", "\\u003c")
+    return html[:json_start] + params + between + html[stop:]
 
 
 @dataclass(frozen=True)
@@ -154,17 +167,19 @@ class BertvizHTML:
 
 
 def head_view_html(trace: Trace, layer: int = 0, head: int = 0, budget: int = VALUE_BUDGET) -> BertvizHTML:
-    """bertviz head view of the trace (whole layers: it shows all heads of the chosen layer)."""
+    """bertviz head view of the trace; for long inputs only the heads in `subset` (boxes in that order)."""
     from bertviz import head_view
 
     att = np.asarray(trace.attentions)
     n_layers, n_heads, length = att.shape[0], att.shape[1], att.shape[-1]
-    subset = choose_subset(length, n_layers, n_heads, layer, head, budget, all_heads=False)
+    subset = choose_subset(length, n_layers, n_heads, layer, head, budget)
+    sliced = None if len(subset.heads) == n_heads else subset.heads
     start = _sentence_b_start(trace) if subset.complete else None  # pair filters double the payload
     shown = layer if layer in subset.layers else subset.layers[0]
+    selected = subset.heads.index(head) if head in subset.heads else 0
     raw = head_view(
-        _rounded(att, subset.layers, None), list(trace.tokens), sentence_b_start=start,
-        include_layers=list(subset.layers), layer=shown, heads=[head], html_action="return",
+        _rounded(att, subset.layers, sliced), list(trace.tokens), sentence_b_start=start,
+        include_layers=list(subset.layers), layer=shown, heads=[selected], html_action="return",
     ).data
     html, offline = make_offline(_escape_params(raw, "head"))
     return BertvizHTML(html, offline, subset, "head")
@@ -176,7 +191,7 @@ def model_view_html(trace: Trace, layer: int = 0, head: int = 0, budget: int = V
 
     att = np.asarray(trace.attentions)
     n_layers, n_heads, length = att.shape[0], att.shape[1], att.shape[-1]
-    subset = choose_subset(length, n_layers, n_heads, layer, head, budget, all_heads=True)
+    subset = choose_subset(length, n_layers, n_heads, layer, head, budget)
     start = _sentence_b_start(trace) if subset.complete else None
     raw = model_view(
         _rounded(att, subset.layers, None), list(trace.tokens), sentence_b_start=start,

@@ -17,8 +17,10 @@ REQ=requirements.txt
 [ "${1:-}" = "dev" ] && REQ=requirements-dev.txt
 stamp=".venv/.installed-$(cat requirements.txt $REQ | cksum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r "$REQ"
+  echo "Installing Python packages into .venv (first run only; a few minutes)..."
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -r "$REQ"; } > .venv/pip.log 2>&1; then
+    tail -n 40 .venv/pip.log >&2; echo "pip install failed; the full log is .venv/pip.log" >&2; exit 1
+  fi
   touch "$stamp"
 fi
 

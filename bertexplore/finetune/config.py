@@ -30,6 +30,16 @@ TASK_HEADS: dict[str, str] = {
     "mlm": "mlm",
 }
 
+# Starting points that train the packaged MiniLM to a useful model on the bundled samples in minutes on a CPU.
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "classification": dict(epochs=3.0, learning_rate=5e-5, batch_size=16, max_length=64,
+                           data="assets/datasets/sentiment.csv", label_column="label"),
+    "multilabel": dict(epochs=10.0, learning_rate=2e-4, batch_size=16, max_length=64,
+                       data="assets/datasets/topics.csv", label_column="labels"),
+    "ner": dict(epochs=8.0, learning_rate=1e-4, batch_size=16, max_length=64, data="assets/datasets/ner.jsonl"),
+    "mlm": dict(epochs=4.0, learning_rate=1e-4, batch_size=16, max_length=64, data="assets/datasets/corpus.txt"),
+}
+
 # (minimum, maximum) for every numeric hyper-parameter; the panel's widgets use the same bounds.
 LIMITS: dict[str, tuple[float, float]] = {
     "epochs": (0.05, 50),
@@ -94,6 +104,13 @@ class JobConfig:
         if self.task == "multilabel" and not self.label_separator:
             raise InputError("Multi-label data needs a label separator, e.g. '|'.")
         return self
+
+    @classmethod
+    def for_task(cls, task: str, **overrides: Any) -> "JobConfig":
+        """The defaults for a task (bundled data, tuned hyper-parameters), then `overrides`."""
+        if task not in TASKS:
+            raise InputError(f"Unknown task '{task}'; choose one of {', '.join(TASKS)}.")
+        return cls(task=task, **(TASK_DEFAULTS[task] | overrides))
 
     @property
     def head(self) -> str:

@@ -64,7 +64,8 @@ def _architecture_kind(arch: str) -> str:
     """A short human name for what an architecture's head does."""
     for head, endings in HEAD_ARCHITECTURES.items():
         if arch.endswith(endings):
-            return f"a {TASK_TITLES[head]} model"
+            title = TASK_TITLES[head]
+            return f"{'an' if title[0] in 'aeiou' else 'a'} {title} model"
     if arch.endswith("ForMaskedLM"):
         return "a masked-language model"
     if arch.endswith(("Model",)):

@@ -1,0 +1,107 @@
+"""Integrated gradients cost vs one plain forward on the bert-base shape (random weights, CPU).
+
+    .venv/bin/python bench/bench_ig.py [--tokens 128] [--steps 32] [--repeats 3] [--device cpu]
+
+Prints the median time of: one plain forward (inference mode, eager attention, batch of 1), IG with the
+interpolation steps batched (internal_batch_size = steps), IG unbatched (internal_batch_size = 1), and IG
+with the app's memory-bounded automatic batch; then the ratios to the plain forward. Issue 3's target is
+batched IG <= 20x a plain forward.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from transformers import BertConfig, BertForSequenceClassification  # noqa: E402
+
+from bertexplore.loading import LoadedModel  # noqa: E402
+from bertexplore.registry import packaged_model_dir  # noqa: E402
+from bertexplore.tasks.attribution import attribute, auto_batch_size  # noqa: E402
+from bertexplore.tokens import tokenize  # noqa: E402
+from bertexplore.trace import forward, model_inputs  # noqa: E402
+
+
+def bert_base_classifier(device: str) -> LoadedModel:
+    """A random BertForSequenceClassification of the bert-base shape, wrapped like a loaded checkpoint."""
+    torch.manual_seed(0)
+    config = BertConfig(num_labels=2, attn_implementation="eager")  # BertConfig() defaults: 12 x 768, 12 heads
+    model = BertForSequenceClassification(config).to(device).eval()
+    model.requires_grad_(False)
+    folder = packaged_model_dir()  # the bert-base-uncased WordPiece vocabulary, when the packaged model is installed
+    if folder is not None:
+        from transformers import AutoTokenizer
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    else:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        import tempfile
+
+        from tiny import write_vocab
+        from transformers import BertTokenizerFast
+        tokenizer = BertTokenizerFast(vocab=str(write_vocab(Path(tempfile.mkdtemp()))), model_max_length=512)
+    return LoadedModel(name="random bert-base", source="random", head="sequence-classification", model=model,
+                       tokenizer=tokenizer, config=config, device=device, dtype="float32", has_head=True)
+
+
+def timed(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+
+    loaded = bert_base_classifier(args.device)
+    text = " ".join(["the cat sat on the mat while the dog played in the garden"] * 64)
+    inputs = tokenize(loaded.tokenizer, text, max_length=args.tokens)
+    assert len(inputs) == args.tokens, len(inputs)
+    batch = model_inputs(loaded, inputs.input_ids, inputs.segment_ids)
+    print(f"bert-base shape (random weights), {len(inputs)} tokens, {args.steps} IG steps, device {args.device}, "
+          f"torch threads {torch.get_num_threads()}")
+
+    forward(loaded, batch)  # warm-up
+    plain = timed(lambda: forward(loaded, batch), max(5, args.repeats))
+    auto = auto_batch_size(loaded, len(inputs), args.steps)
+    runs = {
+        f"IG batched (internal_batch_size={args.steps})": args.steps,
+        f"IG auto batch (internal_batch_size={auto})": auto,
+        "IG unbatched (internal_batch_size=1)": 1,
+    }
+    results = {}
+    for label, size in runs.items():
+        if label.startswith("IG auto") and size == args.steps:
+            continue  # same run as the batched one
+        repeats = 1 if size == 1 else args.repeats
+        results[label] = timed(lambda s=size: attribute(loaded, inputs, target=1, steps=args.steps,
+                                                        internal_batch_size=s), repeats)
+    gxi = timed(lambda: attribute(loaded, inputs, target=1, method="gradient-x-input"), args.repeats)
+
+    print(f"{'plain forward':45s} {plain * 1000:9.1f} ms   1.0x")
+    for label, seconds in results.items():
+        print(f"{label:45s} {seconds * 1000:9.1f} ms {seconds / plain:5.1f}x")
+    print(f"{'gradient x input (1 forward + backward)':45s} {gxi * 1000:9.1f} ms {gxi / plain:5.1f}x")
+    batched = results[f"IG batched (internal_batch_size={args.steps})"]
+    unbatched = results["IG unbatched (internal_batch_size=1)"]
+    print(f"batched IG is {unbatched / batched:.2f}x faster than unbatched; "
+          f"{'meets' if batched / plain <= 20 else 'misses'} the <= 20x-a-forward target ({batched / plain:.1f}x)")
+    print(f"peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

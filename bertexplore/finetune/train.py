@@ -1,0 +1,311 @@
+"""Build a fresh trainable copy of the base model with the task's head and train it with the HF Trainer.
+
+The shared, cached model the explorer pages use is never touched: the weights are read again from
+their source into a new object. Training goes through transformers.Trainer (accelerate underneath),
+so `accelerate launch` / `torchrun` scale the same code to several GPUs or machines.
+"""
+from __future__ import annotations
+
+import gc
+import math
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+from transformers import (
+    AutoModelForMaskedLM,
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    PrinterCallback,
+    set_seed,
+)
+
+from ..errors import BertExploreError, NotAModel, UnsupportedModel
+from ..loading import ENCODER_TYPES, LoadedModel, _load_config, resolve_device
+from ..registry import resolve
+from . import datasets as task_datasets
+from .config import JobConfig
+from .data import TaskData, load_task_data, split
+from .metrics import evaluate_predictions, trainer_hooks
+
+
+class Progress(Protocol):
+    """What the trainer reports to: the panel's job, the CLI's printer, or a test's recorder."""
+
+    def begin(self, total_steps: int) -> None: ...
+    def loss(self, step: int, value: float, epoch: float) -> None: ...
+    def evaluated(self, step: int, metrics: dict[str, float]) -> None: ...
+    def phase(self, text: str) -> None: ...
+
+
+class NullProgress:
+    def begin(self, total_steps: int) -> None:
+        pass
+
+    def loss(self, step: int, value: float, epoch: float) -> None:
+        pass
+
+    def evaluated(self, step: int, metrics: dict[str, float]) -> None:
+        pass
+
+    def phase(self, text: str) -> None:
+        pass
+
+
+@dataclass
+class TrainResult:
+    """A trained model (in memory, this session's only) and what the run measured."""
+
+    config: JobConfig
+    model: Any
+    tokenizer: Any
+    label_names: list[str]
+    metrics_before: dict[str, Any]
+    metrics_after: dict[str, Any]
+    losses: list[tuple[int, float]]
+    steps: int
+    total_steps: int
+    stopped: bool
+    train_seconds: float
+    train_samples: int
+    val_samples: int
+    samples_per_second: float
+    source: str
+    data_source: str
+    notes: list[str] = field(default_factory=list)
+
+    def as_loaded(self, name: str = "fine-tuned (this session)") -> LoadedModel:
+        """The trained model in the form the explorer's engine (run_trace...) takes."""
+        device = str(next(self.model.parameters()).device.type)
+        return LoadedModel(
+            name=name, source=self.source, head=self.config.head, model=self.model, tokenizer=self.tokenizer,
+            config=self.model.config, device=device, dtype="float32", has_head=True,
+        )
+
+
+def _auto_class(task: str):
+    return {"classification": AutoModelForSequenceClassification, "multilabel": AutoModelForSequenceClassification,
+            "ner": AutoModelForTokenClassification, "mlm": AutoModelForMaskedLM}[task]
+
+
+def embeddings_tied(model) -> bool:
+    out, inp = model.get_output_embeddings(), model.get_input_embeddings()
+    return out is not None and out.weight.data_ptr() == inp.weight.data_ptr()
+
+
+def build_model(config: JobConfig, label_names: list[str]) -> tuple[Any, Any, str]:
+    """(new model with the task head, tokenizer, source) read from the base checkpoint's files.
+
+    Seeded, so the fresh head starts from the same weights every time for a seed: the "before" model of
+    a run can be rebuilt exactly instead of being kept in memory.
+    """
+    source, is_local = resolve(config.base_model)
+    model_config, local_only = _load_config(source, is_local, config.base_model)
+    if model_config.model_type not in ENCODER_TYPES:
+        raise UnsupportedModel(f"'{config.base_model}' is a '{model_config.model_type}' model; fine-tuning here "
+                               "needs a BERT-family encoder.")
+    kwargs: dict[str, Any] = dict(local_files_only=local_only, trust_remote_code=False)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+    except (OSError, ValueError, TypeError) as err:
+        raise NotAModel(f"'{config.base_model}' has no usable tokenizer files ({err}).") from None
+    if config.task == "mlm" and tokenizer.mask_token_id is None:
+        raise UnsupportedModel(f"The tokenizer of '{config.base_model}' has no mask token: it cannot train a masked-LM.")
+    if config.task != "mlm":
+        kwargs.update(
+            num_labels=len(label_names),
+            id2label=dict(enumerate(label_names)),
+            label2id={name: i for i, name in enumerate(label_names)},
+            ignore_mismatched_sizes=True,  # a base that already has a head of another size gets a fresh one
+        )
+        if config.task in ("classification", "multilabel"):
+            kwargs["problem_type"] = ("multi_label_classification" if config.task == "multilabel"
+                                      else "single_label_classification")
+    set_seed(config.seed)
+    try:
+        model = _auto_class(config.task).from_pretrained(source, attn_implementation="eager", **kwargs)
+    except ValueError as err:
+        if "Unrecognized configuration class" in str(err):
+            raise UnsupportedModel(f"'{config.base_model}' ({model_config.model_type}) cannot take a "
+                                   f"{config.task} head.") from None
+        raise NotAModel(f"Could not load the weights of '{config.base_model}': {err}") from None
+    except OSError as err:
+        raise NotAModel(f"Could not load the weights of '{config.base_model}': {err}") from None
+    if config.task == "mlm" and getattr(model.config, "tie_word_embeddings", True) and not embeddings_tied(model):
+        model.tie_weights()  # a head-less checkpoint gets the standard MLM head: decoder = input embeddings
+    return model, tokenizer, source
+
+
+def max_tokens(config: JobConfig, model) -> int:
+    limit = int(getattr(model.config, "max_position_embeddings", 512))
+    if model.config.model_type in ("roberta", "xlm-roberta", "camembert", "xlm-roberta-xl"):
+        limit -= 2
+    return min(config.max_length, limit)
+
+
+def training_threads() -> int:
+    """Intra-op threads for a training run: all cores but one, so the explorer pages keep a core.
+
+    torch's setting is process-wide for threads started afterwards, so pages' forwards use the same
+    count while a run is going; the previous value is restored when the run ends.
+    """
+    override = os.environ.get("BERTEXPLORE_TRAIN_THREADS")
+    if override and override.isdigit() and int(override) > 0:
+        return int(override)
+    return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1))
+
+
+class _Callback(TrainerCallback):
+    """Feeds progress to the job and stops the Trainer at the end of the step in which Stop was pressed."""
+
+    def __init__(self, progress: Progress, stop: threading.Event, task: str, names: list[str]) -> None:
+        self.progress, self.stop, self.task, self.names = progress, stop, task, names
+        self.losses: list[tuple[int, float]] = []
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.progress.begin(int(state.max_steps))
+        if self.stop.is_set():
+            control.should_training_stop = True
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.stop.is_set():
+            control.should_training_stop = True
+            control.should_evaluate = False
+            control.should_save = False
+        return control
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            value = float(logs["loss"])
+            self.losses.append((int(state.global_step), value))
+            self.progress.loss(int(state.global_step), value, float(state.epoch or 0.0))
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if metrics:
+            clean = {k.removeprefix("eval_"): float(v) for k, v in metrics.items()
+                     if isinstance(v, (int, float)) and not k.endswith(("_runtime", "_per_second", "_time"))}
+            self.progress.evaluated(int(state.global_step), clean)
+
+
+def training_arguments(config: JobConfig, output_dir: str, device: str, eval_in_training: bool = True,
+                       log_every_step: bool = True) -> TrainingArguments:
+    evals = config.eval_times if eval_in_training else 0
+    return TrainingArguments(
+        output_dir=output_dir,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=max(config.batch_size, 32),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        logging_strategy="steps",
+        logging_steps=1 if log_every_step else 500,
+        eval_strategy="steps" if evals >= 1 else "no",
+        eval_steps=1.0 / (evals + 1) if evals >= 1 else None,
+        save_strategy="no",
+        report_to="none",
+        push_to_hub=False,
+        seed=config.seed,
+        data_seed=config.seed,
+        use_cpu=(device == "cpu"),
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+    )
+
+
+def prepare_data(config: JobConfig, raw: bytes | None = None, filename: str | None = None) -> tuple[TaskData, TaskData]:
+    data = load_task_data(config, raw, filename)
+    return split(data, config.validation_fraction, config.seed)
+
+
+def samples_seen(steps: int, dataset_size: int, batch: int) -> int:
+    """Examples consumed by `steps` optimizer steps (the last batch of an epoch may be short)."""
+    per_epoch = math.ceil(dataset_size / batch)
+    epochs, rest = divmod(steps, per_epoch)
+    return epochs * dataset_size + min(rest * batch, dataset_size)
+
+
+def predict_metrics(trainer: Trainer, dataset, task: str, names: list[str]) -> dict[str, Any]:
+    output = trainer.predict(dataset)
+    preds = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+    return evaluate_predictions(task, preds, output.label_ids, names, full=True)
+
+
+def run_training(config: JobConfig, progress: Progress | None = None, stop: threading.Event | None = None,
+                 raw: bytes | None = None, filename: str | None = None,
+                 data: tuple[TaskData, TaskData] | None = None) -> TrainResult:
+    """Validate, load, measure before, train, measure after. Raises BertExploreError with a message on bad input."""
+    config.validate()
+    progress = progress or NullProgress()
+    stop = stop or threading.Event()
+    progress.phase("Reading the data")
+    train_data, val_data = data if data is not None else prepare_data(config, raw, filename)
+    names = train_data.label_names
+    device = resolve_device(config.device)
+    progress.phase(f"Loading {config.base_model}")
+    model, tokenizer, source = build_model(config, names)
+    length = max_tokens(config, model)
+    train_set, val_set, collator = task_datasets.build(config.task, train_data, val_data, tokenizer, length,
+                                                       config.mlm_probability, config.seed)
+    compute_metrics, preprocess = trainer_hooks(config.task, names)
+    callback = _Callback(progress, stop, config.task, names)
+    scratch = tempfile.mkdtemp(prefix="bertexplore-train-")
+    previous_threads = torch.get_num_threads()
+    if device == "cpu":
+        torch.set_num_threads(training_threads())
+    try:
+        trainer = Trainer(
+            model=model, args=training_arguments(config, scratch, device), data_collator=collator,
+            train_dataset=train_set, eval_dataset=val_set, processing_class=tokenizer,
+            compute_metrics=compute_metrics, preprocess_logits_for_metrics=preprocess, callbacks=[callback],
+        )
+        trainer.remove_callback(PrinterCallback)  # progress goes to `progress`, not stdout
+        progress.phase("Measuring the model before training")
+        before = predict_metrics(trainer, val_set, config.task, names)
+        progress.evaluated(0, {k: v for k, v in before.items() if isinstance(v, float)})
+        started = time.perf_counter()
+        stopped = stop.is_set()
+        steps = 0
+        if not stopped:
+            progress.phase("Training")
+            trainer.train()
+            steps = int(trainer.state.global_step)
+            stopped = stop.is_set()
+        seconds = time.perf_counter() - started
+        total = int(trainer.state.max_steps or steps)
+        progress.phase("Measuring the model after training")
+        after = predict_metrics(trainer, val_set, config.task, names)
+        progress.evaluated(steps, {k: v for k, v in after.items() if isinstance(v, float)})
+        samples = samples_seen(steps, len(train_set), config.batch_size * max(1, trainer.args.world_size))
+        model = trainer.model
+        del trainer
+    except torch.OutOfMemoryError:
+        raise BertExploreError("Training ran out of memory: lower the batch size or the max length.") from None
+    finally:
+        torch.set_num_threads(previous_threads)
+        shutil.rmtree(scratch, ignore_errors=True)
+        gc.collect()
+    model.eval()
+    model.requires_grad_(False)
+    notes = []
+    if config.task == "mlm":
+        notes.append("Masked-LM head tied to the input embeddings." if embeddings_tied(model)
+                     else "Masked-LM decoder is NOT tied to the input embeddings (the base config says so).")
+    return TrainResult(
+        config=config, model=model, tokenizer=tokenizer, label_names=names, metrics_before=before,
+        metrics_after=after, losses=list(callback.losses), steps=steps, total_steps=total, stopped=stopped,
+        train_seconds=seconds, train_samples=len(train_set), val_samples=len(val_set),
+        samples_per_second=samples / seconds if seconds > 0 else 0.0,
+        source=source, data_source=train_data.source, notes=notes,
+    )

@@ -1,0 +1,65 @@
+"""Next-sentence prediction: does sentence B follow sentence A? Read from BERT's pre-training NSP head."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import UnsupportedModel
+from ..loading import LoadedModel
+from ..tokens import Tokenized, clean_text, tokenize
+from ..trace import forward, model_inputs
+from .checkpoints import require_head
+
+# BERT's pre-training convention: index 0 = B is the real next sentence, index 1 = B is a random sentence.
+NSP_LABELS = ("IsNext", "NotNext")
+
+
+@dataclass(frozen=True)
+class NextSentence:
+    model_name: str
+    inputs: Tokenized
+    logits: np.ndarray  # [2] float32
+    probs: np.ndarray  # [2] float32 softmax
+
+    @property
+    def is_next(self) -> float:
+        return float(self.probs[0])
+
+    @property
+    def not_next(self) -> float:
+        return float(self.probs[1])
+
+    @property
+    def verdict(self) -> str:
+        return NSP_LABELS[int(np.argmax(self.probs))]
+
+    def segment_rows(self) -> list[dict]:
+        """Every token with the segment (token type) id the model received for it."""
+        return [{"position": i, "token": tok, "token_type_id": int(seg), "sentence": "AB"[seg] if seg in (0, 1) else seg}
+                for i, (tok, seg) in enumerate(zip(self.inputs.tokens, self.inputs.segment_ids))]
+
+
+def predict_next(loaded: LoadedModel, sentence_a: str, sentence_b: str) -> NextSentence:
+    """Tokenise A and B as a pair (segment ids 0 and 1), one forward, softmax over the NSP head's two logits."""
+    require_head(loaded, "pretraining")
+    sentence_a, _ = clean_text(sentence_a, "sentence A")
+    sentence_b, _ = clean_text(sentence_b, "sentence B")  # tokenize() would silently drop an empty pair
+    if not loaded.uses_segments:
+        raise UnsupportedModel(
+            f"'{loaded.name}' has no segment (token type) embeddings, so it cannot tell sentence A from sentence B: "
+            "it was not pre-trained with next-sentence prediction."
+        )
+    with loaded.lock:
+        inputs = tokenize(loaded.tokenizer, sentence_a, sentence_b, max_length=loaded.max_length)
+    out = forward(loaded, model_inputs(loaded, inputs.input_ids, inputs.segment_ids))
+    logits = getattr(out, "seq_relationship_logits", None)
+    if logits is None:
+        raise UnsupportedModel(
+            f"'{loaded.name}' ({type(loaded.model).__name__}) has no next-sentence head: only BERT's pre-training "
+            "checkpoints (BertForPreTraining, e.g. bert-base-uncased) were trained on this task."
+        )
+    logits = logits[0].float()
+    probs = torch.softmax(logits, dim=-1).cpu().numpy().astype(np.float32)
+    return NextSentence(loaded.name, inputs, logits.cpu().numpy().astype(np.float32), probs)

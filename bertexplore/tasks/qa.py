@@ -1,0 +1,233 @@
+"""Extractive question answering: windows over long contexts, start/end logits, span decoding, no-answer.
+
+transformers 5 removed the question-answering pipeline, so this is the whole of it:
+    windows(question, context)  -> overlapping token windows (question + a slice of the context)
+    one batched forward         -> start and end logits per window
+    best_spans per window       -> the best valid spans: start <= end, at most max_answer_len tokens, context only
+    choose across windows       -> the best span, or no answer when the null score ([CLS] start + [CLS] end) wins
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..loading import LoadedModel
+from ..tokens import clean_text
+from ..trace import forward
+from .checkpoints import require_head
+
+DEFAULT_MAX_LENGTH = 384  # the window size SQuAD models were trained with
+DEFAULT_STRIDE = 128  # tokens shared by consecutive windows, so no answer is cut in two
+MAX_WINDOWS_PER_FORWARD = 8
+
+
+@dataclass(frozen=True)
+class SpanScore:
+    start: int  # token positions in the window, inclusive
+    end: int
+    score: float  # start_logit[start] + end_logit[end]
+
+
+def best_spans(start_logits: np.ndarray, end_logits: np.ndarray, context_mask: np.ndarray,
+               max_answer_len: int = 30, top_k: int = 5) -> list[SpanScore]:
+    """The `top_k` highest-scoring spans with start <= end < start + max_answer_len, both ends in the context."""
+    start_logits = np.asarray(start_logits, dtype=np.float64)
+    end_logits = np.asarray(end_logits, dtype=np.float64)
+    mask = np.asarray(context_mask, dtype=bool)
+    if not (start_logits.shape == end_logits.shape == mask.shape) or start_logits.ndim != 1:
+        raise InputError("Start logits, end logits and the context mask must be 1-D and of equal length.")
+    if max_answer_len < 1:
+        raise InputError("The maximum answer length must be at least one token.")
+    if not mask.any():
+        return []
+    scores = start_logits[:, None] + end_logits[None, :]
+    n = len(start_logits)
+    offset = np.arange(n)[None, :] - np.arange(n)[:, None]  # end - start
+    valid = (offset >= 0) & (offset < max_answer_len) & mask[:, None] & mask[None, :]
+    scores = np.where(valid, scores, -np.inf)
+    flat = scores.ravel()
+    k = int(min(top_k, valid.sum()))
+    if k == 0:
+        return []
+    best = np.argpartition(-flat, k - 1)[:k]
+    best = best[np.argsort(-flat[best], kind="stable")]
+    return [SpanScore(int(i // n), int(i % n), float(flat[i])) for i in best]
+
+
+@dataclass(frozen=True)
+class Window:
+    index: int
+    tokens: tuple[str, ...]
+    input_ids: np.ndarray  # int64 [T]
+    segment_ids: np.ndarray  # int64 [T]
+    offsets: tuple[tuple[int, int] | None, ...]  # character span in the CONTEXT, None outside it
+    cls_index: int
+    start_logits: np.ndarray | None = None  # float32 [T], filled by the forward
+    end_logits: np.ndarray | None = None
+
+    @property
+    def context_mask(self) -> np.ndarray:
+        return np.array([o is not None for o in self.offsets], dtype=bool)
+
+    @property
+    def char_range(self) -> tuple[int, int]:
+        spans = [o for o in self.offsets if o is not None]
+        return (spans[0][0], spans[-1][1]) if spans else (0, 0)
+
+    @property
+    def null_score(self) -> float:
+        return float(self.start_logits[self.cls_index] + self.end_logits[self.cls_index])
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    start: int  # [start, end) characters in the context
+    end: int
+    score: float  # start + end logit
+    probability: float  # softmax(start)[i] * softmax(end)[j] over the window's context tokens and [CLS]
+    window: int
+    start_token: int
+    end_token: int
+
+    def row(self) -> dict:
+        return {"answer": self.text, "score": round(self.score, 3), "probability": round(self.probability, 4),
+                "window": self.window, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class QAResult:
+    model_name: str
+    question: str
+    context: str
+    windows: tuple[Window, ...]
+    candidates: tuple[Answer, ...]  # best first, across windows
+    null_score: float  # lowest [CLS] score over windows, as in the SQuAD 2.0 evaluation
+    allow_no_answer: bool
+    answer: Answer | None  # None: the model says the context holds no answer
+    max_answer_len: int
+    stride: int
+    max_length: int
+    notices: tuple[str, ...] = field(default=())
+
+    @property
+    def best_span_score(self) -> float | None:
+        return self.candidates[0].score if self.candidates else None
+
+
+def make_windows(tokenizer, question: str, context: str, max_length: int = DEFAULT_MAX_LENGTH,
+                 stride: int = DEFAULT_STRIDE) -> tuple[list[Window], list[str], int]:
+    """Question + overlapping slices of the context, each at most `max_length` tokens, sharing `stride` tokens.
+
+    Returns the windows, notices for the user, and the stride actually used.
+    """
+    notices: list[str] = []
+    question_ids = tokenizer(question, add_special_tokens=False)["input_ids"]
+    room = max_length - len(question_ids) - 3  # [CLS] question [SEP] context [SEP]
+    if room < 16:
+        raise InputError(
+            f"The question is too long ({len(question_ids)} tokens): with a {max_length}-token window it leaves "
+            f"only {max(room, 0)} tokens for the context. Shorten the question."
+        )
+    asked = stride
+    stride = max(0, min(stride, room // 2))  # consecutive windows must still advance through the context
+    enc = tokenizer(
+        question, context, truncation="only_second", max_length=max_length, stride=stride,
+        return_overflowing_tokens=True, return_offsets_mapping=True, padding=False,
+    )
+    windows = []
+    for w in range(len(enc["input_ids"])):
+        ids = enc["input_ids"][w]
+        seq = enc.sequence_ids(w)
+        offsets = tuple(tuple(int(x) for x in off) if sid == 1 else None
+                        for off, sid in zip(enc["offset_mapping"][w], seq))
+        types = enc["token_type_ids"][w] if "token_type_ids" in enc else [0 if s != 1 else 1 for s in seq]
+        cls_id = tokenizer.cls_token_id
+        cls_index = ids.index(cls_id) if cls_id is not None and cls_id in ids else 0
+        windows.append(Window(w, tuple(tokenizer.convert_ids_to_tokens(ids)), np.asarray(ids, dtype=np.int64),
+                              np.asarray(types, dtype=np.int64), offsets, cls_index))
+    if len(windows) > 1:
+        notices.append(f"The context is longer than one {max_length}-token window, so it was read as "
+                       f"{len(windows)} overlapping windows ({stride} tokens shared between neighbours).")
+        if stride != asked:
+            notices.append(f"The stride was lowered from {asked} to {stride} tokens so that windows still advance.")
+    return windows, notices, stride
+
+
+def _run_windows(loaded: LoadedModel, windows: list[Window]) -> list[Window]:
+    pad = loaded.tokenizer.pad_token_id or 0
+    done = []
+    for first in range(0, len(windows), MAX_WINDOWS_PER_FORWARD):
+        chunk = windows[first:first + MAX_WINDOWS_PER_FORWARD]
+        width = max(len(w.input_ids) for w in chunk)
+        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
+        types = torch.zeros((len(chunk), width), dtype=torch.long)
+        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        for row, w in enumerate(chunk):
+            ids[row, :len(w.input_ids)] = torch.as_tensor(w.input_ids)
+            types[row, :len(w.input_ids)] = torch.as_tensor(w.segment_ids)
+            mask[row, :len(w.input_ids)] = 1
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if loaded.uses_segments:
+            batch["token_type_ids"] = types
+        out = forward(loaded, batch)
+        starts = out.start_logits.float().cpu().numpy()
+        ends = out.end_logits.float().cpu().numpy()
+        for row, w in enumerate(chunk):
+            n = len(w.input_ids)
+            done.append(Window(w.index, w.tokens, w.input_ids, w.segment_ids, w.offsets, w.cls_index,
+                               starts[row, :n].astype(np.float32), ends[row, :n].astype(np.float32)))
+    return done
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def decode(windows: list[Window], context: str, max_answer_len: int = 30, top_k: int = 5,
+           allow_no_answer: bool = False, null_threshold: float = 0.0) -> tuple[list[Answer], float, Answer | None]:
+    """Best spans across windows (deduplicated by character span), the null score, and the chosen answer."""
+    found: dict[tuple[int, int], Answer] = {}
+    for w in windows:
+        mask = w.context_mask
+        keep = mask.copy()
+        keep[w.cls_index] = True  # probabilities are normalised over the answers the model could give
+        p_start = np.zeros(len(mask))
+        p_end = np.zeros(len(mask))
+        p_start[keep] = _softmax(w.start_logits[keep])
+        p_end[keep] = _softmax(w.end_logits[keep])
+        for span in best_spans(w.start_logits, w.end_logits, mask, max_answer_len, top_k):
+            start, end = w.offsets[span.start][0], w.offsets[span.end][1]
+            answer = Answer(context[start:end], start, end, span.score, float(p_start[span.start] * p_end[span.end]),
+                            w.index, span.start, span.end)
+            if (start, end) not in found or found[(start, end)].score < answer.score:
+                found[(start, end)] = answer
+    candidates = sorted(found.values(), key=lambda a: -a.score)[:top_k]
+    null_score = min(w.null_score for w in windows) if windows else float("-inf")
+    best = candidates[0] if candidates else None
+    if allow_no_answer and (best is None or null_score > best.score + null_threshold):
+        best = None
+    return candidates, null_score, best
+
+
+def answer(loaded: LoadedModel, question: str, context: str, max_answer_len: int = 30, top_k: int = 5,
+           allow_no_answer: bool = False, max_length: int | None = None, stride: int = DEFAULT_STRIDE) -> QAResult:
+    """Preprocess (windows), one batched forward per 8 windows, postprocess (span decoding across windows)."""
+    require_head(loaded, "question-answering")
+    question, q_notices = clean_text(question, "question")
+    context, c_notices = clean_text(context, "context")
+    if not 1 <= max_answer_len <= 512:
+        raise InputError("The maximum answer length must be between 1 and 512 tokens.")
+    length = min(max_length or DEFAULT_MAX_LENGTH, loaded.max_length)
+    with loaded.lock:
+        windows, w_notices, stride = make_windows(loaded.tokenizer, question.strip(), context, length, stride)
+    windows = _run_windows(loaded, windows)
+    candidates, null_score, best = decode(windows, context, max_answer_len, top_k, allow_no_answer)
+    return QAResult(loaded.name, question, context, tuple(windows), tuple(candidates), null_score, allow_no_answer,
+                    best, max_answer_len, stride if len(windows) > 1 else 0, length,
+                    tuple(q_notices + c_notices + w_notices))

@@ -1,0 +1,184 @@
+"""Masked-LM page: mask tokens, see the top-k guesses, fill all masks jointly, and score sentences by PLL."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from bertexplore.mlm import FILL_ORDERS, fill_masks, top_k
+from bertexplore.pll import MAX_TOKENS, VARIANTS, compare_pair
+from bertexplore.tokens import tokenize
+from bertexplore.trace import apply_masks
+from ui.feedback import guard, show_notices
+from ui.mlm_view import (chain_figure, load_examples, masked_sentence_html, memo, pair_figure, pill_labels,
+                         positions_of_words, topk_figure)
+from ui.models import get_model
+from ui.traces import get_trace
+
+RECOMMENDED = "bert-base-uncased"
+FETCH = f"python -m bertexplore download {RECOMMENDED} --to models"
+DEFAULT_TEXT = "Paris is the capital of [MASK]."
+EXAMPLES = load_examples()
+PAIRS = EXAMPLES["pairs"]
+state = st.session_state
+
+# Defaults go into session state (not `value=`) so a shared URL still wins on first load.
+state.setdefault("mlm_text", DEFAULT_TEXT)
+state.setdefault("mlm_pair_a", PAIRS[0]["a"] if PAIRS else "The keys to the cabinet are on the table.")
+state.setdefault("mlm_pair_b", PAIRS[0]["b"] if PAIRS else "The keys to the cabinet is on the table.")
+
+
+def _use_example() -> None:
+    example = next((e for e in EXAMPLES["fill"] if e["label"] == state.get("mlm_example")), None)
+    if example:
+        state["mlm_text"] = example["text"]
+        state["mlm_masks"] = []
+        state["_mlm_pending_words"] = example.get("mask_words", [])
+        if example.get("mask_words"):
+            state["mlm_whole"] = True
+
+
+def _use_pair() -> None:
+    pair = next((p for p in PAIRS if p["label"] == state.get("mlm_pair_example")), None)
+    if pair:
+        state["mlm_pair_a"], state["mlm_pair_b"] = pair["a"], pair["b"]
+
+
+def _clear_masks() -> None:
+    state["mlm_masks"] = []  # positions refer to the old text's tokens
+
+
+st.title("Masked-LM: fill in the blank")
+st.markdown(
+    "BERT was pre-trained to guess hidden words. Type a sentence, **click tokens to mask them** (or type `[MASK]`), "
+    "and see what the model predicts for each blank, fill several blanks one after another, or score whole sentences."
+)
+
+loaded = get_model("mlm")
+if loaded is None:
+    st.stop()  # get_model already showed why, with the fetch command
+
+st.caption(
+    f"Model: **{loaded.name}** (from `{loaded.source}`, on {loaded.device}). "
+    f"The recommended masked-LM checkpoint is {RECOMMENDED}: `{FETCH}`."
+)
+if not loaded.has_head:
+    st.warning(
+        f"**{loaded.name}** has no masked-LM head: its checkpoint holds the encoder only, so it cannot guess masked "
+        "words (a head made of random weights would only produce noise, so this page refuses to use one). "
+        "The Attention page works with it."
+    )
+    st.markdown(f"To predict masked words, pick **{RECOMMENDED}** in the sidebar. Offline, fetch it on a connected "
+                "machine and copy the `models` folder over:")
+    st.code(FETCH, language="bash")
+    if (Path(__file__).resolve().parent / "finetune.py").is_file():
+        st.page_link("pages/finetune.py", label="Or train a masked-LM head on the Fine-tune page",
+                     icon=":material/model_training:")
+    st.stop()
+
+# ---------------------------------------------------------------- input and masking
+st.selectbox("Start from an example", [e["label"] for e in EXAMPLES["fill"]], index=None, key="mlm_example",
+             placeholder="Pick an example…", on_change=_use_example)
+st.text_area("Text", key="mlm_text", height=90, bind="query-params", on_change=_clear_masks,
+             help="Type [MASK] where you want a prediction, or click tokens below.")
+
+inputs = None
+with guard():
+    with loaded.lock:
+        inputs = tokenize(loaded.tokenizer, state["mlm_text"], max_length=loaded.max_length)
+    show_notices(inputs.notices)
+
+if inputs is not None:
+    mask_id = loaded.tokenizer.mask_token_id
+    clickable = [p for p in range(len(inputs)) if not inputs.special[p] and int(inputs.input_ids[p]) != mask_id]
+    labels = pill_labels(inputs, clickable)
+    pending = state.pop("_mlm_pending_words", None)
+    if pending:
+        state["mlm_masks"] = positions_of_words(inputs, pending)
+    picked = st.pills("Click tokens to mask them", clickable, selection_mode="multi", key="mlm_masks",
+                      format_func=lambda p: labels.get(p, str(p)), bind="query-params")
+    whole = st.toggle("Whole-word masking", key="mlm_whole", bind="query-params",
+                      help="Mask every wordpiece of a clicked word (un ##believ ##able), as BERT's later checkpoints were trained.")
+    masked = tuple(sorted(inputs.whole_word(picked) if whole else picked))
+    with st.expander(f"Token table ({len(inputs)} tokens)"):
+        st.dataframe(inputs.table(), hide_index=True, width="stretch")
+
+    typed = [p for p in range(len(inputs)) if int(inputs.input_ids[p]) == mask_id]
+    if not masked and not typed:
+        st.info("There is no mask yet: click one or more tokens above, or type [MASK] in the text.")
+    else:
+        with guard():
+            trace = get_trace(loaded, state["mlm_text"], None, masked=masked)
+            c1, c2 = st.columns(2)
+            k = c1.slider("Top-k", 1, 30, 10, key="mlm_k", bind="query-params")
+            hide_sub = c2.toggle("Hide ## sub-word pieces", key="mlm_hide_sub", bind="query-params")
+            results = top_k(loaded, trace, k=k, hide_subwords=hide_sub, original=inputs)
+            st.html(masked_sentence_html(trace.inputs, trace.mask_positions,
+                                         {r.position: r.predictions[0].token for r in results if r.predictions}))
+            st.subheader(f"Predictions for {len(results)} mask{'s' if len(results) > 1 else ''}")
+            tabs = st.tabs([f"#{i + 1} at {r.position}" + (f" ({r.original})" if r.original else "")
+                            for i, r in enumerate(results)]) if len(results) > 1 else [st.container()]
+            for tab, r in zip(tabs, results):
+                with tab:
+                    left, right = st.columns([2, 3])
+                    left.dataframe(r.rows(), hide_index=True, width="stretch",
+                                   column_config={"probability": st.column_config.ProgressColumn(
+                                       "probability", format="%.4f", min_value=0.0, max_value=1.0)})
+                    if r.original is not None:
+                        left.caption(f"The masked token **{r.original}** has probability {r.original_probability:.4f} "
+                                     f"(rank {r.original_rank:,} of {trace.mask_log_probs.shape[1]:,}).")
+                    right.plotly_chart(topk_figure(r, f"Mask at position {r.position}"), width="stretch",
+                                       key=f"mlm_chart_{r.position}")
+            st.caption("Probabilities are over the whole vocabulary; hidden special tokens and pieces are not renormalised.")
+
+            # ------------------------------------------------------- joint fill
+            st.subheader("Fill all masks")
+            st.markdown("Fill the blanks one at a time, each choice feeding the next prediction (one forward per mask).")
+            order = st.radio("Order", list(FILL_ORDERS), format_func=FILL_ORDERS.get, horizontal=True,
+                             key="mlm_order", bind="query-params")
+            key = ("fill", loaded.name, loaded.device, loaded.dtype, state["mlm_text"], masked, order, hide_sub)
+            if st.button("Fill all masks", key="mlm_fill", icon=":material/auto_fix_high:"):
+                masked_inputs = apply_masks(loaded, inputs, masked)
+                memo(key, lambda: fill_masks(loaded, masked_inputs, order=order, hide_subwords=hide_sub))
+            fill = memo(key)
+            if fill is not None:
+                st.markdown(f"**Filled:** {fill.text}")
+                st.dataframe(fill.rows(), hide_index=True, width="stretch")
+                st.plotly_chart(chain_figure(fill), width="stretch", key="mlm_chain_chart")
+                st.caption(f"Joint log-probability of the chain: {fill.log_prob:.3f} ({fill.forwards} forwards). "
+                           "Greedy: each step keeps the single best token.")
+
+# ---------------------------------------------------------------- sentence scoring
+st.divider()
+st.subheader("Score sentences (pseudo-log-likelihood)")
+st.markdown(
+    "Mask each token in turn and add up the log-probability the model gives the original token "
+    "(Salazar et al., 2020). Higher (closer to 0) means the model finds the sentence more natural. "
+    "Compare a **minimal pair**: two sentences that differ in one spot."
+)
+if PAIRS:
+    st.selectbox("Minimal pairs", [p["label"] for p in PAIRS], index=None, key="mlm_pair_example",
+                 placeholder="Pick a minimal pair…", on_change=_use_pair)
+a_col, b_col = st.columns(2)
+a_col.text_input("Sentence A", key="mlm_pair_a", bind="query-params")
+b_col.text_input("Sentence B", key="mlm_pair_b", bind="query-params")
+variant = st.radio("Scoring", list(VARIANTS), format_func=VARIANTS.get, horizontal=True, key="mlm_pll_variant")
+pair_key = ("pll", loaded.name, loaded.device, loaded.dtype, state["mlm_pair_a"], state["mlm_pair_b"], variant)
+with guard():
+    if st.button("Compare", key="mlm_score", icon=":material/balance:"):
+        memo(pair_key, lambda: compare_pair(loaded, state["mlm_pair_a"], state["mlm_pair_b"], variant,
+                                            max_tokens=MAX_TOKENS))
+    comparison = memo(pair_key)
+    if comparison is not None:
+        show_notices(comparison.a.notices + comparison.b.notices)
+        m1, m2, m3 = st.columns(3)
+        m1.metric("PLL of A", f"{comparison.a.pll:.3f}", help=f"{len(comparison.a.scores)} tokens")
+        m2.metric("PLL of B", f"{comparison.b.pll:.3f}", help=f"{len(comparison.b.scores)} tokens")
+        m3.metric("A − B", f"{comparison.difference:+.3f}")
+        verdict = {"A": "Sentence A is more probable to the model.", "B": "Sentence B is more probable to the model.",
+                   "tie": "The model scores both sentences the same."}[comparison.preferred]
+        st.success(verdict)
+        st.plotly_chart(pair_figure(comparison), width="stretch", key="mlm_pair_chart")
+        st.dataframe(comparison.rows(), hide_index=True, width="stretch")
+        st.caption(f"Pseudo-perplexity: A {comparison.a.pseudo_perplexity:.2f}, B {comparison.b.pseudo_perplexity:.2f}. "
+                   f"{comparison.a.forwards + comparison.b.forwards} batched forwards.")
