@@ -14,6 +14,7 @@ PAGES = [
     ("pages/home.py", "Start here", ":material/home:", "Explore"),
     ("pages/masked_lm.py", "Masked-LM", ":material/text_fields:", "Explore"),
     ("pages/attention.py", "Attention", ":material/grid_on:", "Explore"),
+    ("pages/ablation.py", "Head ablation", ":material/block:", "Explore"),
     ("pages/classification.py", "Classification", ":material/label:", "Task demos"),
     ("pages/ner.py", "Named entities", ":material/person_search:", "Task demos"),
     ("pages/qa.py", "Question answering", ":material/quiz:", "Task demos"),

@@ -28,6 +28,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
+from .ablation import ATTN_IMPLEMENTATION, number_attention_layers
 from .errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel
 from .registry import resolve
 
@@ -208,7 +209,7 @@ def load_model(name: str, head: str = "mlm", device: str = "auto", dtype: str = 
     auto = AUTO_CLASSES[head]
     try:
         model, info = auto.from_pretrained(
-            source, output_loading_info=True, attn_implementation="eager", dtype=torch_dtype, **kwargs
+            source, output_loading_info=True, attn_implementation=ATTN_IMPLEMENTATION, dtype=torch_dtype, **kwargs
         )
     except ValueError as err:
         if "Unrecognized configuration class" in str(err):
@@ -220,6 +221,7 @@ def load_model(name: str, head: str = "mlm", device: str = "auto", dtype: str = 
     missing = tuple(k for k in info.get("missing_keys", ()) if not k.startswith(prefix + "."))
     model.to(device).eval()
     model.requires_grad_(False)
+    number_attention_layers(model)  # lets ablation.ablated() switch heads off per forward
     return LoadedModel(
         name=name, source=source, head=head, model=model, tokenizer=tokenizer, config=config,
         device=device, dtype=dtype, has_head=(head == "base" or not missing), missing_keys=missing,

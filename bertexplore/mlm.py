@@ -8,6 +8,7 @@ only filters what is listed, it never renormalises.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,17 +43,45 @@ def require_mlm_head(loaded: LoadedModel) -> None:
         raise UnsupportedModel(f"The tokenizer of '{loaded.name}' has no mask token.")
 
 
-def vocabulary(loaded: LoadedModel, size: int) -> list[str]:
-    """Token strings for ids 0..size-1 (ids the tokenizer does not know become '[id N]')."""
+_cache_lock = threading.Lock()
+_vocab_cache: dict[tuple, tuple[str, ...]] = {}
+_allowed_cache: dict[tuple, np.ndarray] = {}
+_CACHE_ENTRIES = 8  # a few models' vocabularies (~2 MB each for 30k tokens)
+
+
+def _remember(cache: dict, key: tuple, value):
+    with _cache_lock:
+        if len(cache) >= _CACHE_ENTRIES:
+            cache.pop(next(iter(cache)))
+        cache[key] = value
+    return value
+
+
+def _vocab_key(loaded: LoadedModel, size: int) -> tuple:
+    # Same checkpoint and same tokenizer length: same vocabulary, whichever LoadedModel holds it.
+    return (loaded.source, type(loaded.tokenizer).__name__, len(loaded.tokenizer), size)
+
+
+def vocabulary(loaded: LoadedModel, size: int) -> tuple[str, ...]:
+    """Token strings for ids 0..size-1 (ids the tokenizer does not know become '[id N]'); cached per checkpoint."""
+    key = _vocab_key(loaded, size)
+    if key in _vocab_cache:
+        return _vocab_cache[key]
     tok = loaded.tokenizer
     known = min(size, len(tok))
     with loaded.lock:  # fast tokenizers are not thread-safe
         tokens = list(tok.convert_ids_to_tokens(list(range(known))))
-    return [t if t is not None else f"[id {i}]" for i, t in enumerate(tokens)] + [f"[id {i}]" for i in range(known, size)]
+    vocab = tuple(t if t is not None else f"[id {i}]" for i, t in enumerate(tokens)) + tuple(
+        f"[id {i}]" for i in range(known, size))
+    return _remember(_vocab_cache, key, vocab)
 
 
-def allowed_ids(loaded: LoadedModel, vocab: list[str], hide_special: bool = True, hide_subwords: bool = False) -> np.ndarray:
-    """Boolean [V]: which vocabulary entries may be listed or chosen."""
+def allowed_ids(loaded: LoadedModel, vocab: tuple[str, ...] | list[str], hide_special: bool = True,
+                hide_subwords: bool = False) -> np.ndarray:
+    """Read-only boolean [V]: which vocabulary entries may be listed or chosen."""
+    key = _vocab_key(loaded, len(vocab)) + (hide_special, hide_subwords, hash(tuple(vocab)))
+    if key in _allowed_cache:
+        return _allowed_cache[key]
     allowed = np.ones(len(vocab), dtype=bool)
     if hide_special:
         for i in loaded.tokenizer.all_special_ids:
@@ -63,7 +92,8 @@ def allowed_ids(loaded: LoadedModel, vocab: list[str], hide_special: bool = True
         allowed &= np.array([not t.startswith("##") for t in vocab], dtype=bool)
     if not allowed.any():
         raise InputError("Every token of the vocabulary is filtered out; show sub-word pieces or special tokens.")
-    return allowed
+    allowed.setflags(write=False)  # shared by every session
+    return _remember(_allowed_cache, key, allowed)
 
 
 @dataclass(frozen=True)
@@ -192,7 +222,7 @@ def fill_masks(
     if len(remaining) > max_masks:
         raise InputError(f"{len(remaining)} masks would take {len(remaining)} forwards; fill at most {max_masks} at once.")
     allowed: np.ndarray | None = None
-    vocab: list[str] = []
+    vocab: tuple[str, ...] = ()
     steps: list[FillStep] = []
     total = 0.0
     while remaining:

@@ -215,19 +215,51 @@ def decode(windows: list[Window], context: str, max_answer_len: int = 30, top_k:
     return candidates, null_score, best
 
 
-def answer(loaded: LoadedModel, question: str, context: str, max_answer_len: int = 30, top_k: int = 5,
-           allow_no_answer: bool = False, max_length: int | None = None, stride: int = DEFAULT_STRIDE) -> QAResult:
-    """Preprocess (windows), one batched forward per 8 windows, postprocess (span decoding across windows)."""
+@dataclass(frozen=True)
+class Reading:
+    """The model's raw view of one (question, context): windows with their start/end logits.
+
+    Decoding settings (answer length, no-answer) apply to a Reading without another forward.
+    """
+
+    model_name: str
+    question: str
+    context: str
+    windows: tuple[Window, ...]
+    stride: int
+    max_length: int
+    notices: tuple[str, ...] = ()
+
+
+def read(loaded: LoadedModel, question: str, context: str, max_length: int | None = None,
+         stride: int = DEFAULT_STRIDE) -> Reading:
+    """Preprocess (windows) and the forwards, batched 8 windows at a time."""
     require_head(loaded, "question-answering")
     question, q_notices = clean_text(question, "question")
     context, c_notices = clean_text(context, "context")
-    if not 1 <= max_answer_len <= 512:
-        raise InputError("The maximum answer length must be between 1 and 512 tokens.")
     length = min(max_length or DEFAULT_MAX_LENGTH, loaded.max_length)
     with loaded.lock:
         windows, w_notices, stride = make_windows(loaded.tokenizer, question.strip(), context, length, stride)
     windows = _run_windows(loaded, windows)
-    candidates, null_score, best = decode(windows, context, max_answer_len, top_k, allow_no_answer)
-    return QAResult(loaded.name, question, context, tuple(windows), tuple(candidates), null_score, allow_no_answer,
-                    best, max_answer_len, stride if len(windows) > 1 else 0, length,
-                    tuple(q_notices + c_notices + w_notices))
+    return Reading(loaded.name, question, context, tuple(windows), stride if len(windows) > 1 else 0, length,
+                   tuple(q_notices + c_notices + w_notices))
+
+
+def result(reading: Reading, max_answer_len: int = 30, top_k: int = 5, allow_no_answer: bool = False,
+           null_threshold: float = 0.0) -> QAResult:
+    """Postprocess a Reading: span decoding across windows and the no-answer decision."""
+    if not 1 <= max_answer_len <= 512:
+        raise InputError("The maximum answer length must be between 1 and 512 tokens.")
+    candidates, null_score, best = decode(list(reading.windows), reading.context, max_answer_len, top_k,
+                                          allow_no_answer, null_threshold)
+    return QAResult(reading.model_name, reading.question, reading.context, reading.windows, tuple(candidates),
+                    null_score, allow_no_answer, best, max_answer_len, reading.stride, reading.max_length,
+                    reading.notices)
+
+
+def answer(loaded: LoadedModel, question: str, context: str, max_answer_len: int = 30, top_k: int = 5,
+           allow_no_answer: bool = False, max_length: int | None = None, stride: int = DEFAULT_STRIDE) -> QAResult:
+    """The whole pipeline: windows, forwards, span decoding across windows."""
+    if not 1 <= max_answer_len <= 512:
+        raise InputError("The maximum answer length must be between 1 and 512 tokens.")
+    return result(read(loaded, question, context, max_length, stride), max_answer_len, top_k, allow_no_answer)

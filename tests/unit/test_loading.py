@@ -19,7 +19,7 @@ def test_head_presence_is_detected(tiny_dir):
 
 def test_eager_attention_and_frozen(tiny_dir):
     lm = load_model(str(tiny_dir / "tiny-mlm"), "mlm", device="cpu")
-    assert lm.model.config._attn_implementation == "eager"
+    assert lm.model.config._attn_implementation == "bertexplore_eager"  # eager, plus head ablation
     assert not lm.model.training
     assert not any(p.requires_grad for p in lm.model.parameters())
     assert (lm.num_layers, lm.num_heads, lm.max_length) == (2, 4, 64)

@@ -1,0 +1,80 @@
+"""Head ablation: switch attention heads off and see what the model loses."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from bertexplore.head_importance import compare, scan_heads
+from bertexplore.tokens import tokenize
+from ui.feedback import guard, show_notices
+from ui.models import get_model
+
+st.title("Head ablation")
+st.markdown(
+    "Switch attention heads off (their output becomes zero) and see how the prediction changes. "
+    "**Scan every head** switches each head off alone and maps how much the model relies on it for this sentence."
+)
+
+loaded = get_model("mlm")
+if loaded is None:
+    st.stop()
+
+has_mlm = loaded.has_head
+default = "The capital of France is [MASK]." if has_mlm else "The keys to the cabinet are on the table."
+text = st.text_area("Sentence" + (" (put one [MASK] in it)" if has_mlm else ""), default, key="abl_text",
+                    bind="query-params", max_chars=5000)
+if not has_mlm:
+    st.info(f"{loaded.name} has no masked-LM head, so the effect is measured on the sentence representation: "
+            "how far the mean-pooled last layer moves (1 − cosine similarity).")
+
+heads = [f"L{l} H{h}" for l in range(loaded.num_layers) for h in range(loaded.num_heads)]
+off_labels = st.multiselect("Heads to switch off", heads, key="abl_off", bind="query-params",
+                            help="Layers and heads count from 0.")
+off = [(int(s.split()[0][1:]), int(s.split()[1][1:])) for s in off_labels]
+
+with guard():
+    with loaded.lock:
+        inputs = tokenize(loaded.tokenizer, text, max_length=loaded.max_length)
+    show_notices(inputs.notices)
+    if has_mlm and loaded.tokenizer.mask_token not in inputs.tokens:
+        st.warning(f"Put a {loaded.tokenizer.mask_token} in the sentence to see predictions; "
+                   "until then the sentence representation is measured.")
+    memo = st.session_state.setdefault("_abl_memo", {})
+    key = (loaded.name, inputs.text, tuple(off))
+    if off and key not in memo:
+        memo.clear()  # keep one comparison per session
+        memo[key] = compare(loaded, inputs, off)
+    if off:
+        result = memo[key]
+        st.subheader(f"{len(off)} head(s) off")
+        st.caption("Measured: " + result.objective.describe())
+        if result.objective.kind == "mlm":
+            cols = st.columns(2)
+            cols[0].markdown("**All heads on**")
+            cols[0].dataframe([{"token": t, "probability": round(p, 4)} for t, p in result.top_before], hide_index=True)
+            cols[1].markdown("**Selected heads off**")
+            cols[1].dataframe([{"token": t, "probability": round(p, 4)} for t, p in result.top_after], hide_index=True)
+            st.metric(f"log p('{result.objective.target}')", f"{result.ablated:.3f}", f"{-result.effect:+.3f}")
+        else:
+            st.metric("cosine similarity to the unablated representation", f"{result.ablated:.4f}",
+                      f"{-result.effect:+.4f}")
+
+    scan_key = ("scan", loaded.name, inputs.text)
+    if st.button("Scan every head", key="abl_scan", help=f"{loaded.num_layers * loaded.num_heads} ablated forwards, batched"):
+        bar = st.progress(0.0, text="Switching heads off one at a time…")
+        st.session_state["_abl_scan"] = (scan_key, scan_heads(loaded, inputs, progress=lambda f: bar.progress(f)))
+        bar.empty()
+    stored = st.session_state.get("_abl_scan")
+    if stored and stored[0] == scan_key:
+        objective, grid = stored[1]
+        fig = go.Figure(go.Heatmap(
+            z=grid, x=[f"H{h}" for h in range(grid.shape[1])], y=[f"L{l}" for l in range(grid.shape[0])],
+            colorscale="Reds", colorbar={"title": "effect"},
+            hovertemplate="layer %{y}, head %{x}: %{z:.4f}<extra></extra>",
+        ))
+        fig.update_layout(height=120 + 28 * grid.shape[0], margin=dict(l=40, r=20, t=30, b=30),
+                          yaxis={"autorange": "reversed"}, title="Effect of switching each head off alone")
+        st.plotly_chart(fig, width="stretch", key="abl_grid")
+        layer, head = divmod(int(grid.argmax()), grid.shape[1])
+        st.caption(f"Measured: {objective.describe()}. The head that matters most here: L{layer} H{head} "
+                   f"({grid.max():.4f}).")

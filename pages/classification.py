@@ -1,0 +1,116 @@
+"""Classification: label probabilities for a text, and which tokens pushed the model towards a label."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from bertexplore.tasks.attribution import MAX_STEPS, METHOD_NAMES, attribute
+from bertexplore.tasks.classify import encode, from_logits, output_transform
+from bertexplore.trace import forward, model_inputs
+from ui.feedback import guard, show_notices
+from ui.html import highlighted_tokens
+from ui.task_views import (checkpoint_picker, default_text, example_picker, fetch_help, memo, recall,
+                           task_model)
+
+HEAD = "sequence-classification"
+
+st.title("Classification")
+st.markdown(
+    "A sequence classifier reads the whole text and scores every label from the [CLS] token's final vector. "
+    "Below: the label probabilities, then **why**: how much each token moved the chosen label's score."
+)
+
+name = checkpoint_picker(HEAD, "cls_checkpoint")
+fetch_help(HEAD)
+default_text("cls_text", "A wonderful, moving film: the cast is superb and the story stays with you.")
+example_picker("classification", "cls_example", lambda text: {"cls_text": text})
+text = st.text_area("Text to classify", key="cls_text", bind="query-params", height=100)
+with st.expander("Sentence-pair classifiers (NLI, paraphrase)"):
+    pair = st.text_input("Second text (optional)", key="cls_pair", bind="query-params")
+
+loaded = task_model(HEAD, name)
+if loaded is None:
+    st.stop()
+
+
+def run_forward():
+    inputs = encode(loaded, text, pair or None)
+    out = forward(loaded, model_inputs(loaded, inputs.input_ids, inputs.segment_ids))
+    return inputs, out.logits[0].float().cpu().numpy()
+
+
+with guard():
+    inputs, logits = memo("cls", (loaded.name, text, pair or ""), run_forward)
+    result = from_logits(loaded, inputs, logits)
+    if result.mode == "multi-label":
+        with st.expander("Thresholds per label", expanded=False):
+            thresholds = [
+                st.slider(label, 0.0, 1.0, 0.5, 0.01, key=f"cls_threshold_{i}")
+                for i, label in enumerate(result.labels)
+            ]
+        result = from_logits(loaded, inputs, logits, thresholds)
+    show_notices(result.notices)
+    st.info(result.explanation)
+    chosen = ", ".join(result.labels[i] for i in result.predicted) or "no label over its threshold"
+    if result.mode == "regression":
+        st.subheader(f"Score: {float(result.scores[0]):.4f}")
+    else:
+        st.subheader(f"Prediction: {chosen}")
+
+    measure = "score" if result.mode == "regression" else "probability"
+    fig = go.Figure(go.Bar(
+        x=result.scores.tolist(), y=list(result.labels), orientation="h",
+        marker_color=["#2e7d32" if i in result.predicted else "#90a4ae" for i in range(len(result.labels))],
+        text=[f"{s:.3f}" for s in result.scores.tolist()], textposition="auto",
+    ))
+    if result.mode == "multi-label" and result.thresholds:
+        fig.add_trace(go.Scatter(x=list(result.thresholds), y=list(result.labels), mode="markers",
+                                 marker_symbol="line-ns-open", marker_size=18, name="threshold"))
+    fig.update_layout(height=80 + 32 * len(result.labels), margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis_title=measure, xaxis_range=None if result.mode == "regression" else [0, 1],
+                      yaxis_autorange="reversed", showlegend=False)
+    st.plotly_chart(fig, width="stretch")
+    st.dataframe(result.rows(), hide_index=True, width="stretch")
+
+    st.subheader("Why: token attributions")
+    st.markdown(
+        "**Integrated gradients** walks from a baseline (every word replaced by [PAD]) to the real text and "
+        "adds up the gradients on the way: the attributions sum to the change of the label's score. "
+        "**Gradient × input** is the one-step shortcut: cheap, but only a local view. Green tokens raise the "
+        "score, red ones lower it."
+    )
+    cols = st.columns([2, 2, 1])
+    target = cols[0].selectbox(
+        "Explain label", list(range(len(result.labels))), index=result.predicted[0] if result.predicted else 0,
+        format_func=lambda i: result.labels[i], key="cls_target", bind="query-params",
+    )
+    method = cols[1].radio("Method", list(METHOD_NAMES), format_func=METHOD_NAMES.get, key="cls_method",
+                           horizontal=True, bind="query-params")
+    steps = cols[2].number_input("IG steps", 4, MAX_STEPS, 32, step=4, key="cls_steps", bind="query-params")
+    output = output_transform(result.mode)
+    key = (loaded.name, text, pair or "", int(target), method, int(steps) if method == "integrated-gradients" else 0)
+    explanation = recall("cls_attr", key)
+    if explanation is None and method == "integrated-gradients":
+        st.caption(f"Integrated gradients runs {int(steps)} forward and backward passes, batched.")
+        if st.button("Compute integrated gradients", key="cls_run_ig", type="primary"):
+            with st.spinner("Integrating gradients…", show_time=True):
+                explanation = memo("cls_attr", key, lambda: attribute(loaded, inputs, int(target), method, output,
+                                                                     steps=int(steps)))
+    elif explanation is None:
+        explanation = memo("cls_attr", key, lambda: attribute(loaded, inputs, int(target), method, output))
+    if explanation is not None:
+        what = {"softmax": "probability", "sigmoid": "probability", "logit": "raw score"}[output]
+        st.html(highlighted_tokens(list(explanation.tokens), explanation.normalized().tolist(),
+                                   title=f"{METHOD_NAMES[explanation.method]} for '{result.labels[int(target)]}' ({what})"))
+        total = float(explanation.scores.sum())
+        if explanation.delta is not None:
+            st.caption(
+                f"Sum of attributions {total:+.4f}; {what} at the text {explanation.value:.4f}, at the baseline "
+                f"{explanation.baseline_value:.4f} (difference {explanation.value - explanation.baseline_value:+.4f}); "
+                f"completeness error {explanation.delta:+.2e} with {explanation.steps} steps in batches of "
+                f"{explanation.internal_batch_size}. A large error means more steps are needed."
+            )
+        else:
+            st.caption(f"Sum of gradient × input {total:+.4f}; {what} at the text {explanation.value:.4f}.")
+        with st.expander("Attribution per token"):
+            st.dataframe(explanation.rows(), hide_index=True, width="stretch")

@@ -1,0 +1,247 @@
+"""Fine-tune: turn the sidebar's base model into a classifier, an NER tagger or a masked-LM, in the background."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from bertexplore.finetune.config import LIMITS, TASK_DEFAULTS, TASK_HEADS, TASKS, JobConfig
+from bertexplore.finetune.data import BUNDLED, bundled_path, prepare, read_data, read_path, split
+from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, resolve
+from ui.feedback import guard
+from ui.finetune_view import (MAIN_METRIC, METRIC_NAMES, attention_change_figure, change_by_layer_figure,
+                              confusion_figure, eta_text, loss_figure, metric_figure)
+from ui.models import current_model_name
+
+JOB = "ft_job"
+BEFORE = "ft_before"  # (job id, LoadedModel): the run's starting point, rebuilt once for comparisons
+COMPARISON = "ft_comparison"
+
+st.title("Fine-tune")
+st.markdown(
+    "Turn the base model picked in the sidebar into a **classifier**, a **named-entity tagger** or a **masked-LM**, "
+    "on a bundled sample or your own file. Training runs in the background with the Hugging Face Trainer; "
+    "this page and the others stay usable. The shared base model is never changed: a copy is trained, "
+    "visible only to you until you save it."
+)
+
+base = current_model_name()
+source, is_local = resolve(base)
+st.caption(f"Base model: **{base}** — read from `{source}`" + (" (local files)." if is_local else " (Hugging Face hub)."))
+if base == OFFLINE_MODEL:
+    st.caption("For a bigger base model, fetch one on a connected machine, e.g. "
+               "`python -m bertexplore download bert-base-uncased --to models`, then pick it in the sidebar.")
+
+task = st.radio("Task", list(TASKS), format_func=TASKS.get, key="ft_task", horizontal=True, bind="query-params")
+defaults = TASK_DEFAULTS[task]
+
+# ---------------------------------------------------------------------------------------------- data
+st.subheader("1 · Data")
+choices = [name for name, (_, kind) in BUNDLED.items() if kind == task]
+mode = st.radio("Source", ["Bundled sample", "Upload a file"], key="ft_source", horizontal=True)
+raw: bytes | None = None
+filename = ""
+table = None
+with guard():
+    if mode == "Bundled sample":
+        picked = st.selectbox("Sample dataset", choices, key=f"ft_bundled_{task}")
+        data_path = bundled_path(picked)
+        table = read_path(data_path)
+        filename = data_path
+    else:
+        upload = st.file_uploader(
+            "CSV / TSV (text,label), JSONL (tokens,tags or text,label) or plain text (one example per line)",
+            type=["csv", "tsv", "jsonl", "json", "txt"], key="ft_upload",
+        )
+        if upload is not None:
+            raw, filename = upload.getvalue(), upload.name
+            table = read_data(raw, filename)
+        else:
+            st.info("Upload a file, or switch to a bundled sample.")
+
+data = None
+mapping: dict = {}
+fraction, seed = 0.2, 42
+if table is not None:
+    st.caption(f"`{filename}`: {len(table)} rows. First rows:")
+    st.dataframe(table.preview(), hide_index=True, width="stretch")
+    if table.frame is not None:
+        cols = table.columns
+        c1, c2, c3 = st.columns(3)
+
+        def pick(col, label: str, wanted: str, key: str) -> str:
+            index = cols.index(wanted) if wanted in cols else 0
+            return col.selectbox(label, cols, index=min(index, len(cols) - 1), key=key)
+
+        if task == "ner":
+            mapping["tokens_column"] = pick(c1, "Tokens column", "tokens", "ft_col_tokens")
+            mapping["tags_column"] = pick(c2, "Tags column", "tags", "ft_col_tags")
+        else:
+            mapping["text_column"] = pick(c1, "Text column", "text", "ft_col_text")
+            if task != "mlm":
+                mapping["label_column"] = pick(c2, "Label column", defaults.get("label_column", "label"), "ft_col_label")
+            if task == "multilabel":
+                mapping["label_separator"] = c3.text_input("Label separator", "|", key="ft_sep", max_chars=3)
+    fraction = st.slider("Validation share", float(LIMITS["validation_fraction"][0]), float(LIMITS["validation_fraction"][1]),
+                         0.2, 0.05, key="ft_val_fraction", help="Held out for the metrics; split with the seed below.")
+    seed = st.number_input("Seed", int(LIMITS["seed"][0]), int(LIMITS["seed"][1]), 42, key="ft_seed",
+                           help="Same seed, same data, same settings: the same model on a CPU.")
+    with guard():
+        probe = JobConfig(task=task, base_model=base, data=filename, validation_fraction=fraction, seed=int(seed), **mapping)
+        prepared = prepare(table, probe)
+        train_data, val_data = split(prepared, fraction, int(seed))
+        data = (train_data, val_data)
+        counts = prepared.counts()
+        summary = f"{len(train_data)} training and {len(val_data)} validation examples"
+        if counts:
+            summary += " · " + ", ".join(f"{k}: {v}" for k, v in counts.items() if not k.startswith("I-"))
+        st.success(summary)
+
+# ------------------------------------------------------------------------------------ hyper-parameters
+st.subheader("2 · Settings")
+c1, c2, c3, c4 = st.columns(4)
+epochs = c1.number_input("Epochs", float(LIMITS["epochs"][0]), float(LIMITS["epochs"][1]), float(defaults["epochs"]),
+                         0.5, key=f"ft_epochs_{task}")
+lr = c2.number_input("Learning rate", float(LIMITS["learning_rate"][0]), float(LIMITS["learning_rate"][1]),
+                     float(defaults["learning_rate"]), format="%.0e", step=1e-5, key=f"ft_lr_{task}")
+batch = c3.number_input("Batch size", int(LIMITS["batch_size"][0]), int(LIMITS["batch_size"][1]),
+                        int(defaults["batch_size"]), key=f"ft_batch_{task}")
+length = c4.number_input("Max length (tokens)", int(LIMITS["max_length"][0]), int(LIMITS["max_length"][1]),
+                         int(defaults["max_length"]), 8, key=f"ft_maxlen_{task}")
+with st.expander("More settings"):
+    a1, a2, a3, a4 = st.columns(4)
+    weight_decay = a1.number_input("Weight decay", *map(float, LIMITS["weight_decay"]), 0.01, 0.01, key="ft_wd")
+    warmup = a2.number_input("Warm-up share", *map(float, LIMITS["warmup_ratio"]), 0.0, 0.05, key="ft_warmup")
+    max_steps = a3.number_input("Max steps (0: all epochs)", *map(int, LIMITS["max_steps"]), 0, key="ft_max_steps")
+    mlm_prob = a4.number_input("Masking rate (masked-LM)", *map(float, LIMITS["mlm_probability"]), 0.15, 0.05,
+                               key="ft_mlm_prob", disabled=task != "mlm")
+
+config = None
+with guard():
+    config = JobConfig(
+        task=task, base_model=base, data=filename or "-", validation_fraction=float(fraction),
+        epochs=float(epochs), learning_rate=float(lr), batch_size=int(batch), max_length=int(length),
+        seed=int(seed), weight_decay=float(weight_decay), warmup_ratio=float(warmup),
+        max_steps=int(max_steps), mlm_probability=float(mlm_prob), **mapping,
+    ).validate()
+
+# ----------------------------------------------------------------------------------------------- run
+st.subheader("3 · Train")
+job = st.session_state.get(JOB)
+busy = job is not None and job.running
+if st.button("Start training", key="ft_start", type="primary", disabled=busy or data is None or config is None):
+    from bertexplore.finetune.job import FineTuneJob
+
+    st.session_state.pop(BEFORE, None)
+    st.session_state.pop(COMPARISON, None)
+    job = FineTuneJob(config, raw=raw, filename=filename, data=data).start()
+    st.session_state[JOB] = job
+if config is not None:
+    with st.expander("The same job from a shell (bigger runs, several GPUs)"):
+        st.code(config.to_yaml(), language="yaml")
+        st.download_button("Download job.yaml", config.to_yaml(), "job.yaml", "text/yaml", key="ft_yaml")
+        st.code("python -m bertexplore.finetune --config job.yaml\n"
+                "accelerate launch -m bertexplore.finetune --config job.yaml\n"
+                "torchrun --nproc_per_node 4 -m bertexplore.finetune --config job.yaml", language="bash")
+        if raw is not None:
+            st.caption(f"Put your uploaded file next to job.yaml as `{filename}`.")
+
+
+def draw_progress() -> None:
+    current = st.session_state.get(JOB)
+    if current is None:
+        return
+    current.heartbeat()
+    snap = current.snapshot()
+    label = {"queued": "Waiting", "running": "Training", "stopping": "Stopping", "finished": "Finished",
+             "stopped": "Stopped", "failed": "Failed"}.get(snap.status, snap.status)
+    st.progress(snap.fraction, text=f"**{label}** · {snap.phase} · {eta_text(snap)}")
+    if snap.running:
+        st.button("Stop", key="ft_stop", on_click=current.stop, icon=":material/stop:",
+                  help="Ends training at the end of the current step; the model so far is kept.")
+    if snap.error:
+        st.error(snap.error)
+    if snap.losses or snap.evals:
+        left, right = st.columns(2)
+        left.plotly_chart(loss_figure(snap), width="stretch", key="ft_loss_chart")
+        right.plotly_chart(metric_figure(snap, current.config.task), width="stretch", key="ft_metric_chart")
+    if st.session_state.get("ft_seen_running") and not snap.running:
+        st.session_state["ft_seen_running"] = False
+        st.rerun(scope="app")  # the run ended: draw the results below
+    st.session_state["ft_seen_running"] = snap.running
+
+
+if job is not None:
+    st.fragment(draw_progress, run_every=1.0 if job.running else None)()
+
+# ------------------------------------------------------------------------------------------- results
+result = job.result if job is not None and not job.running else None
+if result is not None:
+    st.subheader("4 · Results")
+    names = sorted(k for k, v in result.metrics_after.items() if isinstance(v, float))
+    st.dataframe(pd.DataFrame({
+        "metric": [METRIC_NAMES.get(k, k) for k in names],
+        "before": [result.metrics_before.get(k) for k in names],
+        "after": [result.metrics_after[k] for k in names],
+    }), hide_index=True, width="content")
+    st.caption(f"{result.steps} steps in {result.train_seconds:.1f} s ({result.samples_per_second:.1f} samples/s) on "
+               f"{result.train_samples} training / {result.val_samples} validation examples"
+               + (" — stopped early." if result.stopped else "."))
+    for note in result.notes:
+        st.caption(note)
+    if "confusion_matrix" in result.metrics_after:
+        st.plotly_chart(confusion_figure(result.metrics_after["confusion_matrix"], result.label_names),
+                        width="content", key="ft_confusion")
+
+    st.markdown("**Save** into the local models folder: it appears in every page's model picker, also after a restart.")
+    short = "minilm" if result.config.base_model == OFFLINE_MODEL else result.config.base_model.rstrip("/").split("/")[-1]
+    s1, s2 = st.columns([3, 1])
+    save_name = s1.text_input("Model name", f"{short}-{result.config.task}", key="ft_save_name", max_chars=64)
+    overwrite = s2.checkbox("Replace if it exists", key="ft_overwrite")
+    if st.button("Save model", key="ft_save"):
+        with guard():
+            from bertexplore.finetune.save import save_model
+
+            folder = save_model(result, save_name, overwrite=overwrite)
+            st.success(f"Saved as **{folder.name}** in `{folder}`. Pick it in the sidebar's model list; the "
+                       f"{TASK_HEADS[result.config.task]} pages use it.")
+
+    st.markdown("**Before / after** on a sentence of your choice" + (" (type [MASK] where a word should be guessed)"
+                                                                   if result.config.task == "mlm" else "") + ".")
+    sample = {"classification": "The service was slow but the food was wonderful.",
+              "multilabel": "The government will fund new research on electric buses.",
+              "ner": "Maria Lopez works for Siemens in Berlin.",
+              "mlm": "Bake the bread in a hot [MASK] until the crust is golden."}[result.config.task]
+    sentence = st.text_input("Sentence", sample, key="ft_sentence", bind="query-params", max_chars=2000)
+    if st.button("Compare before and after", key="ft_compare"):
+        with guard(), st.spinner("Running both models…"):
+            from bertexplore.finetune.compare import before_model, compare
+
+            cached = st.session_state.get(BEFORE)
+            if cached is None or cached[0] != id(job):
+                cached = (id(job), before_model(result))
+                st.session_state[BEFORE] = cached
+            st.session_state[COMPARISON] = compare(cached[1], result.as_loaded(), result.config.task, sentence)
+    comparison = st.session_state.get(COMPARISON)
+    if comparison is not None:
+        for notice in comparison.notices:
+            st.info(notice)
+        left, right = st.columns(2)
+        left.markdown("Before")
+        left.dataframe(pd.DataFrame(comparison.before.rows), hide_index=True, width="stretch")
+        right.markdown("After")
+        right.dataframe(pd.DataFrame(comparison.after.rows), hide_index=True, width="stretch")
+        change = comparison.attention_change
+        layers, heads = change.shape[:2]
+        l1, l2 = st.columns(2)
+        layer = l1.selectbox("Layer", list(range(layers)), index=layers - 1, key="ft_layer", bind="query-params")
+        head = l2.selectbox("Head", ["average"] + list(range(heads)), key="ft_head")
+        grid = change[layer].mean(axis=0) if head == "average" else change[layer, int(head)]
+        title = f"Attention after − before, layer {layer}, " + ("heads averaged" if head == "average" else f"head {head}")
+        st.plotly_chart(attention_change_figure(grid, comparison.tokens, title), width="stretch", key="ft_diff")
+        st.plotly_chart(change_by_layer_figure(comparison.change_by_layer()), width="stretch", key="ft_diff_heads")
+
+if job is None:
+    hub = RECOMMENDED_TASK_MODELS.get(TASK_HEADS[task], ())
+    if hub and task != "mlm":
+        st.caption(f"Online, ready-made {TASK_HEADS[task]} checkpoints exist too, e.g. `{hub[0]}` "
+                   f"(`python -m bertexplore download {hub[0]} --to models`).")

@@ -1,0 +1,75 @@
+"""Named entities: tags per word, entities inline and in a table, and the attention from and to an entity."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from bertexplore.tasks.ner import STRATEGIES, entities, entity_attention, split_tag, tag
+from ui.feedback import guard, show_notices
+from ui.html import labelled_spans
+from ui.task_views import (checkpoint_picker, colour_for, default_text, example_picker, fetch_help, memo,
+                           task_model, token_labels)
+
+HEAD = "token-classification"
+
+st.title("Named entities")
+st.markdown(
+    "A token classifier tags every wordpiece (B- begins an entity, I- continues it, O is outside). "
+    "Wordpieces are merged back into words, words into entities; then pick an entity to see where it looks "
+    "and who looks at it."
+)
+
+name = checkpoint_picker(HEAD, "ner_checkpoint")
+fetch_help(HEAD)
+default_text("ner_text", "John Smith moved from London to Paris to work for Google.")
+example_picker("ner", "ner_example", lambda text: {"ner_text": text})
+text = st.text_area("Text", key="ner_text", bind="query-params", height=100)
+strategy = st.radio("Wordpieces → words", list(STRATEGIES), key="ner_strategy", horizontal=True,
+                    bind="query-params", help="; ".join(f"{k}: {v}" for k, v in STRATEGIES.items()))
+st.caption(f"**{strategy}**: {STRATEGIES[strategy]}.")
+
+loaded = task_model(HEAD, name)
+if loaded is None:
+    st.stop()
+
+with guard():
+    tags = memo("ner", (loaded.name, text), lambda: tag(loaded, text))
+    show_notices(tags.notices)
+    words, found = entities(tags, strategy)
+    types = sorted({split_tag(label)[1] for label in tags.labels if split_tag(label)[0] != "O"})
+    spans = [(e.start, e.end, f"{e.type} {e.score:.2f}", colour_for(e.type, types)) for e in found]
+    st.html(labelled_spans(tags.inputs.text, spans))
+    if types:
+        st.caption("Types: " + " · ".join(types))
+    if not found:
+        st.info("The model found no entities in this text.")
+    else:
+        st.dataframe([e.row() for e in found], hide_index=True, width="stretch")
+    with st.expander("Tag of every word"):
+        st.dataframe([{"word": w.text, "tag": w.label, "score": round(w.score, 4), "start": w.start, "end": w.end,
+                       "wordpieces": " ".join(tags.inputs.tokens[p] for p in w.positions)} for w in words],
+                     hide_index=True, width="stretch")
+
+    if found:
+        st.subheader("Attention from and to an entity")
+        choice = st.selectbox("Entity", list(range(len(found))), key="ner_entity",
+                              format_func=lambda i: f"{found[i].text} ({found[i].type}, characters {found[i].start}–{found[i].end})")
+        layers, heads = tags.attentions.shape[:2]
+        cols = st.columns(2)
+        layer = cols[0].slider("Layer", 1, layers, layers, key="ner_layer", bind="query-params")
+        head = cols[1].slider("Head", 1, heads, 1, key="ner_head", bind="query-params")
+        entity = found[int(choice)]
+        from_weights, to_weights = entity_attention(tags.attentions, entity.positions, layer - 1, head - 1)
+        labels = token_labels(tags.inputs.tokens)
+        mine = set(entity.positions)
+        colours = ["#c62828" if i in mine else "#1e88e5" for i in range(len(labels))]
+        for title, weights, axis in (
+            (f"Attention FROM '{entity.text}' (average over its wordpieces; sums to 1)", from_weights, "share of its attention"),
+            (f"Attention TO '{entity.text}' from every token (share of that token's attention)", to_weights, "share"),
+        ):
+            fig = go.Figure(go.Bar(x=labels, y=weights.tolist(), marker_color=colours))
+            fig.update_layout(title=dict(text=title, font_size=14), height=300, margin=dict(l=10, r=10, t=40, b=10),
+                              yaxis_title=axis, xaxis_tickangle=-45)
+            st.plotly_chart(fig, width="stretch")
+        st.caption(f"Layer {layer}, head {head}; the entity's own wordpieces are red. The Attention page shows "
+                   "every head at once.")

@@ -1,0 +1,58 @@
+"""Next-sentence prediction: does sentence B follow sentence A? BERT's second pre-training task."""
+from __future__ import annotations
+
+import html
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from bertexplore.tasks.nsp import NSP_LABELS, predict_next
+from ui.feedback import guard, show_notices
+from ui.task_views import PALETTE, checkpoint_picker, default_text, example_picker, fetch_help, memo, task_model
+
+HEAD = "pretraining"
+
+st.title("Next sentence")
+st.markdown(
+    "During pre-training BERT saw pairs of sentences: half the time B really followed A, half the time B was "
+    "random. A small head on the [CLS] vector learned to tell them apart. The model knows which tokens belong to "
+    "A and which to B only through the **segment (token type) ids** shown below."
+)
+
+name = checkpoint_picker(HEAD, "nsp_checkpoint")
+fetch_help(HEAD)
+default_text("nsp_a", "The man went to the store.")
+default_text("nsp_b", "He bought a gallon of milk.")
+example_picker("nsp", "nsp_example", lambda ex: {"nsp_a": ex["a"], "nsp_b": ex["b"]})
+sentence_a = st.text_input("Sentence A", key="nsp_a", bind="query-params")
+sentence_b = st.text_input("Sentence B", key="nsp_b", bind="query-params")
+
+loaded = task_model(HEAD, name)
+if loaded is None:
+    st.stop()
+
+with guard():
+    res = memo("nsp", (loaded.name, sentence_a, sentence_b), lambda: predict_next(loaded, sentence_a, sentence_b))
+    show_notices(res.inputs.notices)
+    verdict = "B follows A (IsNext)" if res.verdict == "IsNext" else "B does not follow A (NotNext)"
+    st.subheader(verdict)
+    cols = st.columns(2)
+    cols[0].metric("IsNext", f"{res.is_next:.1%}")
+    cols[1].metric("NotNext", f"{res.not_next:.1%}")
+    fig = go.Figure(go.Bar(x=res.probs.tolist(), y=list(NSP_LABELS), orientation="h",
+                           marker_color=["#2e7d32", "#c62828"], text=[f"{p:.3f}" for p in res.probs.tolist()]))
+    fig.update_layout(height=160, margin=dict(l=10, r=10, t=10, b=10), xaxis_range=[0, 1], xaxis_title="probability",
+                      yaxis_autorange="reversed")
+    st.plotly_chart(fig, width="stretch")
+    st.caption(f"Logits: IsNext {float(res.logits[0]):.3f}, NotNext {float(res.logits[1]):.3f}; softmax gives the probabilities.")
+
+    st.subheader("What the model saw")
+    chips = "".join(
+        f'<span style="background:{PALETTE[1] if seg == 0 else PALETTE[0]};padding:1px 4px;margin:1px;'
+        f'border-radius:3px;display:inline-block" title="token type id {seg}">{html.escape(tok)}'
+        f'<sub style="font-size:0.65em;margin-left:2px">{seg}</sub></span>'
+        for tok, seg in zip(res.inputs.tokens, res.inputs.segment_ids)
+    )
+    st.html(f"<div style='line-height:2.2;font-family:sans-serif'>{chips}</div>")
+    st.caption("Blue: segment 0 ([CLS], sentence A and its [SEP]); orange: segment 1 (sentence B and the final [SEP]).")
+    st.dataframe(res.segment_rows(), hide_index=True, width="stretch")

@@ -1,0 +1,92 @@
+"""Question answering: the span the model picks, across windows of a long context, with its start/end logits."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from bertexplore.tasks.qa import DEFAULT_STRIDE, read, result
+from ui.feedback import guard, show_notices
+from ui.html import labelled_spans
+from ui.task_views import checkpoint_picker, default_text, example_picker, fetch_help, memo, task_model
+
+HEAD = "question-answering"
+
+st.title("Question answering")
+st.markdown(
+    "An extractive QA model does not write an answer: it points at one. For every context token it gives a "
+    "**start** and an **end** logit; the answer is the best span with start ≤ end, inside the context, no longer "
+    "than the limit. SQuAD 2.0 models may also point at [CLS], meaning *no answer*."
+)
+
+name = checkpoint_picker(HEAD, "qa_checkpoint")
+fetch_help(HEAD)
+default_text("qa_question", "What is the capital of France?")
+default_text("qa_context", "France is a country in Western Europe. Its capital and largest city is Paris, "
+                           "which lies on the Seine.")
+example_picker("qa", "qa_example", lambda ex: {"qa_question": ex["question"], "qa_context": ex["context"]})
+question = st.text_input("Question", key="qa_question", bind="query-params")
+context = st.text_area("Context", key="qa_context", height=150,
+                       help="Any length: contexts longer than the model's window are read in overlapping windows.")
+cols = st.columns(3)
+max_answer = cols[0].slider("Longest answer (tokens)", 1, 64, 30, key="qa_max_answer", bind="query-params")
+stride = cols[1].number_input("Window overlap (tokens)", 0, 256, DEFAULT_STRIDE, step=16, key="qa_stride",
+                              bind="query-params")
+if "qa_allow_null" not in st.session_state:
+    st.session_state["qa_allow_null"] = "squad2" in name.lower()
+allow_null = cols[2].checkbox("Allow 'no answer' (SQuAD 2.0 models)", key="qa_allow_null", bind="query-params")
+
+loaded = task_model(HEAD, name)
+if loaded is None:
+    st.stop()
+
+with guard():
+    reading = memo("qa", (loaded.name, question, context, int(stride)),
+                   lambda: read(loaded, question, context, stride=int(stride)))
+    show_notices(reading.notices)
+    res = result(reading, max_answer_len=int(max_answer), allow_no_answer=allow_null)
+    total = len(res.windows)
+    best = res.best_span_score
+    if res.answer is not None:
+        a = res.answer
+        st.success(f"**Answer:** {a.text}")
+        st.caption(
+            f"Characters {a.start}–{a.end} of the context, from window {a.window + 1} of {total}; span score "
+            f"{a.score:.3f} (start + end logit), probability {a.probability:.3f}. Null score ([CLS]) {res.null_score:.3f}"
+            + ("" if allow_null else " — 'no answer' is switched off, so the best span is shown anyway") + "."
+        )
+    else:
+        reason = ("no valid span in the context" if best is None
+                  else f"the null score {res.null_score:.3f} beats the best span's {best:.3f}")
+        st.warning(f"**No answer**: {reason}.")
+    if res.candidates:
+        st.dataframe([dict(c.row(), window=c.window + 1) for c in res.candidates], hide_index=True, width="stretch")
+
+    spans = [(res.answer.start, res.answer.end, "answer", "#a8e0c5")] if res.answer else []
+    st.html("<div style='max-height:320px;overflow:auto;border:1px solid #ddd;border-radius:6px;padding:6px'>"
+            + labelled_spans(res.context, spans) + "</div>")
+
+    st.subheader("Start and end logits")
+    default_window = res.answer.window if res.answer else 0
+    if total > 1:
+        shown = st.number_input(f"Window (1–{total})", 1, total, default_window + 1, key="qa_window") - 1
+    else:
+        shown = 0
+    w = res.windows[int(shown)]
+    positions = [i for i, off in enumerate(w.offsets) if off is not None]
+    char_from, char_to = w.char_range
+    st.caption(f"Window {int(shown) + 1} of {total} covers context characters {char_from}–{char_to} "
+               f"({len(positions)} context tokens; the question takes the rest of the {len(w.tokens)} tokens).")
+    labels = [f"{i}·{w.tokens[i]}" for i in positions]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=labels, y=w.start_logits[positions].tolist(), name="start", mode="lines+markers"))
+    fig.add_trace(go.Scatter(x=labels, y=w.end_logits[positions].tolist(), name="end", mode="lines+markers"))
+    if res.answer is not None and res.answer.window == w.index:
+        fig.add_vrect(x0=f"{res.answer.start_token}·{w.tokens[res.answer.start_token]}",
+                      x1=f"{res.answer.end_token}·{w.tokens[res.answer.end_token]}", fillcolor="#a8e0c5",
+                      opacity=0.4, line_width=0)
+    fig.add_hline(y=float(w.start_logits[w.cls_index]), line_dash="dot", annotation_text="[CLS] start",
+                  line_color="#1f77b4")
+    fig.add_hline(y=float(w.end_logits[w.cls_index]), line_dash="dot", annotation_text="[CLS] end",
+                  line_color="#ff7f0e")
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="logit", xaxis_tickangle=-45)
+    st.plotly_chart(fig, width="stretch")

@@ -1,0 +1,194 @@
+"""Fine-tuning data: parsing, validation messages, splits, configs; no model needed."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bertexplore.errors import InputError
+from bertexplore.finetune.config import LIMITS, JobConfig
+from bertexplore.finetune.data import (BUNDLED, MAX_FILE_BYTES, bundled_path, prepare, read_data, read_path,
+                                       split)
+
+
+def cls_config(**kw) -> JobConfig:
+    return JobConfig(task="classification", **kw)
+
+
+def csv(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+@pytest.mark.parametrize("name", list(BUNDLED))
+def test_bundled_datasets_parse_for_their_task(name):
+    _, task = BUNDLED[name]
+    config = JobConfig.for_task(task)
+    assert config.data == bundled_path(name)
+    data = prepare(read_path(config.data), config)
+    if task == "classification":
+        assert len(data) >= 250 and data.label_names == ["negative", "positive"]
+        assert min(data.counts().values()) >= 100
+    elif task == "multilabel":
+        assert len(data) >= 120 and len(data.label_names) >= 6
+        assert any(len(ys) >= 2 for ys in data.labels)  # really multi-label
+    elif task == "ner":
+        assert len(data) >= 140
+        assert {"B-PER", "I-PER", "B-LOC", "B-ORG"} <= set(data.label_names) and data.label_names[0] == "O"
+        assert all(len(t) == len(y) for t, y in zip(data.tokens, data.labels))
+    else:
+        assert len(data) >= 100 and all(t.strip() for t in data.texts)
+
+
+def test_empty_file():
+    with pytest.raises(InputError, match="is empty"):
+        read_data(b"", "data.csv")
+    with pytest.raises(InputError, match="is empty"):
+        read_data(b"  \n\n ", "lines.txt")
+
+
+def test_header_only_csv():
+    with pytest.raises(InputError, match="no rows"):
+        read_data(csv("text,label\n"), "data.csv")
+
+
+def test_non_utf8_bytes_name_the_line():
+    raw = "text,label\ngood,pos\n".encode() + "caf\xe9 au lait,neg\n".encode("latin-1")
+    with pytest.raises(InputError, match=r"not UTF-8 text: byte 0xe9 on line 3"):
+        read_data(raw, "data.csv")
+
+
+def test_file_over_the_upload_limit():
+    with pytest.raises(InputError, match="the limit is 20 MB"):
+        read_data(b"a" * (MAX_FILE_BYTES + 1), "big.csv")
+
+
+def test_utf8_bom_and_tsv_and_unicode_text():
+    raw = "\ufefftext\tlabel\n表情 😀 good\tpos\nمرحبا bad\tneg\nok\tpos\nno\tneg\n".encode()
+    table = read_data(raw, "d.tsv")
+    assert table.columns == ["text", "label"]
+    data = prepare(table, cls_config())
+    assert data.texts[0] == "表情 😀 good" and data.label_names == ["neg", "pos"]
+
+
+def test_missing_column_lists_the_real_ones():
+    table = read_data(csv("sentence,sentiment\na,pos\nb,neg\n"), "d.csv")
+    with pytest.raises(InputError, match=r"no column 'text'.*sentence, sentiment"):
+        prepare(table, cls_config())
+    data = prepare(read_data(csv("sentence,sentiment\na,pos\nb,neg\nc,pos\nd,neg\n"), "d.csv"),
+                   cls_config(text_column="sentence", label_column="sentiment"))
+    assert data.labels == [1, 0, 1, 0]
+
+
+def test_single_class():
+    table = read_data(csv("text,label\na,pos\nb,pos\nc,pos\nd,pos\n"), "d.csv")
+    with pytest.raises(InputError, match="single class"):
+        prepare(table, cls_config())
+
+
+def test_nan_and_empty_labels_name_rows():
+    table = read_data(csv("text,label\na,pos\nb,\nc,neg\nd,NaN\ne,neg\n"), "d.csv")
+    with pytest.raises(InputError, match=r"label is missing .* row\(s\) 2, 4"):
+        prepare(table, cls_config())
+
+
+def test_empty_text():
+    table = read_data(csv('text,label\na,pos\n"  ",neg\nc,neg\nd,pos\n'), "d.csv")
+    with pytest.raises(InputError, match=r"text is empty in row\(s\) 2"):
+        prepare(table, cls_config())
+
+
+def test_unknown_labels_against_the_allowed_list():
+    table = read_data(csv("text,label\na,pos\nb,neg\nc,neutral\nd,pos\n"), "d.csv")
+    with pytest.raises(InputError, match="'neutral'"):
+        prepare(table, cls_config(labels=["neg", "pos"]))
+    data = prepare(table, cls_config(labels=["pos", "neg", "neutral"]))
+    assert data.label_names == ["pos", "neg", "neutral"] and data.labels == [0, 1, 2, 0]
+
+
+def test_multilabel_cells():
+    table = read_data(csv("text,labels\na,x|y\nb,y\nc, x | z \nd,z\n"), "t.csv")
+    data = prepare(table, JobConfig(task="multilabel", label_column="labels"))
+    assert data.label_names == ["x", "y", "z"]
+    assert data.labels == [[0, 1], [1], [0, 2], [2]]
+    with pytest.raises(InputError, match="single label"):
+        prepare(read_data(csv("text,labels\na,x\nb,x\nc,x\nd,x\n"), "t.csv"), JobConfig(task="multilabel", label_column="labels"))
+
+
+def ner_file(rows) -> bytes:
+    return "\n".join(json.dumps(r) for r in rows).encode()
+
+
+GOOD_NER = [{"tokens": ["John", "lives", "in", "Paris"], "tags": ["B-PER", "O", "O", "B-LOC"]}] * 4
+
+
+def test_ner_jsonl():
+    data = prepare(read_data(ner_file(GOOD_NER), "n.jsonl"), JobConfig(task="ner"))
+    assert data.label_names == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    assert data.labels[0] == [3, 0, 0, 1]
+
+
+def test_ner_tags_outside_bio():
+    rows = GOOD_NER[:3] + [{"tokens": ["Mary", "Smith"], "tags": ["PER", "E-PER"]}]
+    with pytest.raises(InputError, match=r"'E-PER', 'PER' in row\(s\) 4 are outside the BIO scheme"):
+        prepare(read_data(ner_file(rows), "n.jsonl"), JobConfig(task="ner"))
+
+
+def test_ner_length_mismatch_and_missing_tags():
+    rows = GOOD_NER[:3] + [{"tokens": ["a", "b"], "tags": ["O"]}]
+    with pytest.raises(InputError, match="2 tokens but 1 tags"):
+        prepare(read_data(ner_file(rows), "n.jsonl"), JobConfig(task="ner"))
+    rows = GOOD_NER[:3] + [{"tokens": ["a", "b"], "tags": None}]
+    with pytest.raises(InputError, match="no tags"):
+        prepare(read_data(ner_file(rows), "n.jsonl"), JobConfig(task="ner"))
+
+
+def test_bad_jsonl_line():
+    with pytest.raises(InputError, match="line 2 is not a JSON object"):
+        read_data(b'{"text": "a", "label": "x"}\n{oops\n', "d.jsonl")
+
+
+def test_plain_text_needs_a_table_for_labels_but_serves_mlm():
+    table = read_data("one line\n\ntwo lines\nthree\nfour\n".encode(), "c.txt")
+    assert prepare(table, JobConfig(task="mlm")).texts == ["one line", "two lines", "three", "four"]
+    with pytest.raises(InputError, match="plain text"):
+        prepare(table, cls_config())
+
+
+def test_unsupported_extension():
+    with pytest.raises(InputError, match="unsupported file type"):
+        read_data(b"x", "data.xlsx")
+
+
+def test_split_is_seeded_stratified_and_disjoint():
+    rows = "\n".join(f"t{i},{'a' if i % 3 else 'b'}" for i in range(60))
+    data = prepare(read_data(csv("text,label\n" + rows), "d.csv"), cls_config())
+    train, val = split(data, 0.25, seed=1)
+    assert len(train) + len(val) == 60 and not set(train.texts) & set(val.texts)
+    assert set(val.labels) == {0, 1} and set(train.labels) == {0, 1}
+    assert abs(len(val) - 15) <= 1
+    again, _ = split(data, 0.25, seed=1)
+    other, _ = split(data, 0.25, seed=2)
+    assert again.texts == train.texts and other.texts != train.texts
+
+
+@pytest.mark.parametrize("setting,value", [
+    ("epochs", 0), ("epochs", 1000), ("learning_rate", 1.0), ("learning_rate", float("nan")), ("batch_size", 0),
+    ("batch_size", 10_000), ("max_length", 4), ("max_length", 4096), ("seed", -1), ("validation_fraction", 0.9),
+    ("mlm_probability", 0.0), ("batch_size", 2.5), ("epochs", "three"),
+])
+def test_out_of_range_hyper_parameters(setting, value):
+    with pytest.raises(InputError, match=setting):
+        JobConfig(**{setting: value}).validate()
+
+
+def test_limits_cover_the_defaults_and_yaml_round_trips(tmp_path):
+    for task in ("classification", "multilabel", "ner", "mlm"):
+        config = JobConfig.for_task(task, seed=7).validate()
+        for name, (low, high) in LIMITS.items():
+            assert low <= getattr(config, name) <= high
+        path = config.save(tmp_path / f"{task}.yaml")
+        assert JobConfig.load(path) == config
+    with pytest.raises(InputError, match="Unknown setting"):
+        JobConfig.from_yaml("task: ner\nlearning_rat: 0.1\n")
+    with pytest.raises(InputError, match="Unknown task"):
+        JobConfig.from_yaml("task: translation\n")

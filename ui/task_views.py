@@ -1,0 +1,140 @@
+"""Glue shared by the task-demo pages: checkpoint picker, loading with head checks, examples, per-session memo."""
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import streamlit as st
+
+from bertexplore.loading import LoadedModel
+from bertexplore.registry import OFFLINE_MODEL, models_dir, resolve
+from bertexplore.tasks import checkpoints
+
+from .models import get_model
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples" / "tasks.json"
+_MEMO_KEY = "_bertexplore_task_memo"
+_MEMO_KEEP = 4  # per kind: results hold attention maps, keep only the last few per session
+
+# Colour-blind-friendly palette (Okabe-Ito, lightened) for entity types and segments.
+PALETTE = ("#f6c28b", "#9ad0ec", "#a8e0c5", "#f3a6c8", "#f9e79f", "#c9b3e6", "#f5b7a5", "#b8c4cc")
+
+
+@lru_cache(maxsize=1)
+def _examples() -> dict:
+    try:
+        return json.loads(EXAMPLES.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def examples(task: str) -> dict[str, Any]:
+    return dict(_examples().get(task, {}))
+
+
+def example_picker(task: str, key: str, fill: Callable[[Any], dict[str, str]]) -> None:
+    """Buttons that fill the page's text widgets with an example (`fill` maps an example to {widget key: text})."""
+    items = examples(task)
+    if not items:
+        return
+
+    def pick() -> None:
+        chosen = st.session_state.get(key)
+        if chosen in items:
+            st.session_state.update(fill(items[chosen]))
+
+    st.pills("Examples", list(items), key=key, on_change=pick, label_visibility="collapsed")
+
+
+def default_text(key: str, value: str) -> None:
+    """Give a text widget its first value through session state (a widget given both warns)."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def checkpoint_picker(head: str, key: str) -> str:
+    """Local checkpoints with the right head, recommended hub ids, the packaged model, or anything typed in."""
+    options = checkpoints.choices(head)
+    typed = st.session_state.get(key)
+    if typed and typed not in options:
+        options.append(typed)  # keep a typed id or folder selectable after reruns
+    local = set(checkpoints.local_checkpoints(head))
+    suggested = checkpoints.recommended(head)
+
+    def label(name: str) -> str:
+        if name in local:
+            return f"{name} (local)"
+        if name in suggested:
+            return f"{name} (hub, recommended)"
+        return name
+
+    name = st.selectbox(
+        "Checkpoint", options, index=0, key=key, accept_new_options=True, bind="query-params", format_func=label,
+        help=(f"Checkpoints with a {checkpoints.TASK_TITLES[head]} head. Local ones come from the models folder "
+              f"({models_dir()}); you can also type a Hugging Face id or a folder path."),
+    )
+    return (name or options[0]).strip()
+
+
+def fetch_help(head: str) -> None:
+    """How to get the recommended checkpoint onto an offline machine."""
+    suggested = checkpoints.recommended(head)
+    if not suggested:
+        return
+    with st.expander("Offline? How to get the recommended checkpoint"):
+        st.markdown("On a machine with internet access, in the app's folder, run:")
+        st.code("\n".join(checkpoints.fetch_command(name) for name in suggested), language="bash")
+        st.markdown("then copy the `models` folder here: the checkpoint appears in the picker above. "
+                    "The Fine-tune page also saves models there.")
+
+
+def task_model(head: str, name: str) -> LoadedModel | None:
+    """Load `name` with `head`; explain (and return None) when it cannot serve this page."""
+    loaded = get_model(head, name=name)
+    if loaded is None:
+        if name != OFFLINE_MODEL and name in checkpoints.recommended(head):
+            st.info(f"To use {name} offline: `{checkpoints.fetch_command(name)}` on a connected machine, "
+                    "then copy the models folder here.")
+        return None
+    problem = checkpoints.head_problem(loaded, head)
+    if problem:
+        st.warning(problem)
+        return None
+    where = "local folder" if resolve(name)[1] else "Hugging Face hub / cache"
+    st.caption(
+        f"Using checkpoint **{name}** ({where}: `{loaded.source}`) on {loaded.device}: "
+        f"{loaded.num_layers} layers × {loaded.num_heads} heads, up to {loaded.max_length} tokens."
+    )
+    return loaded
+
+
+def memo(kind: str, key: tuple, compute: Callable[[], Any]) -> Any:
+    """Per-session memo: reruns caused by other widgets reuse the result instead of running the model again."""
+    store: dict = st.session_state.setdefault(_MEMO_KEY, {})
+    kept: OrderedDict = store.setdefault(kind, OrderedDict())
+    if key in kept:
+        kept.move_to_end(key)
+        return kept[key]
+    value = compute()
+    kept[key] = value
+    while len(kept) > _MEMO_KEEP:
+        kept.popitem(last=False)
+    return value
+
+
+def recall(kind: str, key: tuple) -> Any | None:
+    """A memoised result if this session already computed it, else None (nothing is run)."""
+    return st.session_state.get(_MEMO_KEY, {}).get(kind, {}).get(key)
+
+
+def colour_for(name: str, names: list[str] | tuple[str, ...]) -> str:
+    ordered = sorted(set(names))
+    return PALETTE[ordered.index(name) % len(PALETTE)] if name in ordered else PALETTE[-1]
+
+
+def token_labels(tokens: tuple[str, ...] | list[str]) -> list[str]:
+    """Unique x-axis labels ("3·cat") so repeated tokens get their own bar."""
+    return [f"{i}·{tok}" for i, tok in enumerate(tokens)]
