@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.entry import mark_app
 from ui.models import sidebar
 
 ROOT = Path(__file__).resolve().parent
@@ -32,4 +33,5 @@ for i, (path, title, icon, section) in enumerate(PAGES):
 page = st.navigation(sections)
 st.sidebar.title("bertexplore")
 sidebar()
+mark_app()
 page.run()

@@ -7,7 +7,10 @@ import streamlit as st
 from bertexplore.head_importance import compare, scan_heads
 from bertexplore.tokens import tokenize
 from ui.feedback import guard, show_notices
+from ui.entry import inside_app
 from ui.models import get_model
+
+inside_app()
 
 st.title("Head ablation")
 st.markdown(

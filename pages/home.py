@@ -4,7 +4,10 @@ from pathlib import Path
 import streamlit as st
 
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED
+from ui.entry import inside_app
 from ui.models import current_model_name, get_model
+
+inside_app()
 
 st.title("See inside BERT")
 st.markdown(

@@ -14,6 +14,9 @@ from ui.mlm_view import (chain_figure, load_examples, masked_sentence_html, memo
                          positions_of_words, topk_figure)
 from ui.models import get_model
 from ui.traces import get_trace
+from ui.entry import inside_app
+
+inside_app()  # a deep link on a fresh server must still run through app.py
 
 RECOMMENDED = "bert-base-uncased"
 FETCH = f"python -m bertexplore download {RECOMMENDED} --to models"
@@ -162,7 +165,8 @@ if PAIRS:
 a_col, b_col = st.columns(2)
 a_col.text_input("Sentence A", key="mlm_pair_a", bind="query-params")
 b_col.text_input("Sentence B", key="mlm_pair_b", bind="query-params")
-variant = st.radio("Scoring", list(VARIANTS), format_func=VARIANTS.get, horizontal=True, key="mlm_pll_variant")
+variant = st.radio("Scoring", list(VARIANTS), format_func=VARIANTS.get, horizontal=True, key="mlm_pll_variant",
+                   bind="query-params")
 pair_key = ("pll", loaded.name, loaded.device, loaded.dtype, state["mlm_pair_a"], state["mlm_pair_b"], variant)
 with guard():
     if st.button("Compare", key="mlm_score", icon=":material/balance:"):

@@ -29,7 +29,7 @@ def sanitize_name(name: str) -> str:
     """A safe folder name: ASCII letters, digits, '-', '_' and '.', no path separators, no leading dot."""
     text = unicodedata.normalize("NFKD", str(name or "")).encode("ascii", "ignore").decode()
     text = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip())
-    text = re.sub(r"-{2,}", "-", text).strip(".-_")[:MAX_NAME].strip(".-_")
+    text = re.sub(r"\.{2,}", ".", re.sub(r"-{2,}", "-", text)).strip(".-_")[:MAX_NAME].strip(".-_")
     if not text or text.lower() in _RESERVED:
         raise InputError(f"'{name}' cannot be used as a model name: use letters, digits, '-', '_' or '.', "
                          "e.g. 'minilm-sentiment'.")

@@ -153,3 +153,12 @@ def test_curated_example_masks_its_word(tiny):
     assert [t.label for t in at.tabs] == ["#1 at 7 (un)", "#2 at 8 (##believ)", "#3 at 9 (##able)"]
     at.selectbox(key="mlm_pair_example").set_value("Simple agreement").run()
     assert at.text_input(key="mlm_pair_b").value == "The cat sit on the mat."
+
+
+def test_unusable_models_get_a_message_not_a_traceback(tiny_dir):
+    at = open_page(PAGE, model="no-such-org/no-such-bert")
+    assert_no_exception(at)
+    assert any("python -m bertexplore download no-such-org/no-such-bert" in e.value for e in at.error)
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-cls"))  # a classifier: no masked-LM weights
+    assert_no_exception(at)
+    assert any("no masked-LM head" in w.value for w in at.warning) and not charts(at)

@@ -1,0 +1,130 @@
+"""Benchmark the fine-tuning panel's training path on the packaged MiniLM (CPU or GPU).
+
+1. Throughput: samples/s of bertexplore.finetune.train.run_training (the panel's path: its callback,
+   per-step logging, progress reporting) vs a plain Hugging Face Trainer script on the same model, data,
+   batch size and number of steps, same torch thread count. Runs alternate; medians are reported.
+2. Fine-tuning the packaged MiniLM on each bundled dataset with the panel's default settings:
+   wall time and validation metrics (accuracy / macro-F1, micro/macro-F1, entity F1, masked-LM
+   perplexity before/after and top-5 accuracy on held-out masked tokens).
+
+    python bench/bench_finetune.py            # full (several minutes on 2 CPU cores)
+    python bench/bench_finetune.py --quick    # fewer steps and epochs
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,  # noqa: E402
+                          Trainer, TrainingArguments, set_seed)
+
+from bertexplore.finetune.config import JobConfig  # noqa: E402
+from bertexplore.finetune.datasets import classification_dataset  # noqa: E402
+from bertexplore.finetune.train import prepare_data, run_training  # noqa: E402
+from bertexplore.registry import OFFLINE_MODEL, resolve  # noqa: E402
+
+
+def plain_trainer(config: JobConfig, train, threads: int) -> float:
+    """The textbook HF script: tokenizer, model, collator, Trainer.train(); returns samples/s."""
+    torch.set_num_threads(threads)
+    source, _ = resolve(config.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    set_seed(config.seed)
+    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=len(train.label_names),
+                                                               local_files_only=True)
+    dataset = classification_dataset(train, tokenizer, config.max_length)
+    with tempfile.TemporaryDirectory() as out:
+        args = TrainingArguments(output_dir=out, per_device_train_batch_size=config.batch_size, max_steps=config.max_steps,
+                                 learning_rate=config.learning_rate, report_to="none", save_strategy="no",
+                                 use_cpu=not torch.cuda.is_available(), seed=config.seed, disable_tqdm=True,
+                                 remove_unused_columns=False, logging_steps=500)
+        trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=DataCollatorWithPadding(tokenizer))
+        started = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - started
+    return config.max_steps * config.batch_size / seconds
+
+
+def panel_path(config: JobConfig, data, threads: int) -> float:
+    os.environ["BERTEXPLORE_TRAIN_THREADS"] = str(threads)
+    try:
+        return run_training(config, data=data).samples_per_second
+    finally:
+        os.environ.pop("BERTEXPLORE_TRAIN_THREADS", None)
+
+
+def throughput(quick: bool) -> dict:
+    steps = 12 if quick else 30
+    config = JobConfig.for_task("classification", max_steps=steps, eval_times=0,
+                                device="cuda" if torch.cuda.is_available() else "cpu")
+    data = prepare_data(config)
+    threads = torch.get_num_threads()
+    panel, plain = [], []
+    for _ in range(2 if quick else 3):
+        plain.append(plain_trainer(config, data[0], threads))
+        panel.append(panel_path(config, data, threads))
+    torch.set_num_threads(threads)
+    shared = run_training(config, data=data).samples_per_second  # the panel's default thread policy
+    return {"steps": steps, "batch_size": config.batch_size, "threads": threads,
+            "panel_samples_per_s": statistics.median(panel), "plain_samples_per_s": statistics.median(plain),
+            "ratio": statistics.median(panel) / statistics.median(plain), "runs_panel": panel, "runs_plain": plain,
+            "panel_default_threads_samples_per_s": shared}
+
+
+def per_dataset(quick: bool) -> list[dict]:
+    rows = []
+    for task in ("classification", "multilabel", "ner", "mlm"):
+        config = JobConfig.for_task(task, device="cuda" if torch.cuda.is_available() else "cpu", eval_times=0)
+        if quick:
+            config.epochs = min(config.epochs, 2.0)
+        started = time.perf_counter()
+        result = run_training(config)
+        wall = time.perf_counter() - started
+        scalars = lambda m: {k: round(v, 4) for k, v in m.items() if isinstance(v, float)}  # noqa: E731
+        rows.append({"task": task, "data": config.data, "epochs": config.epochs, "steps": result.steps,
+                     "train": result.train_samples, "validation": result.val_samples, "wall_s": round(wall, 1),
+                     "train_s": round(result.train_seconds, 1), "before": scalars(result.metrics_before),
+                     "after": scalars(result.metrics_after), "notes": result.notes})
+        print(json.dumps(rows[-1]), flush=True)
+        del result
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer steps and epochs")
+    parser.add_argument("--json", help="also write the numbers to this file")
+    parser.add_argument("--skip-throughput", action="store_true")
+    args = parser.parse_args()
+    print(f"model: {OFFLINE_MODEL}; torch threads {torch.get_num_threads()}; cuda {torch.cuda.is_available()}", flush=True)
+    report: dict = {}
+    if not args.skip_throughput:
+        report["throughput"] = throughput(args.quick)
+        t = report["throughput"]
+        print(f"panel {t['panel_samples_per_s']:.1f} samples/s vs plain Trainer {t['plain_samples_per_s']:.1f} "
+              f"samples/s: {t['ratio']:.3f}x ({t['steps']} steps, batch {t['batch_size']}, {t['threads']} threads); "
+              f"panel with its default thread policy: {t['panel_default_threads_samples_per_s']:.1f} samples/s", flush=True)
+    report["datasets"] = per_dataset(args.quick)
+    print("\n| task | data | epochs | steps | wall s | before | after |\n|---|---|---|---|---|---|---|")
+    for row in report["datasets"]:
+        fmt = lambda m: ", ".join(f"{k} {v:g}" for k, v in m.items())  # noqa: E731
+        print(f"| {row['task']} | {row['data']} | {row['epochs']:g} | {row['steps']} | {row['wall_s']} | "
+              f"{fmt(row['before'])} | {fmt(row['after'])} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
