@@ -11,6 +11,9 @@ from ui.attention_view import bertviz_panel, controls, downloads, text_inputs
 from ui.feedback import guard, show_notices
 from ui.models import current_model_name, get_model
 from ui.traces import get_trace
+from ui.entry import inside_app
+
+inside_app()  # a deep link on a fresh server must still run through app.py
 
 st.title("Attention")
 st.markdown("Which tokens does each head look at? Every row is a token **attending**; its weights over the "

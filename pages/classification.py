@@ -9,8 +9,8 @@ from bertexplore.tasks.classify import encode, from_logits, output_transform
 from bertexplore.trace import forward, model_inputs
 from ui.feedback import guard, show_notices
 from ui.html import highlighted_tokens
-from ui.task_views import (checkpoint_picker, default_text, example_picker, fetch_help, memo, recall,
-                           task_model)
+from ui.task_views import (checkpoint_picker, clamp_state, default_text, example_picker, fetch_help, follow, memo,
+                           recall, task_model)
 
 HEAD = "sequence-classification"
 
@@ -80,8 +80,11 @@ with guard():
         "score, red ones lower it."
     )
     cols = st.columns([2, 2, 1])
+    # a new text (or checkpoint) explains its predicted label first
+    follow("cls_target", (loaded.name, text, pair or ""), result.predicted[0] if result.predicted else 0)
+    clamp_state("cls_target", 0, len(result.labels) - 1)
     target = cols[0].selectbox(
-        "Explain label", list(range(len(result.labels))), index=result.predicted[0] if result.predicted else 0,
+        "Explain label", list(range(len(result.labels))),
         format_func=lambda i: result.labels[i], key="cls_target", bind="query-params",
     )
     method = cols[1].radio("Method", list(METHOD_NAMES), format_func=METHOD_NAMES.get, key="cls_method",

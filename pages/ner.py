@@ -7,7 +7,7 @@ import streamlit as st
 from bertexplore.tasks.ner import STRATEGIES, entities, entity_attention, split_tag, tag
 from ui.feedback import guard, show_notices
 from ui.html import labelled_spans
-from ui.task_views import (checkpoint_picker, colour_for, default_text, example_picker, fetch_help, memo,
+from ui.task_views import (checkpoint_picker, clamp_state, colour_for, default_text, example_picker, fetch_help, memo,
                            task_model, token_labels)
 
 HEAD = "token-classification"
@@ -52,9 +52,12 @@ with guard():
 
     if found:
         st.subheader("Attention from and to an entity")
+        clamp_state("ner_entity", 0, len(found) - 1)
         choice = st.selectbox("Entity", list(range(len(found))), key="ner_entity",
                               format_func=lambda i: f"{found[i].text} ({found[i].type}, characters {found[i].start}–{found[i].end})")
         layers, heads = tags.attentions.shape[:2]
+        clamp_state("ner_layer", 1, layers)
+        clamp_state("ner_head", 1, heads)
         cols = st.columns(2)
         layer = cols[0].slider("Layer", 1, layers, layers, key="ner_layer", bind="query-params")
         head = cols[1].slider("Head", 1, heads, 1, key="ner_head", bind="query-params")

@@ -7,7 +7,7 @@ import streamlit as st
 from bertexplore.tasks.qa import DEFAULT_STRIDE, read, result
 from ui.feedback import guard, show_notices
 from ui.html import labelled_spans
-from ui.task_views import checkpoint_picker, default_text, example_picker, fetch_help, memo, task_model
+from ui.task_views import checkpoint_picker, clamp_state, default_text, example_picker, fetch_help, follow, memo, task_model
 
 HEAD = "question-answering"
 
@@ -31,8 +31,11 @@ cols = st.columns(3)
 max_answer = cols[0].slider("Longest answer (tokens)", 1, 64, 30, key="qa_max_answer", bind="query-params")
 stride = cols[1].number_input("Window overlap (tokens)", 0, 256, DEFAULT_STRIDE, step=16, key="qa_stride",
                               bind="query-params")
-if "qa_allow_null" not in st.session_state:
-    st.session_state["qa_allow_null"] = "squad2" in name.lower()
+if st.session_state.get("_qa_null_default_for") != name:
+    # A new checkpoint: SQuAD 2.0 models were trained to say "no answer", SQuAD 1.1 models never do.
+    if "_qa_null_default_for" in st.session_state or "qa_allow_null" not in st.session_state:
+        st.session_state["qa_allow_null"] = "squad2" in name.lower()
+    st.session_state["_qa_null_default_for"] = name
 allow_null = cols[2].checkbox("Allow 'no answer' (SQuAD 2.0 models)", key="qa_allow_null", bind="query-params")
 
 loaded = task_model(HEAD, name)
@@ -68,7 +71,11 @@ with guard():
     st.subheader("Start and end logits")
     default_window = res.answer.window if res.answer else 0
     if total > 1:
-        shown = st.number_input(f"Window (1–{total})", 1, total, default_window + 1, key="qa_window") - 1
+        # a new question or context shows the answer's window first
+        follow("qa_window", (reading.model_name, reading.question, reading.context, reading.stride,
+                             int(max_answer), allow_null), default_window + 1)
+        clamp_state("qa_window", 1, total)
+        shown = st.number_input("Window", 1, total, key="qa_window", help=f"1 to {total}") - 1
     else:
         shown = 0
     w = res.windows[int(shown)]

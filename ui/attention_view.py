@@ -123,7 +123,8 @@ def bertviz_panel(trace: Trace, kind: str, layer: int, head: int) -> None:
     sub = view.subset
     if sub.complete:
         st.caption(f"bertviz {kind} view of all {trace.num_layers} layers × {trace.num_heads} heads "
-                   f"({view.nbytes / 1e6:.1f} MB sent). Hover a token to follow its attention.")
+                   f"({view.nbytes / 1e6:.1f} MB sent). Hover a token to follow its attention; bertviz numbers layers "
+                   "and heads from 0.")
     else:
         full_mb = sub.full_values * 7 / 1e6  # ~7 bytes per rounded weight in bertviz's JSON
         order = " (the coloured head boxes follow that order)" if kind == "head" and len(sub.heads) < trace.num_heads else ""

@@ -138,3 +138,18 @@ def colour_for(name: str, names: list[str] | tuple[str, ...]) -> str:
 def token_labels(tokens: tuple[str, ...] | list[str]) -> list[str]:
     """Unique x-axis labels ("3·cat") so repeated tokens get their own bar."""
     return [f"{i}·{tok}" for i, tok in enumerate(tokens)]
+
+
+def clamp_state(key: str, low: int, high: int) -> None:
+    """Pull a remembered widget value back into range before the widget is drawn (the model may have changed)."""
+    value = st.session_state.get(key)
+    if isinstance(value, (int, float)) and not low <= value <= high:
+        st.session_state[key] = min(max(int(value), low), high)
+
+
+def follow(key: str, source: tuple, value: Any) -> None:
+    """Reset widget `key` to `value` whenever `source` (what the value was derived from) changes."""
+    marker = f"_follow_{key}"
+    if st.session_state.get(marker) != source:
+        st.session_state[marker] = source
+        st.session_state[key] = value

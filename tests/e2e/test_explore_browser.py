@@ -8,7 +8,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _type(page, label: str, text: str) -> None:
-    box = page.get_by_label(label, exact=False).first
+    box = page.locator(f"textarea[aria-label='{label}'], input[aria-label='{label}']").first
     box.fill(text)
     box.press("Control+Enter")  # text areas apply on Ctrl+Enter (inputs on Enter)
     wait_idle(page)
@@ -23,7 +23,7 @@ def test_attention_heatmap_and_bertviz_draw_offline(app_url, web):
     heat = web.locator(".js-plotly-plot .heatmaplayer image").first
     heat.wait_for(timeout=60_000)
     assert (heat.get_attribute("href") or heat.get_attribute("xlink:href") or "").startswith("data:image/png")
-    labels = web.locator(".js-plotly-plot .xtick text").all_inner_texts()
+    labels = [t.replace("\u200b", "") for t in web.locator(".js-plotly-plot .xtick text").all_text_contents()]
     assert "fox" in labels and "[CLS]" in labels
 
     web.get_by_role("tab", name="bertviz head view").click()
@@ -32,7 +32,7 @@ def test_attention_heatmap_and_bertviz_draw_offline(app_url, web):
         else web.frame_locator("iframe").first
     # bertviz draws token boxes and attention lines with d3 into SVG; offline only if its libraries are inlined
     frame.locator("svg text").first.wait_for(timeout=60_000)
-    texts = frame.locator("svg text").all_inner_texts()
+    texts = frame.locator("svg text").all_text_contents()
     assert any("fox" in t for t in texts)
     assert frame.locator("svg line, svg path, svg rect").count() > 10
     assert web.errors == []
@@ -48,7 +48,7 @@ def test_masked_lm_page_explains_missing_head_offline(app_url, web):
 def test_masked_lm_predictions_with_local_model(app_url, web, models_dir):
     web.goto(app_url + "/masked_lm?model=tiny-mlm")
     wait_idle(web)
-    _type(web, "Text", "the cat sat on the [MASK].")
+    _type(web, "Text", "the cat sat on the [MASK].")  # the Masked-LM page's text area
     no_exception_shown(web)
     bars = web.locator(".js-plotly-plot .barlayer path")
     bars.first.wait_for(timeout=60_000)
