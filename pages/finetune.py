@@ -8,9 +8,12 @@ from bertexplore.finetune.config import LIMITS, TASK_DEFAULTS, TASK_HEADS, TASKS
 from bertexplore.finetune.data import BUNDLED, bundled_path, prepare, read_data, read_path, split
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, resolve
 from ui.feedback import guard
-from ui.finetune_view import (MAIN_METRIC, METRIC_NAMES, attention_change_figure, change_by_layer_figure,
+from ui.finetune_view import (METRIC_NAMES, attention_change_figure, change_by_layer_figure,
                               confusion_figure, eta_text, loss_figure, metric_figure)
 from ui.models import current_model_name
+from ui.entry import inside_app
+
+inside_app()  # a deep link on a fresh server must still run through app.py
 
 JOB = "ft_job"
 BEFORE = "ft_before"  # (job id, LoadedModel): the run's starting point, rebuilt once for comparisons

@@ -48,9 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from .config import JobConfig
 
     if args.example:
-        from .data import BUNDLED, bundled_path
-        name = next(n for n, (_, task) in BUNDLED.items() if task == args.example)
-        print(JobConfig(task=args.example, data=bundled_path(name), output_name=f"minilm-{args.example}").to_yaml(), end="")
+        print(JobConfig.for_task(args.example, output_name=f"minilm-{args.example}").to_yaml(), end="")
         return 0
     if not args.config:
         parser.error("--config is required (or --example TASK to write one)")

@@ -34,10 +34,10 @@ TASK_HEADS: dict[str, str] = {
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "classification": dict(epochs=3.0, learning_rate=5e-5, batch_size=16, max_length=64,
                            data="assets/datasets/sentiment.csv", label_column="label"),
-    "multilabel": dict(epochs=10.0, learning_rate=2e-4, batch_size=16, max_length=64,
+    "multilabel": dict(epochs=15.0, learning_rate=5e-4, batch_size=16, max_length=64,
                        data="assets/datasets/topics.csv", label_column="labels"),
     "ner": dict(epochs=8.0, learning_rate=1e-4, batch_size=16, max_length=64, data="assets/datasets/ner.jsonl"),
-    "mlm": dict(epochs=4.0, learning_rate=1e-4, batch_size=16, max_length=64, data="assets/datasets/corpus.txt"),
+    "mlm": dict(epochs=12.0, learning_rate=3e-4, batch_size=16, max_length=64, data="assets/datasets/corpus.txt"),
 }
 
 # (minimum, maximum) for every numeric hyper-parameter; the panel's widgets use the same bounds.
