@@ -1,6 +1,6 @@
 """Integrated gradients cost vs one plain forward on the bert-base shape (random weights, CPU).
 
-    .venv/bin/python bench/bench_ig.py [--tokens 128] [--steps 32] [--repeats 3] [--device cpu]
+    .venv/bin/python bench/bench_ig.py [--tokens 128] [--steps 32] [--repeats 2] [--device cpu] [--threads N]
 
 Prints the best (minimum) time of: one plain forward (inference mode, eager attention, batch of 1), IG with the
 interpolation steps batched (internal_batch_size = steps), IG unbatched (internal_batch_size = 1), and IG
@@ -75,7 +75,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0: torch's default). 1 gives steady CPU-time ratios on a shared machine.")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     loaded = bert_base_classifier(args.device)
     text = " ".join(["the cat sat on the mat while the dog played in the garden"] * 64)

@@ -11,6 +11,9 @@ from ui.feedback import guard, show_notices
 from ui.html import highlighted_tokens
 from ui.task_views import (checkpoint_picker, clamp_state, default_text, example_picker, fetch_help, follow, memo,
                            recall, task_model)
+from ui.entry import inside_app
+
+inside_app()  # a deep link on a fresh server must still run through app.py
 
 HEAD = "sequence-classification"
 

@@ -14,13 +14,20 @@ st.markdown(
     "Type a sentence, mask a word, and watch what BERT predicts and **why**: which heads look where, layer by layer. "
     "Use the sidebar to pick a model; every page uses it."
 )
-cols = st.columns(3)
-links = [("pages/masked_lm.py", "Masked-LM: fill in the blank", ":material/text_fields:"),
-         ("pages/attention.py", "Attention: heads and layers", ":material/grid_on:")]
-for col, (path, label, icon) in zip(cols, links):
-    if (Path(__file__).parent.parent / path).is_file():
-        col.page_link(path, label=label, icon=icon)
-cols[2].markdown("Task demos and fine-tuning are in the sidebar.")
+links = [
+    ("pages/masked_lm.py", "Masked-LM: fill in the blank, score sentences", ":material/text_fields:"),
+    ("pages/attention.py", "Attention: every head, layer by layer, and bertviz", ":material/grid_on:"),
+    ("pages/ablation.py", "Head ablation: switch heads off, see what breaks", ":material/block:"),
+    ("pages/classification.py", "Classification, and which words drove it", ":material/label:"),
+    ("pages/ner.py", "Named entities", ":material/person_search:"),
+    ("pages/qa.py", "Question answering", ":material/quiz:"),
+    ("pages/nsp.py", "Next-sentence prediction", ":material/arrow_forward:"),
+    ("pages/finetune.py", "Fine-tune a model on your own data", ":material/model_training:"),
+]
+cols = st.columns(2)
+shown = [link for link in links if (Path(__file__).parent.parent / link[0]).is_file()]
+for i, (path, label, icon) in enumerate(shown):
+    cols[i % 2].page_link(path, label=label, icon=icon)
 
 name = current_model_name()
 loaded = get_model("mlm", name)

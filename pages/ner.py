@@ -9,6 +9,9 @@ from ui.feedback import guard, show_notices
 from ui.html import labelled_spans
 from ui.task_views import (checkpoint_picker, clamp_state, colour_for, default_text, example_picker, fetch_help, memo,
                            task_model, token_labels)
+from ui.entry import inside_app
+
+inside_app()  # a deep link on a fresh server must still run through app.py
 
 HEAD = "token-classification"
 
@@ -33,7 +36,7 @@ if loaded is None:
     st.stop()
 
 with guard():
-    tags = memo("ner", (loaded.name, text), lambda: tag(loaded, text))
+    tags = memo("ner", (loaded.name, text), lambda: tag(loaded, text), keep=2)
     show_notices(tags.notices)
     words, found = entities(tags, strategy)
     types = sorted({split_tag(label)[1] for label in tags.labels if split_tag(label)[0] != "O"})

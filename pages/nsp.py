@@ -9,6 +9,9 @@ import streamlit as st
 from bertexplore.tasks.nsp import NSP_LABELS, predict_next
 from ui.feedback import guard, show_notices
 from ui.task_views import PALETTE, checkpoint_picker, default_text, example_picker, fetch_help, memo, task_model
+from ui.entry import inside_app
+
+inside_app()  # a deep link on a fresh server must still run through app.py
 
 HEAD = "pretraining"
 

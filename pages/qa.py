@@ -8,6 +8,9 @@ from bertexplore.tasks.qa import DEFAULT_STRIDE, read, result
 from ui.feedback import guard, show_notices
 from ui.html import labelled_spans
 from ui.task_views import checkpoint_picker, clamp_state, default_text, example_picker, fetch_help, follow, memo, task_model
+from ui.entry import inside_app
+
+inside_app()  # a deep link on a fresh server must still run through app.py
 
 HEAD = "question-answering"
 

@@ -61,21 +61,17 @@ def checkpoint_picker(head: str, key: str) -> str:
     typed = st.session_state.get(key)
     if typed and typed not in options:
         options.append(typed)  # keep a typed id or folder selectable after reruns
-    local = set(checkpoints.local_checkpoints(head))
-    suggested = checkpoints.recommended(head)
-
-    def label(name: str) -> str:
-        if name in local:
-            return f"{name} (local)"
-        if name in suggested:
-            return f"{name} (hub, recommended)"
-        return name
-
+    # No format_func: a URL-bound selectbox writes the displayed label into the link, and a shared link
+    # must carry the checkpoint's real name.
     name = st.selectbox(
-        "Checkpoint", options, index=0, key=key, accept_new_options=True, bind="query-params", format_func=label,
+        "Checkpoint", options, index=0, key=key, accept_new_options=True, bind="query-params",
         help=(f"Checkpoints with a {checkpoints.TASK_TITLES[head]} head. Local ones come from the models folder "
               f"({models_dir()}); you can also type a Hugging Face id or a folder path."),
     )
+    local = checkpoints.local_checkpoints(head)
+    suggested = ", ".join(checkpoints.recommended(head))
+    st.caption(f"Local {checkpoints.TASK_TITLES[head]} checkpoints: {', '.join(local) if local else 'none yet'} · "
+               f"recommended online: {suggested}")
     return (name or options[0]).strip()
 
 
@@ -111,8 +107,12 @@ def task_model(head: str, name: str) -> LoadedModel | None:
     return loaded
 
 
-def memo(kind: str, key: tuple, compute: Callable[[], Any]) -> Any:
-    """Per-session memo: reruns caused by other widgets reuse the result instead of running the model again."""
+def memo(kind: str, key: tuple, compute: Callable[[], Any], keep: int = _MEMO_KEEP) -> Any:
+    """Per-session memo: reruns caused by other widgets reuse the result instead of running the model again.
+
+    Only the last `keep` results of each kind stay: one NER result holds every attention map
+    (150 MB for bert-base at 512 tokens).
+    """
     store: dict = st.session_state.setdefault(_MEMO_KEY, {})
     kept: OrderedDict = store.setdefault(kind, OrderedDict())
     if key in kept:
@@ -120,7 +120,7 @@ def memo(kind: str, key: tuple, compute: Callable[[], Any]) -> Any:
         return kept[key]
     value = compute()
     kept[key] = value
-    while len(kept) > _MEMO_KEEP:
+    while len(kept) > keep:
         kept.popitem(last=False)
     return value
 

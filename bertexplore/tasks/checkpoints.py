@@ -92,17 +92,23 @@ def head_problem(loaded, head: str) -> str | None:
     if loaded.head != head:
         return f"'{loaded.name}' was loaded with a {loaded.head} head; this page needs a {task} head."
     archs = tuple(getattr(loaded.config, "architectures", None) or ())
+    if head == "pretraining":
+        # What matters is whether the next-sentence weights were loaded: bert-base-uncased declares
+        # BertForMaskedLM yet ships them, a BertForNextSentencePrediction checkpoint lacks the MLM half,
+        # and some families' pre-training class has no next-sentence head at all.
+        has_nsp = any("seq_relationship" in n for n, _ in loaded.model.named_parameters())
+        missing_keys = tuple(k for k in loaded.missing_keys if "seq_relationship" in k)
+        if has_nsp and not missing_keys:
+            return None
+        saved = f" It was saved as {archs[0]}, {_architecture_kind(archs[0])}." if archs else ""
+        return (f"'{loaded.name}' has no trained next-sentence head, so its IsNext/NotNext scores would be "
+                f"meaningless.{saved} {advice}")
     endings = HEAD_ARCHITECTURES.get(head, ())
     if archs and not any(a.endswith(endings) for a in archs):
         return (f"'{loaded.name}' was saved as {archs[0]}, {_architecture_kind(archs[0])}, not a {task} "
                 f"checkpoint; its outputs here would be meaningless. {advice}")
     missing_keys = tuple(loaded.missing_keys)
-    if head == "pretraining":
-        # Only the next-sentence half matters here; a BertForNextSentencePrediction checkpoint lacks the MLM half.
-        missing_keys = tuple(k for k in missing_keys if "seq_relationship" in k)
-        has_head = not missing_keys
-    else:
-        has_head = loaded.has_head
+    has_head = loaded.has_head
     if not has_head:
         missing = ", ".join(missing_keys[:3]) + ("…" if len(missing_keys) > 3 else "")
         return (f"'{loaded.name}' has no trained {task} head (the checkpoint lacks {missing}); "

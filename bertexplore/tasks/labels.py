@@ -27,4 +27,9 @@ def label_names(config: Any, count: int) -> tuple[list[str], list[str]]:
             f"The checkpoint's config names no label for output index {shown} (its id2label is incomplete), "
             "so those outputs are shown as LABEL_<index>."
         )
+    extra = sorted(k for k in table if not 0 <= k < count)
+    if extra:
+        shown = ", ".join(f"{k} ({table[k]})" for k in extra[:10])
+        notices.append(f"The config also names output index {shown}, but the model has only {count} outputs; "
+                       "that name is ignored.")
     return names, notices

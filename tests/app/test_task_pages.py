@@ -90,6 +90,22 @@ def test_classification_bad_input(local_models):
     assert any("cut" in i.value for i in at.info)  # truncated to the model's 64 tokens, said so
 
 
+def test_label_index_missing_from_id2label(tiny_dir, no_local_models, tmp_path):
+    import json
+    import shutil
+    folder = tmp_path / "gappy-labels"
+    shutil.copytree(tiny_dir / "tiny-cls", folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["id2label"] = {"0": "NEGATIVE", "5": "POSITIVE"}
+    config["label2id"] = {"NEGATIVE": 0, "POSITIVE": 5}
+    (folder / "config.json").write_text(json.dumps(config))
+    at = open_page("pages/classification.py", cls_checkpoint=str(folder))
+    assert_no_exception(at)
+    assert any("no label for output index 1" in i.value for i in at.info)
+    assert "LABEL_1" in at.get("plotly_chart")[0].proto.spec
+    assert [o for o in at.selectbox(key="cls_target").options] == ["NEGATIVE", "LABEL_1"]
+
+
 def test_ner_entities_escaped_and_attention(local_models):
     text = "John <script>alert(1)</script> lives in London & Paris"
     at = open_page("pages/ner.py", ner_text=text)

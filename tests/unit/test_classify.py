@@ -43,6 +43,9 @@ def test_label_index_missing_from_id2label():
     names, notices = label_names(SimpleNamespace(id2label={"0": "NEG", 2: "POS"}), 3)
     assert names == ["NEG", "LABEL_1", "POS"]
     assert len(notices) == 1 and "index 1" in notices[0]
+    names, notices = label_names(SimpleNamespace(id2label={0: "NEG", 5: "POS"}), 2)
+    assert names == ["NEG", "LABEL_1"]
+    assert "index 1" in notices[0] and "5 (POS)" in notices[1]
     assert label_names(SimpleNamespace(id2label={0: "A", 1: "B"}), 2) == (["A", "B"], [])
 
 

@@ -49,3 +49,18 @@ def test_models_without_nsp_head_are_explained(tiny_dir):
     base = load_model(str(tiny_dir / "tiny-base"), head="pretraining", device="cpu")
     with pytest.raises(UnsupportedModel, match="plain encoder"):
         predict_next(base, "a", "b")
+
+
+def test_nsp_weights_count_not_the_declared_architecture(tiny_dir, tmp_path):
+    # bert-base-uncased's config declares BertForMaskedLM, yet its checkpoint carries the NSP head.
+    import json
+    import shutil
+    folder = tmp_path / "declares-mlm"
+    shutil.copytree(tiny_dir / "tiny-pretraining", folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["architectures"] = ["BertForMaskedLM"]
+    (folder / "config.json").write_text(json.dumps(config))
+    loaded = load_model(str(folder), head="pretraining", device="cpu")
+    original = load_model(str(tiny_dir / "tiny-pretraining"), head="pretraining", device="cpu")
+    res = predict_next(loaded, "the cat sat.", "on the mat.")
+    np.testing.assert_allclose(res.probs, predict_next(original, "the cat sat.", "on the mat.").probs, rtol=1e-6)
