@@ -95,9 +95,14 @@ def web(browser):
 
 
 def wait_idle(page, timeout: float = 120_000) -> None:
-    """Wait until the Streamlit script run has finished."""
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
-    page.wait_for_timeout(300)
+    """Wait until Streamlit's script run has finished and stayed finished (a page may rerun once at start)."""
+    idle = "[data-testid='stApp'][data-test-script-state='notRunning']"
+    for _ in range(3):
+        page.wait_for_selector(idle, timeout=timeout)
+        page.wait_for_timeout(400)
+        if page.locator(idle).count():
+            return
+    page.wait_for_selector(idle, timeout=timeout)
 
 
 def no_exception_shown(page) -> None:
