@@ -30,7 +30,7 @@ from bertexplore.attention import ViewSettings, view_matrix  # noqa: E402
 from bertexplore.figures import figure_bytes, heatmap_figure  # noqa: E402
 from bertexplore.loading import LoadedModel  # noqa: E402
 from bertexplore.registry import packaged_model_dir  # noqa: E402
-from bertexplore.ablation import ATTN_IMPLEMENTATION, number_attention_layers  # noqa: E402
+from bertexplore.attention_function import ATTN_IMPLEMENTATION, number_attention_layers  # noqa: E402
 from bertexplore.trace import forward_count, run_trace  # noqa: E402
 
 PAGE = "pages/attention.py"

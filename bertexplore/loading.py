@@ -28,7 +28,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from .ablation import ATTN_IMPLEMENTATION, number_attention_layers
+from .attention_function import ATTN_IMPLEMENTATION, number_attention_layers
 from .errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel
 from .registry import resolve
 

@@ -46,3 +46,4 @@ def test_mask_positions_out_of_range(tiny_mlm):
     trace = run_trace(tiny_mlm, "the cat")
     with pytest.raises(InputError, match="outside the input"):
         apply_masks(tiny_mlm, trace.inputs, [99])
+
