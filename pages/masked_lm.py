@@ -145,7 +145,8 @@ if inputs is not None:
                 memo(key, lambda: fill_masks(loaded, masked_inputs, order=order, hide_subwords=hide_sub))
             fill = memo(key)
             if fill is not None:
-                st.markdown(f"**Filled:** {fill.text}")
+                st.markdown("**Filled:**")
+                st.text(fill.text)  # plain text: the sentence is the user's, never markdown
                 st.dataframe(fill.rows(), hide_index=True, width="stretch")
                 st.plotly_chart(chain_figure(fill), width="stretch", key="mlm_chain_chart")
                 st.caption(f"Joint log-probability of the chain: {fill.log_prob:.3f} ({fill.forwards} forwards). "
