@@ -5,7 +5,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.entry import mark_app
+from ui.entry import app_run
+from ui.jobs import sidebar_job_status
 from ui.models import sidebar
 
 ROOT = Path(__file__).resolve().parent
@@ -33,5 +34,6 @@ for i, (path, title, icon, section) in enumerate(PAGES):
 page = st.navigation(sections)
 st.sidebar.title("bertexplore")
 sidebar()
-mark_app()
-page.run()
+sidebar_job_status()
+with app_run():
+    page.run()

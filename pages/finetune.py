@@ -7,6 +7,7 @@ import streamlit as st
 from bertexplore.finetune.config import LIMITS, TASK_DEFAULTS, TASK_HEADS, TASKS, JobConfig
 from bertexplore.finetune.data import BUNDLED, bundled_path, prepare, read_data, read_path, split
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, resolve
+from ui.jobs import JOB_KEY
 from ui.feedback import guard
 from ui.finetune_view import (METRIC_NAMES, attention_change_figure, change_by_layer_figure,
                               confusion_figure, eta_text, loss_figure, metric_figure)
@@ -15,7 +16,7 @@ from ui.entry import inside_app
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
-JOB = "ft_job"
+JOB = JOB_KEY  # ui.jobs shows it in every page's sidebar and keeps it alive
 BEFORE = "ft_before"  # (job id, LoadedModel): the run's starting point, rebuilt once for comparisons
 COMPARISON = "ft_comparison"
 

@@ -107,3 +107,24 @@ def test_ner_task_via_query_param_key_and_other_task_defaults(tiny_dir):
     assert not at.error
     assert at.number_input(key="ft_epochs_ner").value == 8.0
     assert any("B-PER" in s.value for s in at.success)
+
+
+def test_training_shows_in_the_sidebar_of_other_pages_and_stays_alive(tmp_path, monkeypatch, tiny_dir):
+    """A teacher may start a run and go to another page: the sidebar keeps showing it, and it is not abandoned."""
+    import time
+
+    from app_helpers import open_page as _open
+
+    monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(tmp_path))
+    at = _open("pages/finetune.py", model=str(tiny_dir / "tiny-mlm"))
+    at.number_input(key="ft_epochs_classification").set_value(30.0).run()
+    at.button(key="ft_start").click().run()
+    job = at.session_state["ft_job"]
+    before = job._seen
+    time.sleep(0.05)
+    at.switch_page("pages/attention.py").run()
+    assert not at.exception
+    assert job._seen > before  # the sidebar fragment's heartbeat, from the Attention page
+    assert any("Fine-tuning" in (p.proto.text or "") for p in at.sidebar.get("progress")) or not job.running
+    job.stop()
+    job.wait(30)
