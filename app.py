@@ -24,7 +24,8 @@ PAGES = [
     ("pages/finetune.py", "Fine-tune", ":material/model_training:", "Train"),
 ]
 
-st.set_page_config(page_title="bertexplore", page_icon=":material/visibility:", layout="wide")
+# An emoji favicon: a material-icon favicon is fetched from Google's font CDN, which offline classrooms lack.
+st.set_page_config(page_title="bertexplore", page_icon="🔎", layout="wide")
 
 sections: dict[str, list] = {}
 for i, (path, title, icon, section) in enumerate(PAGES):

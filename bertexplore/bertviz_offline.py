@@ -61,7 +61,7 @@ def make_offline(html: str) -> tuple[str, bool]:
     head = libs + _script(AMD_SHIMS)
     page = (
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n" + head +
-        "<style>body{margin:0;background:white;}</style></head>\n<body>\n" + body + "\n</body></html>"
+        "<style>body{margin:0;background:white;overflow-x:auto;}</style></head>\n<body>\n" + body + "\n</body></html>"
     )
     return page, True
 

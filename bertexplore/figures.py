@@ -106,3 +106,16 @@ def grid_figure(grid: TiledGrid, colorscale: str = "Blues", zmax: float | None =
 def figure_bytes(fig: go.Figure) -> int:
     """Bytes of the spec Streamlit sends for this figure (st.plotly_chart sends plotly.io.to_json)."""
     return len(fig.to_json().encode("utf-8"))
+
+
+def head_effect_figure(grid: np.ndarray, title: str = "Effect of switching each head off alone") -> go.Figure:
+    """Layers x heads, numbered from 1; a diverging scale centred on 0, since a head can also hurt a prediction."""
+    layers, heads = grid.shape
+    fig = go.Figure(go.Heatmap(
+        z=grid, x=[f"H{h + 1}" for h in range(heads)], y=[f"L{l + 1}" for l in range(layers)],
+        colorscale="RdBu_r", zmid=0.0, colorbar={"title": "effect"},
+        hovertemplate="layer %{y}, head %{x}: %{z:.4f}<extra></extra>",
+    ))
+    fig.update_layout(height=120 + 28 * layers, margin=dict(l=40, r=20, t=40, b=30),
+                      yaxis={"autorange": "reversed"}, title=title)
+    return fig

@@ -1,9 +1,9 @@
 """Head ablation: switch attention heads off and see what the model loses."""
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
+from bertexplore.figures import head_effect_figure
 from bertexplore.head_importance import compare, scan_heads
 from bertexplore.tokens import tokenize
 from ui.feedback import guard, show_notices
@@ -30,18 +30,23 @@ if not has_mlm:
     st.info(f"{loaded.name} has no masked-LM head, so the effect is measured on the sentence representation: "
             "how far the mean-pooled last layer moves (1 − cosine similarity).")
 
-heads = [f"L{l} H{h}" for l in range(loaded.num_layers) for h in range(loaded.num_heads)]
+heads = [f"L{l + 1} H{h + 1}" for l in range(loaded.num_layers) for h in range(loaded.num_heads)]
 off_labels = st.multiselect("Heads to switch off", heads, key="abl_off", bind="query-params",
-                            help="Layers and heads count from 0.")
-off = [(int(s.split()[0][1:]), int(s.split()[1][1:])) for s in off_labels]
+                            help="Layers and heads count from 1, as on the Attention page.")
+off = [(int(s.split()[0][1:]) - 1, int(s.split()[1][1:]) - 1) for s in off_labels]
 
 with guard():
     with loaded.lock:
         inputs = tokenize(loaded.tokenizer, text, max_length=loaded.max_length)
     show_notices(inputs.notices)
-    if has_mlm and loaded.tokenizer.mask_token not in inputs.tokens:
+    n_masks = inputs.tokens.count(loaded.tokenizer.mask_token) if loaded.tokenizer.mask_token else 0
+    if has_mlm and n_masks == 0:
         st.warning(f"Put a {loaded.tokenizer.mask_token} in the sentence to see predictions; "
                    "until then the sentence representation is measured.")
+    elif has_mlm and n_masks > 1:
+        st.info(f"The sentence has {n_masks} masks: the effect is measured at the first one.")
+    if not off:
+        st.caption("Pick heads to switch off together, or scan every head one at a time.")
     memo = st.session_state.setdefault("_abl_memo", {})
     key = (loaded.name, inputs.text, tuple(off))
     if off and key not in memo:
@@ -70,14 +75,8 @@ with guard():
     stored = st.session_state.get("_abl_scan")
     if stored and stored[0] == scan_key:
         objective, grid = stored[1]
-        fig = go.Figure(go.Heatmap(
-            z=grid, x=[f"H{h}" for h in range(grid.shape[1])], y=[f"L{l}" for l in range(grid.shape[0])],
-            colorscale="Reds", colorbar={"title": "effect"},
-            hovertemplate="layer %{y}, head %{x}: %{z:.4f}<extra></extra>",
-        ))
-        fig.update_layout(height=120 + 28 * grid.shape[0], margin=dict(l=40, r=20, t=30, b=30),
-                          yaxis={"autorange": "reversed"}, title="Effect of switching each head off alone")
+        fig = head_effect_figure(grid)
         st.plotly_chart(fig, width="stretch", key="abl_grid")
         layer, head = divmod(int(grid.argmax()), grid.shape[1])
-        st.caption(f"Measured: {objective.describe()}. The head that matters most here: L{layer} H{head} "
-                   f"({grid.max():.4f}).")
+        st.caption(f"Measured: {objective.describe()}. Red: switching the head off hurts; blue: it helps. "
+                   f"The head that matters most here: L{layer + 1} H{head + 1} ({grid.max():.4f}).")

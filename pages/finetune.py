@@ -206,8 +206,11 @@ if result is not None:
             from bertexplore.finetune.save import save_model
 
             folder = save_model(result, save_name, overwrite=overwrite)
-            st.success(f"Saved as **{folder.name}** in `{folder}`. Pick it in the sidebar's model list; the "
-                       f"{TASK_HEADS[result.config.task]} pages use it.")
+            st.session_state["ft_saved"] = (f"Saved as **{folder.name}** in `{folder}`. Pick it in the sidebar's "
+                                            f"model list; the {TASK_HEADS[result.config.task]} pages use it.")
+            st.rerun()  # the sidebar was drawn before the save: redraw it so the new model is listed
+    if saved := st.session_state.pop("ft_saved", None):
+        st.success(saved)
 
     st.markdown("**Before / after** on a sentence of your choice" + (" (type [MASK] where a word should be guessed)"
                                                                    if result.config.task == "mlm" else "") + ".")

@@ -67,7 +67,7 @@ st.caption(
 )
 if not loaded.has_head:
     st.warning(
-        f"**{loaded.name}** has no masked-LM head: its checkpoint holds the encoder only, so it cannot guess masked "
+        f"**{loaded.name}** has no masked-LM head (its checkpoint has no weights for one), so it cannot guess masked "
         "words (a head made of random weights would only produce noise, so this page refuses to use one). "
         "The Attention page works with it."
     )

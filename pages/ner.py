@@ -55,9 +55,11 @@ with guard():
 
     if found:
         st.subheader("Attention from and to an entity")
-        clamp_state("ner_entity", 0, len(found) - 1)
-        choice = st.selectbox("Entity", list(range(len(found))), key="ner_entity",
-                              format_func=lambda i: f"{found[i].text} ({found[i].type}, characters {found[i].start}–{found[i].end})")
+        # Labels as the options themselves: a new text gives new options, so the picker never shows a stale entity.
+        labels = [f"{e.text} ({e.type}, characters {e.start}–{e.end})" for e in found]
+        if st.session_state.get("ner_entity") not in labels:
+            st.session_state["ner_entity"] = labels[0]
+        choice = labels.index(st.selectbox("Entity", labels, key="ner_entity"))
         layers, heads = tags.attentions.shape[:2]
         clamp_state("ner_layer", 1, layers)
         clamp_state("ner_head", 1, heads)

@@ -118,14 +118,25 @@ def test_ner_entities_escaped_and_attention(local_models):
         at.radio(key="ner_strategy").set_value(strategy).run()
         assert_no_exception(at)
     # the tiny random tagger (seed 0) finds entities in this text, so the attention views are drawn
-    assert at.selectbox(key="ner_entity").value == 0
+    options = at.selectbox(key="ner_entity").options
+    assert at.selectbox(key="ner_entity").value == options[0]
     spec = at.get("plotly_chart")[0].proto.spec
     assert "Attention FROM" in spec
-    at.selectbox(key="ner_entity").set_value(1)
+    at.selectbox(key="ner_entity").set_value(options[1])
     at.slider(key="ner_layer").set_value(1)
     at.slider(key="ner_head").set_value(3).run()
     assert_no_exception(at)
     assert "Layer 1, head 3" in captions(at)
+
+
+def test_ner_entity_picker_follows_a_new_text(local_models):
+    at = open_page("pages/ner.py", ner_text="John lives in London and Paris")
+    first = list(at.selectbox(key="ner_entity").options)
+    at.text_area(key="ner_text").set_value("Mary works at Google in Paris").run()
+    assert_no_exception(at)
+    picker = at.selectbox(key="ner_entity")
+    assert list(picker.options) != first and picker.value == picker.options[0]
+    assert picker.value.split(" (")[0] in "Mary works at Google in Paris"
 
 
 def test_classifier_on_ner_page_is_explained(local_models):

@@ -41,8 +41,8 @@ def test_attention_heatmap_and_bertviz_draw_offline(app_url, web):
 def test_masked_lm_page_explains_missing_head_offline(app_url, web):
     web.goto(app_url + "/masked_lm")
     wait_idle(web)
+    web.get_by_text("masked-LM head", exact=False).first.wait_for(timeout=60_000)
     no_exception_shown(web)
-    assert web.get_by_text("masked-LM head", exact=False).count() > 0
 
 
 def test_masked_lm_predictions_with_local_model(app_url, web, models_dir):

@@ -23,7 +23,13 @@ def test_task_page_draws_from_a_shared_link(app_url, web, page):
     assert web.locator("[data-testid='stSidebar']").get_by_text("bertexplore").count() == 1
     first_value = LINKS[page].split("&")[0].split("=")[1].replace("+", " ").replace("%3F", "?")
     boxes = web.locator("textarea, input[type='text']")
-    assert first_value in [boxes.nth(i).input_value() for i in range(boxes.count())]
+    values: list[str] = []
+    for _ in range(60):  # the page's widgets can land a moment after the first idle state
+        values = [boxes.nth(i).input_value() for i in range(boxes.count())]
+        if first_value in values:
+            break
+        web.wait_for_timeout(500)
+    assert first_value in values
     plot = web.locator(".js-plotly-plot").first
     plot.wait_for(timeout=60_000)
     assert web.locator(".js-plotly-plot .bars path, .js-plotly-plot .barlayer path, .js-plotly-plot .heatmaplayer image, "
@@ -34,8 +40,8 @@ def test_task_page_draws_from_a_shared_link(app_url, web, page):
 def test_integrated_gradients_highlight_in_browser(app_url, web):
     web.goto(f"{app_url}/classification?{LINKS['classification']}")
     wait_idle(web)
-    web.get_by_role("button", name="Compute integrated gradients").click()
+    web.get_by_role("button", name="Compute integrated gradients").click()  # auto-waits for the button
     wait_idle(web)
     no_exception_shown(web)
-    assert web.get_by_text("completeness", exact=False).count() > 0
+    web.get_by_text("completeness", exact=False).first.wait_for(timeout=60_000)
     assert web.locator("span[title]").filter(has_text="movie").count() >= 1
