@@ -240,10 +240,13 @@ if result is not None:
         change = comparison.attention_change
         layers, heads = change.shape[:2]
         l1, l2 = st.columns(2)
-        layer = l1.selectbox("Layer", list(range(layers)), index=layers - 1, key="ft_layer", bind="query-params")
-        head = l2.selectbox("Head", ["average"] + list(range(heads)), key="ft_head")
+        # shown from 1, as on the Attention page; the values stay 0-based indices
+        layer = l1.selectbox("Layer", list(range(layers)), index=layers - 1, key="ft_layer", bind="query-params",
+                             format_func=lambda i: str(i + 1))
+        head = l2.selectbox("Head", ["average"] + list(range(heads)), key="ft_head",
+                            format_func=lambda h: h if h == "average" else str(h + 1))
         grid = change[layer].mean(axis=0) if head == "average" else change[layer, int(head)]
-        title = f"Attention after − before, layer {layer}, " + ("heads averaged" if head == "average" else f"head {head}")
+        title = f"Attention after − before, layer {layer + 1}, " + ("heads averaged" if head == "average" else f"head {head + 1}")
         st.plotly_chart(attention_change_figure(grid, comparison.tokens, title), width="stretch", key="ft_diff")
         st.plotly_chart(change_by_layer_figure(comparison.change_by_layer()), width="stretch", key="ft_diff_heads")
 

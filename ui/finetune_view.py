@@ -76,8 +76,8 @@ def attention_change_figure(change: np.ndarray, tokens: tuple[str, ...], title: 
 def change_by_layer_figure(change: np.ndarray) -> go.Figure:
     """[layers, heads] mean |change|: which heads fine-tuning moved most."""
     layers, heads = change.shape
-    fig = go.Figure(go.Heatmap(z=np.ascontiguousarray(change, dtype=np.float32), x=[f"H{h}" for h in range(heads)],
-                               y=[f"L{l}" for l in range(layers)], colorscale="Viridis",
+    fig = go.Figure(go.Heatmap(z=np.ascontiguousarray(change, dtype=np.float32), x=[f"H{h + 1}" for h in range(heads)],
+                               y=[f"L{l + 1}" for l in range(layers)], colorscale="Viridis",
                                hovertemplate="layer %{y} head %{x}<br>mean |change| %{z:.4f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, "Mean absolute attention change per head", "head", "layer", height=120 + 28 * layers)
