@@ -1,16 +1,14 @@
 """Classification: label probabilities for a text, and which tokens pushed the model towards a label."""
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from bertexplore.tasks.attribution import MAX_STEPS, METHOD_NAMES, attribute
-from bertexplore.tasks.classify import encode, from_logits, output_transform
-from bertexplore.trace import forward, model_inputs
+from bertexplore.tasks.classify import classify, from_logits, output_transform
 from ui.feedback import guard, show_notices
 from ui.html import highlighted_tokens
-from ui.task_views import (checkpoint_picker, clamp_state, default_text, example_picker, fetch_help, follow, memo,
-                           recall, task_model)
+from ui.task_views import (checkpoint_picker, clamp_state, default_text, example_picker, fetch_help, follow,
+                           label_figure, memo, recall, task_model)
 from ui.entry import inside_app
 
 inside_app()  # a deep link on a fresh server must still run through app.py
@@ -36,15 +34,9 @@ if loaded is None:
     st.stop()
 
 
-def run_forward():
-    inputs = encode(loaded, text, pair or None)
-    out = forward(loaded, model_inputs(loaded, inputs.input_ids, inputs.segment_ids))
-    return inputs, out.logits[0].float().cpu().numpy()
-
-
 with guard():
-    inputs, logits = memo("cls", (loaded.name, text, pair or ""), run_forward)
-    result = from_logits(loaded, inputs, logits)
+    result = memo("cls", (loaded.name, text, pair or ""), lambda: classify(loaded, text, pair or None))
+    inputs, logits = result.inputs, result.logits
     if result.mode == "multi-label":
         with st.expander("Thresholds per label", expanded=False):
             thresholds = [
@@ -60,18 +52,7 @@ with guard():
     else:
         st.subheader(f"Prediction: {chosen}")
 
-    measure = "score" if result.mode == "regression" else "probability"
-    fig = go.Figure(go.Bar(
-        x=result.scores.tolist(), y=list(result.labels), orientation="h",
-        marker_color=["#2e7d32" if i in result.predicted else "#90a4ae" for i in range(len(result.labels))],
-        text=[f"{s:.3f}" for s in result.scores.tolist()], textposition="auto",
-    ))
-    if result.mode == "multi-label" and result.thresholds:
-        fig.add_trace(go.Scatter(x=list(result.thresholds), y=list(result.labels), mode="markers",
-                                 marker_symbol="line-ns-open", marker_size=18, name="threshold"))
-    fig.update_layout(height=80 + 32 * len(result.labels), margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis_title=measure, xaxis_range=None if result.mode == "regression" else [0, 1],
-                      yaxis_autorange="reversed", showlegend=False)
+    fig = label_figure(result)
     st.plotly_chart(fig, width="stretch")
     st.dataframe(result.rows(), hide_index=True, width="stretch")
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from bertexplore.loading import LoadedModel
@@ -153,3 +154,20 @@ def follow(key: str, source: tuple, value: Any) -> None:
     if st.session_state.get(marker) != source:
         st.session_state[marker] = source
         st.session_state[key] = value
+
+
+def label_figure(result) -> go.Figure:
+    """Label scores as horizontal bars (predicted labels green), with the thresholds of a multi-label checkpoint."""
+    measure = "score" if result.mode == "regression" else "probability"
+    fig = go.Figure(go.Bar(
+        x=result.scores.tolist(), y=list(result.labels), orientation="h",
+        marker_color=["#2e7d32" if i in result.predicted else "#90a4ae" for i in range(len(result.labels))],
+        text=[f"{s:.3f}" for s in result.scores.tolist()], textposition="auto",
+    ))
+    if result.mode == "multi-label" and result.thresholds:
+        fig.add_trace(go.Scatter(x=list(result.thresholds), y=list(result.labels), mode="markers",
+                                 marker_symbol="line-ns-open", marker_size=18, name="threshold"))
+    fig.update_layout(height=80 + 32 * len(result.labels), margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis_title=measure, xaxis_range=None if result.mode == "regression" else [0, 1],
+                      yaxis_autorange="reversed", showlegend=False)
+    return fig
