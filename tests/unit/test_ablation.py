@@ -79,3 +79,32 @@ def test_scan_embedding_objective_without_mlm_head(tiny_dir):
     assert (grid >= -1e-6).all() and grid.max() > 0
     everything = compare(base, inputs, [(l, h) for l in range(2) for h in range(4)])
     assert 0 < everything.effect <= 2  # 1 - cosine lies in [0, 2]
+
+
+def test_ablation_in_one_thread_never_leaks_into_another(tiny_mlm):
+    """Two browser sessions share one model: one session's switched-off heads must not touch the other's forward."""
+    import threading
+
+    reference = run_trace(tiny_mlm, "the cat sat on the mat").attentions
+    results, start = {}, threading.Barrier(2)
+
+    def ablating():
+        start.wait()
+        with ablated(head_mask(2, 4, [(0, h) for h in range(4)])):
+            for _ in range(5):
+                results.setdefault("ablated", []).append(run_trace(tiny_mlm, "the cat sat on the mat").attentions)
+
+    def plain():
+        start.wait()
+        for _ in range(5):
+            results.setdefault("plain", []).append(run_trace(tiny_mlm, "the cat sat on the mat").attentions)
+
+    threads = [threading.Thread(target=ablating), threading.Thread(target=plain)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for attn in results["plain"]:
+        np.testing.assert_array_equal(attn, reference)
+    for attn in results["ablated"]:
+        assert np.allclose(attn[0], 0)
