@@ -9,6 +9,7 @@ from bertexplore.tokens import tokenize
 from ui.feedback import guard, show_notices
 from ui.entry import inside_app
 from ui.models import get_model
+from ui.session_memo import memo, recall
 
 inside_app()
 
@@ -47,13 +48,8 @@ with guard():
         st.info(f"The sentence has {n_masks} masks: the effect is measured at the first one.")
     if not off:
         st.caption("Pick heads to switch off together, or scan every head one at a time.")
-    memo = st.session_state.setdefault("_abl_memo", {})
-    key = (loaded.name, inputs.text, tuple(off))
-    if off and key not in memo:
-        memo.clear()  # keep one comparison per session
-        memo[key] = compare(loaded, inputs, off)
     if off:
-        result = memo[key]
+        result = memo("ablation", (loaded.name, inputs.text, tuple(off)), lambda: compare(loaded, inputs, off), keep=1)
         st.subheader(f"{len(off)} head(s) off")
         st.caption("Measured: " + result.objective.describe())
         if result.objective.kind == "mlm":
@@ -70,11 +66,11 @@ with guard():
     scan_key = ("scan", loaded.name, inputs.text)
     if st.button("Scan every head", key="abl_scan", help=f"{loaded.num_layers * loaded.num_heads} ablated forwards, batched"):
         bar = st.progress(0.0, text="Switching heads off one at a time…")
-        st.session_state["_abl_scan"] = (scan_key, scan_heads(loaded, inputs, progress=lambda f: bar.progress(f)))
+        memo("ablation-scan", scan_key, lambda: scan_heads(loaded, inputs, progress=lambda f: bar.progress(f)), keep=1)
         bar.empty()
-    stored = st.session_state.get("_abl_scan")
-    if stored and stored[0] == scan_key:
-        objective, grid = stored[1]
+    stored = recall("ablation-scan", scan_key)
+    if stored:
+        objective, grid = stored
         fig = head_effect_figure(grid)
         st.plotly_chart(fig, width="stretch", key="abl_grid")
         layer, head = divmod(int(grid.argmax()), grid.shape[1])

@@ -111,7 +111,7 @@ if inputs is not None:
         st.info("There is no mask yet: click one or more tokens above, or type [MASK] in the text.")
     else:
         with guard():
-            trace = get_trace(loaded, state["mlm_text"], None, masked=masked)
+            trace = get_trace(loaded, state["mlm_text"], None, masked=masked, inputs=inputs)
             c1, c2 = st.columns(2)
             k = c1.slider("Top-k", 1, 30, 10, key="mlm_k", bind="query-params")
             hide_sub = c2.toggle("Hide ## sub-word pieces", key="mlm_hide_sub", bind="query-params")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import html
 import json
-from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -15,9 +14,9 @@ from bertexplore.mlm import FillResult, MaskPredictions
 from bertexplore.pll import PairComparison
 from bertexplore.tokens import Tokenized
 
+from .session_memo import memo as session_memo
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples" / "masked_lm.json"
-_MEMO = "_mlm_results"
-_KEEP = 6
 
 
 @lru_cache(maxsize=1)
@@ -30,17 +29,8 @@ def load_examples() -> dict:
 
 
 def memo(key: tuple, compute: Callable[[], Any] | None = None) -> Any:
-    """This session's stored result for `key`; computed (and stored) only when `compute` is given."""
-    store: OrderedDict = st.session_state.setdefault(_MEMO, OrderedDict())
-    if key in store:
-        store.move_to_end(key)
-        return store[key]
-    if compute is None:
-        return None
-    store[key] = value = compute()
-    while len(store) > _KEEP:
-        store.popitem(last=False)
-    return value
+    """This session's stored Masked-LM result for `key`; computed (and stored) only when `compute` is given."""
+    return session_memo("mlm", key, compute, keep=6)
 
 
 def pill_labels(inputs: Tokenized, positions: Sequence[int]) -> dict[int, str]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -15,10 +14,9 @@ from bertexplore.registry import OFFLINE_MODEL, models_dir, resolve
 from bertexplore.tasks import checkpoints
 
 from .models import get_model
+from .session_memo import memo, recall  # noqa: F401  (the task pages' memo)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples" / "tasks.json"
-_MEMO_KEY = "_bertexplore_task_memo"
-_MEMO_KEEP = 4  # per kind: results hold attention maps, keep only the last few per session
 
 # Colour-blind-friendly palette (Okabe-Ito, lightened) for entity types and segments.
 PALETTE = ("#f6c28b", "#9ad0ec", "#a8e0c5", "#f3a6c8", "#f9e79f", "#c9b3e6", "#f5b7a5", "#b8c4cc")
@@ -106,29 +104,6 @@ def task_model(head: str, name: str) -> LoadedModel | None:
         f"{loaded.num_layers} layers × {loaded.num_heads} heads, up to {loaded.max_length} tokens."
     )
     return loaded
-
-
-def memo(kind: str, key: tuple, compute: Callable[[], Any], keep: int = _MEMO_KEEP) -> Any:
-    """Per-session memo: reruns caused by other widgets reuse the result instead of running the model again.
-
-    Only the last `keep` results of each kind stay: one NER result holds every attention map
-    (150 MB for bert-base at 512 tokens).
-    """
-    store: dict = st.session_state.setdefault(_MEMO_KEY, {})
-    kept: OrderedDict = store.setdefault(kind, OrderedDict())
-    if key in kept:
-        kept.move_to_end(key)
-        return kept[key]
-    value = compute()
-    kept[key] = value
-    while len(kept) > keep:
-        kept.popitem(last=False)
-    return value
-
-
-def recall(kind: str, key: tuple) -> Any | None:
-    """A memoised result if this session already computed it, else None (nothing is run)."""
-    return st.session_state.get(_MEMO_KEY, {}).get(kind, {}).get(key)
 
 
 def colour_for(name: str, names: list[str] | tuple[str, ...]) -> str:

@@ -1,26 +1,22 @@
-"""Per-session memo of traces: moving a slider re-renders from the stored trace, never re-runs the model."""
+"""Per-session traces: moving a slider re-renders from the stored trace, never re-runs the model."""
 from __future__ import annotations
 
-from collections import OrderedDict
-
-import streamlit as st
-
 from bertexplore.loading import LoadedModel
-from bertexplore.trace import Trace, run_trace
+from bertexplore.tokens import Tokenized
+from bertexplore.trace import Trace, apply_masks, run_trace, trace_tokens
 
-_KEY = "_bertexplore_traces"
-_KEEP = 3  # traces of 512 tokens on bert-base are ~150 MB: keep only the last few per session
+from .session_memo import memo
 
 
-def get_trace(loaded: LoadedModel, text: str, text_pair: str | None = None,
-              masked: tuple[int, ...] = ()) -> Trace:
-    memo: OrderedDict = st.session_state.setdefault(_KEY, OrderedDict())
+def get_trace(loaded: LoadedModel, text: str, text_pair: str | None = None, masked: tuple[int, ...] = (),
+              inputs: Tokenized | None = None) -> Trace:
+    """The trace of `text` (and `text_pair`) with `masked` token positions; `inputs`: the page's own tokenisation
+    of exactly that text, so it is not tokenised twice."""
     key = (loaded.name, loaded.head, loaded.device, loaded.dtype, text, text_pair or None, tuple(sorted(masked)))
-    if key in memo:
-        memo.move_to_end(key)
-        return memo[key]
-    trace = run_trace(loaded, text, text_pair, masked=masked)
-    memo[key] = trace
-    while len(memo) > _KEEP:
-        memo.popitem(last=False)
-    return trace
+
+    def compute() -> Trace:
+        if inputs is None:
+            return run_trace(loaded, text, text_pair, masked=masked)
+        return trace_tokens(loaded, apply_masks(loaded, inputs, masked) if masked else inputs)
+
+    return memo("trace", key, compute)
