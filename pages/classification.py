@@ -7,22 +7,18 @@ from bertexplore.tasks.attribution import MAX_STEPS, METHOD_NAMES, attribute
 from bertexplore.tasks.classify import classify, from_logits, output_transform
 from ui.feedback import guard, show_notices
 from ui.html import highlighted_tokens
-from ui.task_views import (checkpoint_picker, clamp_state, default_text, example_picker, fetch_help, follow,
-                           label_figure, memo, recall, task_model)
+from ui.task_views import (clamp_state, default_text, example_picker, follow, label_figure, memo, recall,
+                           task_header, task_model)
 from ui.entry import inside_app
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
 HEAD = "sequence-classification"
 
-st.title("Classification")
-st.markdown(
+name = task_header(HEAD, "cls_checkpoint", "Classification", (
     "A sequence classifier reads the whole text and scores every label from the [CLS] token's final vector. "
     "Below: the label probabilities, then **why**: how much each token moved the chosen label's score."
-)
-
-name = checkpoint_picker(HEAD, "cls_checkpoint")
-fetch_help(HEAD)
+))
 default_text("cls_text", "A wonderful, moving film: the cast is superb and the story stays with you.")
 example_picker("classification", "cls_example", lambda text: {"cls_text": text})
 text = st.text_area("Text to classify", key="cls_text", bind="query-params", height=100)

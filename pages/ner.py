@@ -7,23 +7,19 @@ import streamlit as st
 from bertexplore.tasks.ner import STRATEGIES, entities, entity_attention, split_tag, tag
 from ui.feedback import guard, show_notices
 from ui.html import labelled_spans
-from ui.task_views import (checkpoint_picker, clamp_state, colour_for, default_text, example_picker, fetch_help, memo,
-                           task_model, token_labels)
+from ui.task_views import (clamp_state, colour_for, default_text, example_picker, memo, task_header, task_model,
+                           token_labels)
 from ui.entry import inside_app
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
 HEAD = "token-classification"
 
-st.title("Named entities")
-st.markdown(
+name = task_header(HEAD, "ner_checkpoint", "Named entities", (
     "A token classifier tags every wordpiece (B- begins an entity, I- continues it, O is outside). "
     "Wordpieces are merged back into words, words into entities; then pick an entity to see where it looks "
     "and who looks at it."
-)
-
-name = checkpoint_picker(HEAD, "ner_checkpoint")
-fetch_help(HEAD)
+))
 default_text("ner_text", "John Smith moved from London to Paris to work for Google.")
 example_picker("ner", "ner_example", lambda text: {"ner_text": text})
 text = st.text_area("Text", key="ner_text", bind="query-params", height=100)

@@ -8,22 +8,18 @@ import streamlit as st
 
 from bertexplore.tasks.nsp import NSP_LABELS, predict_next
 from ui.feedback import guard, show_notices
-from ui.task_views import PALETTE, checkpoint_picker, default_text, example_picker, fetch_help, memo, task_model
+from ui.task_views import PALETTE, default_text, example_picker, memo, task_header, task_model
 from ui.entry import inside_app
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
 HEAD = "pretraining"
 
-st.title("Next sentence")
-st.markdown(
+name = task_header(HEAD, "nsp_checkpoint", "Next sentence", (
     "During pre-training BERT saw pairs of sentences: half the time B really followed A, half the time B was "
     "random. A small head on the [CLS] vector learned to tell them apart. The model knows which tokens belong to "
     "A and which to B only through the **segment (token type) ids** shown below."
-)
-
-name = checkpoint_picker(HEAD, "nsp_checkpoint")
-fetch_help(HEAD)
+))
 default_text("nsp_a", "The man went to the store.")
 default_text("nsp_b", "He bought a gallon of milk.")
 example_picker("nsp", "nsp_example", lambda ex: {"nsp_a": ex["a"], "nsp_b": ex["b"]})

@@ -7,22 +7,18 @@ import streamlit as st
 from bertexplore.tasks.qa import DEFAULT_STRIDE, read, result
 from ui.feedback import guard, show_notices
 from ui.html import labelled_spans
-from ui.task_views import checkpoint_picker, clamp_state, default_text, example_picker, fetch_help, follow, memo, task_model
+from ui.task_views import clamp_state, default_text, example_picker, follow, memo, task_header, task_model
 from ui.entry import inside_app
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
 HEAD = "question-answering"
 
-st.title("Question answering")
-st.markdown(
+name = task_header(HEAD, "qa_checkpoint", "Question answering", (
     "An extractive QA model does not write an answer: it points at one. For every context token it gives a "
     "**start** and an **end** logit; the answer is the best span with start ≤ end, inside the context, no longer "
     "than the limit. SQuAD 2.0 models may also point at [CLS], meaning *no answer*."
-)
-
-name = checkpoint_picker(HEAD, "qa_checkpoint")
-fetch_help(HEAD)
+))
 default_text("qa_question", "What is the capital of France?")
 default_text("qa_context", "France is a country in Western Europe. Its capital and largest city is Paris, "
                            "which lies on the Seine.")

@@ -74,6 +74,15 @@ def checkpoint_picker(head: str, key: str) -> str:
     return (name or options[0]).strip()
 
 
+def task_header(head: str, key: str, title: str, intro: str) -> str:
+    """Title, what the task is, the checkpoint picker and how to fetch one offline; returns the picked name."""
+    st.title(title)
+    st.markdown(intro)
+    name = checkpoint_picker(head, key)
+    fetch_help(head)
+    return name
+
+
 def fetch_help(head: str) -> None:
     """How to get the recommended checkpoint onto an offline machine."""
     suggested = checkpoints.recommended(head)
