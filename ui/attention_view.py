@@ -5,6 +5,7 @@ Everything here renders from a Trace already in the session; nothing calls the m
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ EXAMPLES_FILE = Path(__file__).resolve().parent.parent / "assets" / "examples" /
 TEXT_KEY, PAIR_KEY, EXAMPLE_KEY = "attention_text", "attention_pair", "attention_example"
 
 
+@lru_cache(maxsize=1)  # read once per process, not on every rerun
 def load_examples() -> list[dict]:
     try:
         return json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))["examples"]
