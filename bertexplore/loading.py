@@ -30,6 +30,7 @@ from transformers.utils import logging as hf_logging
 
 from .attention_function import ATTN_IMPLEMENTATION, number_attention_layers
 from .errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel
+from .model_building import building, check_tied, has_meta_tensors
 from .registry import resolve
 
 Head = Literal["base", "mlm", "pretraining", "sequence-classification", "token-classification", "question-answering"]
@@ -208,9 +209,13 @@ def load_model(name: str, head: str = "mlm", device: str = "auto", dtype: str = 
         raise NotAModel(f"'{name}' has no usable tokenizer files ({err}).") from None
     auto = AUTO_CLASSES[head]
     try:
-        model, info = auto.from_pretrained(
-            source, output_loading_info=True, attn_implementation=ATTN_IMPLEMENTATION, dtype=torch_dtype, **kwargs
-        )
+        with building():  # one model built at a time in this process: see model_building
+            model, info = auto.from_pretrained(
+                source, output_loading_info=True, attn_implementation=ATTN_IMPLEMENTATION, dtype=torch_dtype, **kwargs
+            )
+            check_tied(model)
+            if has_meta_tensors(model):
+                raise NotAModel(f"'{name}' loaded incompletely (some weights were never materialised); try again.")
     except ValueError as err:
         if "Unrecognized configuration class" in str(err):
             raise UnsupportedModel(f"'{name}' ({config.model_type}) has no {HEAD_NAMES[head]} variant.") from None

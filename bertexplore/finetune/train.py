@@ -30,6 +30,7 @@ from transformers import (
 )
 
 from ..errors import BertExploreError, NotAModel, UnsupportedModel
+from ..model_building import building
 from ..loading import ENCODER_TYPES, LoadedModel, _load_config, resolve_device
 from ..registry import resolve
 from . import datasets as task_datasets
@@ -132,7 +133,8 @@ def build_model(config: JobConfig, label_names: list[str]) -> tuple[Any, Any, st
                                       else "single_label_classification")
     set_seed(config.seed)
     try:
-        model = _auto_class(config.task).from_pretrained(source, attn_implementation="eager", **kwargs)
+        with building():  # never overlaps another load: see model_building
+            model = _auto_class(config.task).from_pretrained(source, attn_implementation="eager", **kwargs)
     except ValueError as err:
         if "Unrecognized configuration class" in str(err):
             raise UnsupportedModel(f"'{config.base_model}' ({model_config.model_type}) cannot take a "
