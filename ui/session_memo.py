@@ -30,3 +30,13 @@ def memo(kind: str, key: tuple, compute: Callable[[], Any] | None = None, keep: 
 def recall(kind: str, key: tuple) -> Any | None:
     """A result this session already computed, else None (nothing is run)."""
     return memo(kind, key)
+
+
+def store(kind: str, key: tuple, value: Any, keep: int = 3) -> Any:
+    """Store `value` for (kind, key), replacing what was there; returns it."""
+    kept: OrderedDict = st.session_state.setdefault(_KEY, {}).setdefault(kind, OrderedDict())
+    kept[key] = value
+    kept.move_to_end(key)
+    while len(kept) > keep:
+        kept.popitem(last=False)
+    return value
