@@ -7,6 +7,7 @@ from bertexplore.loading import LoadedModel, available_devices, load_model
 from bertexplore.registry import OFFLINE_MODEL, describe, picker_choices
 
 from .feedback import show_error
+from .heap import no_collection
 
 MODEL_KEY = "model"
 DEVICE_KEY = "device"
@@ -16,7 +17,8 @@ DTYPE_KEY = "dtype"
 @st.cache_resource(max_entries=6, show_spinner=False)
 def _cached_load(name: str, head: str, device: str, dtype: str) -> LoadedModel:
     # Shared by all sessions: LoadedModel is read-only (eval, no grads) and its lock serialises use.
-    return load_model(name, head=head, device=device, dtype=dtype)
+    with no_collection():  # the model lives as long as the process: keep it out of every later collection
+        return load_model(name, head=head, device=device, dtype=dtype)
 
 
 def sidebar() -> None:
