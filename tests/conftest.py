@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The repository root is on sys.path through pyproject's pytest `pythonpath`; this folder (tiny.py, families.py)
+# through pytest's rootdir conftest import.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the hub, and must not wait for it
 
 from tiny import make_tiny_model  # noqa: E402

@@ -66,7 +66,7 @@ def model_card(result: TrainResult, name: str) -> str:
         f"- Labels: {labels}",
         f"- Training: {result.steps} of {result.total_steps} steps in {result.train_seconds:.1f} s"
         + (" (stopped early by the user)" if result.stopped else ""),
-        f"- Hyper-parameters: " + ", ".join(f"{k}={v}" for k, v in hyper.items()),
+        "- Hyper-parameters: " + ", ".join(f"{k}={v}" for k, v in hyper.items()),
         "",
         "## Validation metrics",
         "",
