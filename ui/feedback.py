@@ -9,18 +9,20 @@ import streamlit as st
 
 from bertexplore.errors import BertExploreError, ModelUnavailable
 
+from .markdown import plain
+
 log = logging.getLogger("bertexplore")
 
 
 def show_error(err: BaseException) -> None:
     if isinstance(err, ModelUnavailable):
-        st.error(str(err))
+        st.error(plain(err))  # messages quote names the user typed: shown as plain text, never Markdown
         st.code(err.command, language="bash")
     elif isinstance(err, BertExploreError):
-        st.error(str(err))
+        st.error(plain(err))
     else:
         log.exception("unexpected error", exc_info=err)
-        st.error(f"Something went wrong ({type(err).__name__}: {err}). The app is still running; "
+        st.error(f"Something went wrong ({type(err).__name__}: {plain(err)}). The app is still running; "
                  "try other input or another model.")
 
 
@@ -37,4 +39,4 @@ def guard() -> Iterator[None]:
 
 def show_notices(notices) -> None:
     for notice in notices:
-        st.info(notice, icon="✂️" if "cut" in notice else "ℹ️")
+        st.info(plain(notice), icon="✂️" if "cut" in notice else "ℹ️")
