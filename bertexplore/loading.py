@@ -6,6 +6,7 @@ user-facing error from `errors`. Offline machines get a fast, exact "how to fetc
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import threading
 import time
@@ -29,7 +30,7 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from .attention_function import ATTN_IMPLEMENTATION, number_attention_layers
-from .errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel
+from .errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel, refused_pickle
 from .model_building import building, check_tied, has_meta_tensors
 from .registry import resolve
 
@@ -222,6 +223,8 @@ def load_model(name: str, head: str = "mlm", device: str = "auto", dtype: str = 
         raise NotAModel(f"Could not load the weights of '{name}': {err}") from None
     except OSError as err:
         raise NotAModel(f"Could not load the weights of '{name}': {err}") from None
+    except pickle.UnpicklingError:  # torch's weights_only loader refused it; its advice would lower safety
+        raise refused_pickle(name) from None
     prefix = model.base_model_prefix
     missing = tuple(k for k in info.get("missing_keys", ()) if not k.startswith(prefix + "."))
     model.to(device).eval()

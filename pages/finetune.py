@@ -6,9 +6,10 @@ import streamlit as st
 
 from bertexplore.finetune.config import LIMITS, TASK_DEFAULTS, TASK_HEADS, TASKS, JobConfig
 from bertexplore.finetune.data import BUNDLED, bundled_path, prepare, read_data, read_path, split
+from bertexplore.errors import NotAModel
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, resolve
 from ui.jobs import JOB_KEY
-from ui.feedback import guard
+from ui.feedback import guard, show_error
 from ui.markdown import code, plain
 from ui.finetune_view import (METRIC_NAMES, attention_change_figure, change_by_layer_figure,
                               confusion_figure, eta_text, loss_figure, metric_figure)
@@ -30,7 +31,11 @@ st.markdown(
 )
 
 base = current_model_name()
-source, is_local = resolve(base)
+try:
+    source, is_local = resolve(base)
+except NotAModel as err:  # a folder outside the allowed ones
+    show_error(err)
+    st.stop()
 st.caption(f"Base model: **{plain(base)}** — read from {code(source)}" + (" (local files)." if is_local else " (Hugging Face hub)."))
 if base == OFFLINE_MODEL:
     st.caption("For a bigger base model, fetch one on a connected machine, e.g. "

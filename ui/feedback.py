@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
+import pickle
 from contextlib import contextmanager
 from typing import Iterator
 
 import streamlit as st
 
-from bertexplore.errors import BertExploreError, ModelUnavailable
+from bertexplore.errors import BertExploreError, ModelUnavailable, refused_pickle
 
 from .markdown import plain
 
@@ -20,6 +21,10 @@ def show_error(err: BaseException) -> None:
         st.code(err.command, language="bash")
     elif isinstance(err, BertExploreError):
         st.error(plain(err))
+    elif isinstance(err, pickle.UnpicklingError):  # a refused checkpoint reached here some other way
+        st.error(plain(refused_pickle("this model")))
+    elif isinstance(err, RecursionError):
+        st.error("The input is nested too deeply to be read. Use flat records (one level of lists at most).")
     else:
         log.exception("unexpected error", exc_info=err)
         st.error(f"Something went wrong ({type(err).__name__}: {plain(err)}). The app is still running; "

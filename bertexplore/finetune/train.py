@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import math
 import os
+import pickle
 import shutil
 import tempfile
 import threading
@@ -29,7 +30,7 @@ from transformers import (
     set_seed,
 )
 
-from ..errors import BertExploreError, NotAModel, UnsupportedModel
+from ..errors import BertExploreError, NotAModel, UnsupportedModel, refused_pickle
 from ..model_building import building
 from ..loading import ENCODER_TYPES, LoadedModel, _load_config, resolve_device
 from ..registry import resolve
@@ -142,6 +143,8 @@ def build_model(config: JobConfig, label_names: list[str]) -> tuple[Any, Any, st
         raise NotAModel(f"Could not load the weights of '{config.base_model}': {err}") from None
     except OSError as err:
         raise NotAModel(f"Could not load the weights of '{config.base_model}': {err}") from None
+    except pickle.UnpicklingError:  # torch's safe loader refused it: never pass on its advice to turn that off
+        raise refused_pickle(config.base_model) from None
     if config.task == "mlm" and getattr(model.config, "tie_word_embeddings", True) and not embeddings_tied(model):
         model.tie_weights()  # a head-less checkpoint gets the standard MLM head: decoder = input embeddings
     return model, tokenizer, source

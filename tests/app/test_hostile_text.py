@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_helpers import APP, assert_no_exception, open_page
 from tiny import make_tiny_model
+from ui.markdown import plain
 
 EVIL = "[Click to log in](http://evil.example/login)"
 LINK = '<a href="http://evil.example/">x</a>'
@@ -105,3 +106,26 @@ def test_uploaded_file_name_and_labels_stay_inside_their_formatting(tiny_dir, tm
     out = MD.render(caption)
     assert html.unescape(re.search(r"<code>(.*)</code>", out).group(1)) == name
     assert any("Click to log in" in s.value for s in at.success)  # the label counts, as plain text
+
+
+def test_deeply_nested_jsonl_upload_gets_our_message(tiny_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(tmp_path / "models"))
+    at = open_page("pages/finetune.py", model=str(tiny_dir / "tiny-base"))
+    at.radio(key="ft_source").set_value("Upload a file").run()
+    deep = '{"text": "a", "label": ' + "[" * 50_000 + "]" * 50_000 + "}\n"
+    at.file_uploader(key="ft_upload").set_value(("deep.jsonl", deep.encode(), "application/json")).run()
+    assert_no_exception(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "levels deep" in errors and "Recursion" not in errors and "went wrong" not in errors
+
+
+def test_folder_outside_the_allowed_ones_gets_one_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("BERTEXPLORE_ALLOWED_DIRS", str(tmp_path / "allowed"))
+    (tmp_path / "exists").mkdir()
+    shown = set()
+    for name in (str(tmp_path / "exists"), str(tmp_path / "missing"), "~"):
+        at = open_page("pages/attention.py", model=name)
+        assert_no_exception(at)
+        shown |= {e.value.replace(plain(name), "NAME") for e in at.error}
+    assert len(shown) == 1 and "BERTEXPLORE\\_ALLOWED\\_DIRS" in shown.pop()
