@@ -14,6 +14,9 @@ from contextlib import contextmanager
 from typing import Iterator
 
 _started = threading.Event()
+_lock = threading.Lock()
+_paused = 0  # how many no_collection() blocks are open, in any thread
+_was_enabled = False
 
 
 @contextmanager
@@ -21,16 +24,23 @@ def no_collection() -> Iterator[None]:
     """Collection paused while long-lived objects are made (imports ~30% faster), then all of them frozen.
 
     Freezing also freezes whatever else is alive at that moment, so use this only around things made once per
-    process: the startup imports and a model load.
+    process: the startup imports and a model load. Blocks may overlap across sessions' threads: the collector comes
+    back on when the last one ends, and only if it was on before the first.
     """
-    enabled = gc.isenabled()
-    gc.disable()
+    global _paused, _was_enabled
+    with _lock:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused += 1
     try:
         yield
     finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
+        with _lock:
+            _paused -= 1
+            gc.freeze()
+            if _paused == 0 and _was_enabled:
+                gc.enable()
 
 
 @contextmanager

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bertexplore.loading import LoadedModel, available_devices, load_model
-from bertexplore.registry import OFFLINE_MODEL, describe, picker_choices
+from bertexplore.loading import LoadedModel, available_devices, load_model, weights_stamp
+from bertexplore.registry import OFFLINE_MODEL, describe, picker_choices, resolve
 
 from .feedback import show_error
 from .heap import no_collection
+from .markdown import plain
 
 MODEL_KEY = "model"
 DEVICE_KEY = "device"
@@ -15,14 +16,24 @@ DTYPE_KEY = "dtype"
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
-def _cached_load(name: str, head: str, device: str, dtype: str) -> LoadedModel:
+def _cached_load(name: str, head: str, device: str, dtype: str, stamp: float | None) -> LoadedModel:
     # Shared by all sessions: LoadedModel is read-only (eval, no grads) and its lock serialises use.
+    # `stamp` (the folder's weights' modification time) makes a model re-saved under the same name load afresh.
     with no_collection():  # the model lives as long as the process: keep it out of every later collection
         return load_model(name, head=head, device=device, dtype=dtype)
 
 
+@st.cache_resource(show_spinner=False)
+def _startup_cleanup() -> int:
+    """Once per server process: remove temporary folders that saves killed mid-way left in the models folder."""
+    from bertexplore.finetune.leftovers import clean_stale_saves  # light: no training stack
+
+    return len(clean_stale_saves())
+
+
 def sidebar() -> None:
     """Model, device and precision pickers; called from app.py so they persist across pages."""
+    _startup_cleanup()
     choices = picker_choices()
     typed = st.session_state.get(MODEL_KEY)
     if typed and typed not in choices:
@@ -50,14 +61,21 @@ def resolved_device() -> str:
     return device if device in available_devices() else "cpu"
 
 
+def _stamp(name: str) -> float | None:
+    try:
+        return weights_stamp(resolve(name)[0])
+    except Exception:  # noqa: BLE001 - a bad name is reported by the load itself
+        return None
+
+
 def get_model(head: str = "mlm", name: str | None = None) -> LoadedModel | None:
     """Load (once per process) the sidebar's model with `head`; show why on failure and return None."""
     name = name or current_model_name()
     device = resolved_device()
     dtype = st.session_state.get(DTYPE_KEY, "float32") if device != "cpu" else "float32"
     try:
-        with st.spinner(f"Loading {name} on {device}…", show_time=True):
-            return _cached_load(name, head, device, dtype)
+        with st.spinner(f"Loading {plain(name)} on {device}…", show_time=True):
+            return _cached_load(name, head, device, dtype, _stamp(name))
     except Exception as err:  # noqa: BLE001 - every failure becomes a message
         show_error(err)
         return None
