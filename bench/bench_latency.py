@@ -1,6 +1,6 @@
 """Interaction latency in a real browser: from the user's input to the result drawn on screen.
 
-Starts `streamlit run app.py` on 127.0.0.1 for each checkout given (default: this one), drives a headless Chromium
+Starts the app on 127.0.0.1 for each checkout given, as its scripts/start.sh does, (default: this one), drives a headless Chromium
 (the system one, offline, as tests/e2e do) and times each interaction of issue 13 inside the page: the input's
 own event timestamp (pointerdown / keydown) to the first animation frame where the result is drawn (plotly titles,
 tick labels and heatmap image changed) and the app's script state is notRunning again. Several checkouts are
@@ -140,8 +140,10 @@ class Server:
         env = dict(os.environ, HF_HUB_OFFLINE="1", BERTEXPLORE_MODELS_DIR=str(self.models), PYTHONUNBUFFERED="1")
         self.log = tempfile.NamedTemporaryFile("w+", prefix="bench-latency-", suffix=".log", delete=False)
         self.started = time.perf_counter()
+        # The way scripts/start.sh of that checkout starts the app: ui.serve where it exists, else streamlit run.
+        launch = ["-m", "ui.serve"] if (self.checkout / "ui" / "serve.py").is_file() else ["-m", "streamlit", "run", "app.py"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, *launch, "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port)],
             cwd=self.checkout, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + timeout
@@ -241,12 +243,13 @@ class Session:
 
 
 def first_load(browser, server: Server) -> tuple[float, float]:
-    """(server start → healthy, first page load → Home usable) on a freshly started server."""
+    """(server start → healthy, first page load → Home usable) on a freshly started server, opened as soon as it
+    answers, with the model a new session starts with."""
     server.start()
     try:
         s = Session(browser, server)
         start = time.perf_counter()
-        s.page.goto(server.url + "/" + query(model=MODEL))
+        s.page.goto(server.url + "/")
         s.page.wait_for_function(
             "() => { const h = document.querySelector(\"[data-testid='stMain'] h1\");"
             " return !!h && !!document.querySelector(\"[data-testid='stApp'][data-test-script-state='notRunning']\")"
@@ -313,6 +316,7 @@ def main() -> None:
                     healthy, usable = first_load(browser, Server(checkout, models))
                     record("server start → healthy", name, healthy)
                     record("first load → Home usable (fresh server)", name, usable)
+                    record("server start → Home usable", name, healthy + usable)
 
         servers = [Server(c, models).start() for c in checkouts]
         for s in servers:

@@ -79,3 +79,10 @@ def get_model(head: str = "mlm", name: str | None = None) -> LoadedModel | None:
     except Exception as err:  # noqa: BLE001 - every failure becomes a message
         show_error(err)
         return None
+
+
+def preload_default() -> LoadedModel:
+    """Load, outside any browser session, the model a new session starts with (ui/serve.py calls this at startup):
+    the sidebar's first choice with the masked-LM head, on the first device, in float32, into the shared cache."""
+    name = picker_choices()[0]
+    return _cached_load(name, "mlm", available_devices()[0], "float32", _stamp(name))
