@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 from transformers import AttentionInterface
+from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 ATTN_IMPLEMENTATION = "bertexplore_eager"
 _QUERY_NAMES = ("query", "q_lin", "q_proj")
@@ -39,6 +40,9 @@ def explorer_attention(module: nn.Module, query, key, value, attention_mask, sca
 
 
 AttentionInterface.register(ATTN_IMPLEMENTATION, explorer_attention)
+# Without a registered mask function transformers passes NO mask to a custom attention implementation, so padded
+# batches would attend to their padding: give it eager attention's additive mask.
+AttentionMaskInterface.register(ATTN_IMPLEMENTATION, eager_mask)
 
 
 def number_attention_layers(model: nn.Module) -> int:
