@@ -17,6 +17,7 @@ PAGES = [
     ("pages/masked_lm.py", "Masked-LM", ":material/text_fields:", "Explore"),
     ("pages/attention.py", "Attention", ":material/grid_on:", "Explore"),
     ("pages/ablation.py", "Head ablation", ":material/block:", "Explore"),
+    ("pages/analysis.py", "Analysis lab", ":material/science:", "Analyse"),
     ("pages/classification.py", "Classification", ":material/label:", "Task demos"),
     ("pages/ner.py", "Named entities", ":material/person_search:", "Task demos"),
     ("pages/qa.py", "Question answering", ":material/quiz:", "Task demos"),
