@@ -10,6 +10,7 @@ from bertexplore.analysis.figures import (graph_figure, importance_figure, label
                                           projector_figure)
 from bertexplore.analysis.gradient_importance import gradient_importance, rank_correlation
 from bertexplore.analysis.graph import DEFAULT_THRESHOLD, build_graph, contributions, node_detail
+from bertexplore.analysis.arrays import analysis_names
 from bertexplore.analysis.lens import logit_lens
 from bertexplore.analysis.projector import collect, project
 from bertexplore.attention import ViewSettings, view_matrix
@@ -42,7 +43,7 @@ text = st.text_area(_("Text"), "The capital of France is [MASK].", key="an_text"
 pair = st.text_input(_("Second sentence (optional)"), "", key="an_pair", bind="query-params")
 trace = None
 with guard():
-    trace = get_trace(loaded, text, pair.strip() or None)
+    trace = get_trace(loaded, text, pair.strip() or None, names=analysis_names(loaded))  # ONE forward for every view
 if trace is None:
     st.stop()
 show_notices(trace.inputs.notices)
@@ -106,7 +107,8 @@ with tabs[1]:
         with guard():
             lens_model = loaded if head == "mlm" else get_model("sequence-classification", name)
             if lens_model is not None:
-                lens_trace = trace if head == "mlm" else get_trace(lens_model, text, pair.strip() or None)
+                lens_trace = trace if head == "mlm" else get_trace(lens_model, text, pair.strip() or None,
+                                                                   names=analysis_names(lens_model))
                 lens = memo("analysis_lens", trace_key(lens_model, lens_trace), lambda: logit_lens(lens_model, lens_trace))
                 k = st.slider(_("Top k"), 1, 10, 5, key="an_lens_k")
                 ids, probs = lens.top_k(k)

@@ -8,20 +8,20 @@ from typing import Any
 
 import streamlit as st
 
+from bertexplore.analysis.arrays import analysis_names, has_names
 from bertexplore.analysis.measures import EXPLANATIONS, MEASURES, MeasuredTrace, measure
 
 from .feedback import show_error
 from .i18n import _
 from .session_memo import memo
+from .traces import get_trace
 
 MEASURE_KEY = "attention_measure"
 
 
 def model_key(loaded: Any) -> tuple:
     """THE memo key of a model (the engine's `loaded.key` where it exists)."""
-    key = getattr(loaded, "key", None)
-    return tuple(key) if isinstance(key, (tuple, list)) else (key,) if key else (
-        loaded.name, loaded.head, loaded.device, loaded.dtype)
+    return tuple(loaded.key)
 
 
 def trace_key(loaded: Any, trace: Any) -> tuple:
@@ -38,6 +38,10 @@ def measure_selector(trace: Any, loaded: Any) -> MeasuredTrace:
                              "moves (they also read the layer weights; computed once per text)."))
     st.caption(_(EXPLANATIONS[choice]))
     try:
+        if choice != "weights" and not has_names(trace):
+            # The norms read the values and the residual stream: one more forward of the same tokens, per session.
+            inputs = trace.inputs
+            trace = get_trace(loaded, inputs.text, inputs.text_pair, inputs=inputs, names=analysis_names(loaded))
         return memo("analysis_measure", trace_key(loaded, trace) + (choice,), lambda: measure(trace, loaded, choice))
     except Exception as err:  # noqa: BLE001 - e.g. a model family without the weights this needs
         show_error(err)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .arrays import LayerArrays, layer_arrays
+from .arrays import LayerArrays, layer_arrays, with_names
 from .norms import Parts, parts
 
 CHUNK_BYTES = 32 * 2 ** 20  # the [rows, T, D] block of vectors built at once
@@ -62,4 +62,5 @@ def rollout(per_layer: np.ndarray) -> np.ndarray:
 
 def alti(trace: Any, loaded: Any) -> np.ndarray:
     """[L, T, T] ALTI contributions of every layer of a trace."""
+    trace = with_names(trace, loaded)
     return np.stack([alti_layer(layer_arrays(trace, loaded, l)) for l in range(trace.num_layers)])

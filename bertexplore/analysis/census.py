@@ -140,11 +140,8 @@ def bundled_pairs() -> tuple[tuple[str, str], ...]:
 
 
 def _forward(loaded: Any, batch: dict[str, torch.Tensor], **kwargs: Any) -> Any:
-    if hasattr(loaded, "forward"):
-        return loaded.forward(batch, **kwargs)  # the engine's door (issue 8)
-    from ..trace import forward
-
-    return forward(loaded, batch, encoder_only=True, **kwargs)
+    """One padded batch through the encoder (no task head), through the model's one door."""
+    return loaded.forward(batch, encoder_only=True, **kwargs)
 
 
 def census_of_set(loaded: Any, pairs: Sequence[tuple[str, str]] | None = None, max_length: int = 128) -> Census:

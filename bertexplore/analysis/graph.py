@@ -20,7 +20,7 @@ import torch
 from ..errors import InputError
 from ..i18n import _
 from .alti import alti_layer
-from .arrays import layer_arrays
+from .arrays import layer_arrays, with_names
 from .norms import parts
 
 DEFAULT_THRESHOLD = 0.04
@@ -50,6 +50,7 @@ def head_shares(p) -> np.ndarray:
 
 
 def contributions(trace: Any, loaded: Any) -> Contributions:
+    trace = with_names(trace, loaded)
     per_layer, heads = [], []
     for layer in range(trace.num_layers):
         arrays = layer_arrays(trace, loaded, layer)

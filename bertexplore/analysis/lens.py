@@ -14,7 +14,7 @@ import torch
 
 from ..errors import InputError, UnsupportedModel
 from ..i18n import _
-from .arrays import hidden, tensor
+from .arrays import hidden, tensor, with_names
 
 
 def mlm_head(model: Any) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -88,6 +88,7 @@ def _run_head(loaded: Any, fn: Callable, x: torch.Tensor) -> np.ndarray:
 def logit_lens(loaded: Any, trace: Any) -> Lens:
     """The model's own head on every layer; MLM heads at each [MASK], classifiers at [CLS]."""
     layers = trace.num_layers + 1
+    trace = with_names(trace, loaded)
     if loaded.head in ("mlm", "pretraining") and loaded.has_head:
         positions = tuple(trace.mask_positions)
         if not positions:

@@ -16,7 +16,7 @@ from ..attention import AttentionView, ViewSettings, rollout as weight_rollout, 
 from ..errors import InputError
 from ..i18n import N_, _
 from . import alti as alti_mod
-from .arrays import layer_arrays, patterns
+from .arrays import layer_arrays, patterns, with_names
 from .norms import parts, residual_ln_norms, weighted_norms
 
 MEASURES: dict[str, str] = {
@@ -88,6 +88,7 @@ def measure(trace: Any, loaded: Any, name: str) -> MeasuredTrace:
     layers, heads = att.shape[:2]
     if name == "weights":
         return MeasuredTrace(name, att, trace.inputs, False, None)
+    trace = with_names(trace, loaded)  # one more forward where the trace lacks the values and residual stream
     per_layer = []
     for layer in range(layers):
         arrays = layer_arrays(trace, loaded, layer)

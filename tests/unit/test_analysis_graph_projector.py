@@ -11,12 +11,13 @@ from bertexplore.analysis.graph import build_graph, contributions, head_shares, 
 from bertexplore.analysis.norms import parts
 from bertexplore.analysis.projector import collect, project
 from bertexplore.errors import InputError
+from bertexplore.analysis.arrays import analysis_names, hidden
 from bertexplore.trace import run_trace
 
 
 @pytest.fixture(scope="module")
 def traced(tiny_mlm):
-    return run_trace(tiny_mlm, "the cat sat on the mat", masked=[3])
+    return run_trace(tiny_mlm, "the cat sat on the mat", masked=[3], names=analysis_names(tiny_mlm))
 
 
 def test_graph_flows_are_the_rollout_and_edges_add_up(tiny_mlm, traced):
@@ -56,10 +57,11 @@ def test_projector_states_are_the_models_and_pca_is_sklearns(tiny_mlm):
     assert data.states.shape[0] == tiny_mlm.num_layers + 1
     offset = 0
     for s, text in enumerate(sentences):
-        trace = run_trace(tiny_mlm, text)
+        trace = run_trace(tiny_mlm, text, names=analysis_names(tiny_mlm))
         n = len(trace.tokens)
-        np.testing.assert_allclose(data.states[:, offset:offset + n], trace.hidden_states, atol=1e-4)
-        np.testing.assert_allclose(data.cls[:, s], trace.hidden_states[:, 0], atol=1e-4)
+        states = np.stack([hidden(trace, l) for l in range(trace.num_layers + 1)])
+        np.testing.assert_allclose(data.states[:, offset:offset + n], states, atol=1e-4)
+        np.testing.assert_allclose(data.cls[:, s], states[:, 0], atol=1e-4)
         offset += n
     proj = project(data, 2, "tokens")
     assert "[CLS]" not in proj.labels and len(proj.labels) == len(proj.coords)

@@ -10,13 +10,14 @@ from bertexplore.analysis.lens import logit_lens
 from bertexplore.errors import InputError
 from bertexplore.head_importance import scan_heads
 from bertexplore.loading import load_model
+from bertexplore.analysis.arrays import analysis_names, hidden
 from bertexplore.trace import run_trace
 
 TEXT = "the cat sat on the mat in paris"
 
 
 def test_lens_at_the_last_layer_is_the_models_own_mlm_output(tiny_mlm):
-    trace = run_trace(tiny_mlm, TEXT, masked=[2, 5])
+    trace = run_trace(tiny_mlm, TEXT, masked=[2, 5], names=analysis_names(tiny_mlm))
     lens = logit_lens(tiny_mlm, trace)
     assert lens.positions == trace.mask_positions and lens.log_probs.shape[1] == tiny_mlm.num_layers + 1
     np.testing.assert_allclose(lens.log_probs[:, -1], trace.mask_log_probs, atol=1e-4)
@@ -27,7 +28,7 @@ def test_lens_at_the_last_layer_is_the_models_own_mlm_output(tiny_mlm):
     assert ids.shape == (2, tiny_mlm.num_layers + 1, 3) and (np.diff(top, axis=-1) <= 0).all()
     # An earlier layer by hand: the same head on layer 1's hidden state.
     with torch.no_grad():
-        h = torch.from_numpy(np.array(trace.hidden_states[1][list(trace.mask_positions)]))
+        h = torch.from_numpy(np.array(hidden(trace, 1)[list(trace.mask_positions)]))
         expected = torch.log_softmax(tiny_mlm.model.cls(h), -1).numpy()
     np.testing.assert_allclose(lens.log_probs[:, 1], expected, atol=1e-4)
 

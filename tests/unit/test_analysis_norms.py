@@ -8,6 +8,7 @@ import torch
 from bertexplore.analysis.alti import alti, alti_layer, rollout
 from bertexplore.analysis.arrays import layer_arrays
 from bertexplore.analysis.norms import head_vectors, parts, residual_ln_norms, summed_norms, weighted_norms
+from bertexplore.analysis.arrays import analysis_names, hidden
 from bertexplore.trace import run_trace
 
 TEXT = "the cat sat on the mat . the dog played"
@@ -15,7 +16,7 @@ TEXT = "the cat sat on the mat . the dog played"
 
 @pytest.fixture(scope="module")
 def traced(tiny_mlm):
-    return run_trace(tiny_mlm, TEXT)
+    return run_trace(tiny_mlm, TEXT, names=analysis_names(tiny_mlm) + ("blocks.*.attn.head_out",))
 
 
 def _block(loaded, layer):
@@ -25,7 +26,7 @@ def _block(loaded, layer):
 def _explicit_vectors(loaded, trace, layer):
     """[H, T, T, D] α^h_ij f^h(x_j) built from the model's own modules, and the block's attention output."""
     block = _block(loaded, layer)
-    x = torch.from_numpy(np.array(trace.hidden_states[layer]))[None]
+    x = torch.from_numpy(np.array(hidden(trace, layer)))[None]
     with torch.no_grad():
         attn = block.attention
         heads, d = loaded.num_heads, attn.self.attention_head_size
@@ -51,6 +52,8 @@ def test_weighted_norms_are_the_norms_of_each_heads_real_output_shares(tiny_mlm,
             for h in range(tiny_mlm.num_heads):
                 head_out = ctx[:, h * d:(h + 1) * d] @ attn.output.dense.weight[:, h * d:(h + 1) * d].T
                 np.testing.assert_allclose(vectors[h].sum(1).numpy(), head_out.numpy(), rtol=1e-4, atol=1e-5)
+        # ... and to the engine's cached per-head outputs of the same forward.
+        np.testing.assert_allclose(vectors.sum(2).numpy(), traced[f"blocks.{layer}.attn.head_out"], rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(summed_norms(arrays), vectors.sum(0).norm(dim=-1).numpy(), rtol=1e-4, atol=1e-5)
 
 
