@@ -19,7 +19,7 @@ import torch
 from .arrays import LayerArrays, layer_arrays, with_names
 from .norms import Parts, parts
 
-CHUNK_BYTES = 32 * 2 ** 20  # the [rows, T, D] block of vectors built at once
+CHUNK_BYTES = 4 * 2 ** 20  # the [rows, T, D] block of vectors built at once
 
 
 def _distances(p: Parts, chunk_bytes: int = CHUNK_BYTES) -> torch.Tensor:
@@ -35,8 +35,8 @@ def _distances(p: Parts, chunk_bytes: int = CHUNK_BYTES) -> torch.Tensor:
         u = torch.bmm(a, f_by_token)  # [T_j, c, D]: σ_i T_i(x_j) without the residual
         local = torch.arange(stop - start)
         u[local + start, local] += p.x_ln[start:stop]  # the residual: token i carries itself
-        u.sub_(scaled_y[start:stop][None]).abs_()
-        out[start:stop] = u.sum(-1).T / p.sigma[start:stop, None]
+        u.sub_(scaled_y[start:stop][None])
+        out[start:stop] = torch.linalg.vector_norm(u, ord=1, dim=-1).T / p.sigma[start:stop, None]
     return out
 
 

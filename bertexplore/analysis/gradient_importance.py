@@ -18,6 +18,7 @@ from ..attention_function import ablated, supports_ablation
 from ..errors import InputError, UnsupportedModel
 from ..i18n import _
 from ..trace import model_inputs
+from .lens import mlm_head
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,9 @@ def objective(loaded: Any, inputs: Any, gates: torch.Tensor, position: int, targ
     """log p(target) at `position` under `gates` ([1, L, H]); target None = the model's top prediction."""
     batch = {k: v.to(loaded.device) for k, v in model_inputs(loaded, inputs.input_ids, inputs.segment_ids).items()}
     with ablated(gates):
-        logits = loaded.model(**batch).logits[0, position].float()
+        states = loaded.encoder(**batch).last_hidden_state[:, position]
+    # The vocabulary projection at this one position only (the full [T, V] logits are ~25% of a bert-base forward).
+    logits = mlm_head(loaded.model)(states)[0].float()
     log_probs = torch.log_softmax(logits, dim=-1)
     chosen = int(log_probs.argmax()) if target is None else int(target)
     return log_probs[chosen], chosen

@@ -53,7 +53,9 @@ def parts(arrays: LayerArrays) -> Parts:
     x = tensor(arrays.x)
     gamma, beta = tensor(w.ln1_w), tensor(w.ln1_b)
     f = head_vectors(arrays)
-    heads_out = torch.bmm(alpha, f).sum(0)  # [T, D] Σ_h Σ_j α f
+    # Σ_h Σ_j α f = concat_h(α_h v_h) W_O: cheaper than summing the [H, T, D] head outputs (d < D)
+    z = torch.bmm(alpha, tensor(arrays.v)).permute(1, 0, 2).reshape(alpha.shape[1], -1)  # [T, H*d]
+    heads_out = z @ tensor(w.o_w)
     r = x + heads_out + tensor(w.o_b)
     sigma = torch.sqrt(r.var(dim=-1, unbiased=False) + w.ln1_eps)
     y = gamma * _centre(r) / sigma[:, None] + beta
