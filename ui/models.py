@@ -7,6 +7,7 @@ from bertexplore.loading import LoadedModel, available_devices, load_model, weig
 from bertexplore.registry import OFFLINE_MODEL, describe, picker_choices, resolve
 
 from .feedback import show_error
+from .markdown import plain
 
 MODEL_KEY = "model"
 DEVICE_KEY = "device"
@@ -62,7 +63,7 @@ def get_model(head: str = "mlm", name: str | None = None) -> LoadedModel | None:
     device = resolved_device()
     dtype = st.session_state.get(DTYPE_KEY, "float32") if device != "cpu" else "float32"
     try:
-        with st.spinner(f"Loading {name} on {device}…", show_time=True):
+        with st.spinner(f"Loading {plain(name)} on {device}…", show_time=True):
             return _cached_load(name, head, device, dtype, _stamp(name))
     except Exception as err:  # noqa: BLE001 - every failure becomes a message
         show_error(err)
