@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..figures import unique_labels
+from ..figures import plot_text, plot_texts, unique_labels
 from ..i18n import _
 from .census import LABEL_NAMES, LABELS
 from .graph import Contributions, Graph
@@ -60,6 +60,7 @@ def lens_figure(lens: Lens, index: int, answer: str) -> go.Figure:
     ranks = lens.final_rank()[index].astype(np.float32)
     probs = lens.final_prob()[index].astype(np.float32)
     fig = go.Figure()
+    answer = plot_text(answer)
     fig.add_trace(go.Scatter(x=layers, y=probs, name=_("probability of '{answer}'").format(answer=answer),
                              mode="lines+markers"))
     fig.add_trace(go.Scatter(x=layers, y=ranks, name=_("rank of '{answer}'").format(answer=answer), yaxis="y2",
@@ -76,7 +77,7 @@ def lens_figure(lens: Lens, index: int, answer: str) -> go.Figure:
 
 def graph_figure(contrib: Contributions, graph: Graph, selected: tuple[int, int] | None = None) -> go.Figure:
     """Layered graph: x = token position, y = level (0 = input embeddings, bottom); edge width ~ contribution."""
-    tokens = contrib.tokens
+    tokens = plot_texts(contrib.tokens)  # user text: shown literally, never as plotly HTML
     fig = go.Figure()
     if graph.edges:
         weights = np.array([w for *_, w in graph.edges])
@@ -148,8 +149,8 @@ def projector_figure(proj: Projection, colour: Sequence[str], title: str) -> go.
     for g, group in enumerate(groups):
         idx = [k for k, c in enumerate(colour) if c == group]
         fig.add_trace(go.Scatter(
-            x=proj.coords[idx, 0], y=proj.coords[idx, 1], mode="markers+text", name=str(group)[:40],
-            text=[proj.labels[k] for k in idx], textposition="top center",
+            x=proj.coords[idx, 0], y=proj.coords[idx, 1], mode="markers+text", name=plot_text(str(group)[:40]),
+            text=[plot_text(proj.labels[k]) for k in idx], textposition="top center",
             marker=dict(size=9, color=PALETTE[g % len(PALETTE)]),
         ))
     fig.update_layout(title=title, height=480, margin=dict(l=50, r=20, t=50, b=40),
