@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification  # noqa: E402
 
-from bertexplore.analysis.alti import alti_layer  # noqa: E402
+from bertexplore.analysis.alti import CHUNK_BYTES, alti_layer  # noqa: E402
 from bertexplore.analysis.arrays import analysis_names, layer_arrays  # noqa: E402
 from bertexplore.analysis.gradient_importance import gradient_importance  # noqa: E402
 from bertexplore.analysis.norms import parts, residual_ln_norms, weighted_norms  # noqa: E402
@@ -148,7 +148,7 @@ def main() -> None:
     line("norms + residual/LN + ALTI together (shared parts)", t_all, default, "[target <= 1.5x]")
     line("extra trace + all three (what the page costs on top of the default trace)", named + t_all, default)
     print(f"  peak extra resident memory during the analysis: {peak:.0f} MB "
-          f"(ALTI builds {32} MB row chunks, never [H, T, T, D] = "
+          f"(ALTI builds {CHUNK_BYTES >> 20} MB row chunks, never [H, T, T, D] = "
           f"{12 * args.tokens * args.tokens * 768 * 4 / 2 ** 20:.0f} MB per layer)")
 
     print("\n2. Head importance, in forward-equivalents (plain masked-LM forward = 1):")

@@ -39,11 +39,29 @@ class LayerArrays:
     weights: AttnWeights
 
 
-def attn_weights(loaded: Any, layer: int) -> AttnWeights:
-    from ..anatomy import layer_weights  # the engine's one door to the weights
+def _readonly(tensor) -> np.ndarray:
+    array = tensor.detach().float().cpu().numpy()  # a view of the (CPU, float32) weights: no copy
+    view = array.view()
+    view.setflags(write=False)
+    return view
 
-    w = layer_weights(loaded, layer)
-    return AttnWeights(w.v_w, w.v_b, w.o_w, w.o_b, w.ln1_w, w.ln1_b, float(w.ln1_eps), int(w.heads), int(w.d_head))
+
+def attn_weights(loaded: Any, layer: int) -> AttnWeights:
+    """The value / output projections and the first LayerNorm of block `layer` (the modules anatomy.layer_weights
+    reads), as read-only views: the whole LayerWeights would copy the feed-forward weights too (~28 MB a layer)."""
+    from .. import families
+
+    parts = families.layer_parts(loaded.model, layer)
+
+    def bias(module):
+        return module.bias if module.bias is not None else module.weight.new_zeros(module.out_features)
+
+    heads = int(loaded.num_heads)
+    return AttnWeights(
+        v_w=_readonly(parts.v.weight).T, v_b=_readonly(bias(parts.v)), o_w=_readonly(parts.o.weight).T,
+        o_b=_readonly(bias(parts.o)), ln1_w=_readonly(parts.ln1.weight), ln1_b=_readonly(parts.ln1.bias),
+        ln1_eps=float(parts.ln1.eps), heads=heads, d_head=parts.v.weight.shape[0] // heads,
+    )
 
 
 def pattern(trace: Any, layer: int) -> np.ndarray:
