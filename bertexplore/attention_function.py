@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 from transformers import AttentionInterface
+from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 ATTN_IMPLEMENTATION = "bertexplore_eager"
 _QUERY_NAMES = ("query", "q_lin", "q_proj")
@@ -39,6 +40,10 @@ def explorer_attention(module: nn.Module, query, key, value, attention_mask, sca
 
 
 AttentionInterface.register(ATTN_IMPLEMENTATION, explorer_attention)
+# Without a mask function registered for this implementation, transformers' mask builders return None for it and
+# padded batches attend to [PAD]: eager's additive mask (0 for real tokens, the dtype's minimum for padding) is what
+# explorer_attention adds to the scores.
+AttentionMaskInterface.register(ATTN_IMPLEMENTATION, eager_mask)
 
 
 def number_attention_layers(model: nn.Module) -> int:
