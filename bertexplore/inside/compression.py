@@ -124,7 +124,7 @@ def compression_report(loaded: LoadedModel, inputs: Tokenized, runs: int = 3,
         times = []
         with lock, torch.inference_mode():
             out = model(**batch, output_attentions=True, output_hidden_states=True)  # warm-up, and the outputs
-            for _ in range(runs):
+            for _run in range(runs):
                 started = time.perf_counter()
                 model(**batch)
                 times.append(time.perf_counter() - started)

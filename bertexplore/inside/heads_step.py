@@ -76,7 +76,7 @@ def mlm_head_step(loaded: LoadedModel, last_hidden: np.ndarray, positions: tuple
     if positions:
         h = np.asarray(last_hidden, np.float64)[list(positions)]
         x = activation(act, _linear(h, dense))
-        x, _, _ = layer_norm(x, _np(ln.weight), _np(ln.bias), float(ln.eps))
+        x = layer_norm(x, _np(ln.weight), _np(ln.bias), float(ln.eps))[0]
         logits = x @ _np(words).T  # the decoder multiplies by the word-embedding table itself
         if bias is not None:
             logits = logits + _np(bias)

@@ -76,7 +76,7 @@ def auto_head(name: str) -> str:
 
     try:
         source, is_local = resolve(name)
-        config, _ = _load_config(source, is_local, name)
+        config = _load_config(source, is_local, name)[0]
     except Exception:  # noqa: BLE001 - loading the model itself reports the real problem
         return "pretraining"
     return head_for_architectures(getattr(config, "architectures", None))
