@@ -71,12 +71,12 @@ def head_for_architectures(architectures) -> str:
 
 def auto_head(name: str) -> str:
     """Read the checkpoint's configuration (local files first, the hub where reachable) to pick its own head."""
-    from ..loading import _load_config
+    from ..loading import load_config
     from ..registry import resolve
 
     try:
         source, is_local = resolve(name)
-        config = _load_config(source, is_local, name)[0]
+        config = load_config(source, is_local, name)[0]
     except Exception:  # noqa: BLE001 - loading the model itself reports the real problem
         return "pretraining"
     return head_for_architectures(getattr(config, "architectures", None))
