@@ -75,9 +75,11 @@ def show_proofs(proofs: list[Proof] | tuple[Proof, ...]) -> None:
     head = (_("Recomputed by hand = the model's own value: {n} checks, largest difference {diff:.1e}").format(
         n=len(proofs), diff=worst) if ok else
         _("Recomputed by hand differs from the model's own value (largest difference {diff:.1e})").format(diff=worst))
-    with st.expander(("✅ " if ok else "⚠️ ") + head):
+    with st.expander(head, icon=":material/check_circle:" if ok else ":material/warning:"):
         st.dataframe(pd.DataFrame({_("step"): [p.name for p in proofs],
-                                   _("max |hand − model|"): [f"{p.max_abs_diff:.2e}" for p in proofs]}),
+                                   _("max |hand − model|"): [f"{p.max_abs_diff:.2e}" for p in proofs],
+                                   _("largest |value|"): [f"{p.scale:.3g}" for p in proofs],
+                                   _("within float32 rounding"): [p.ok for p in proofs]}),
                      hide_index=True, width="stretch")
 
 

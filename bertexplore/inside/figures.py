@@ -30,7 +30,10 @@ def _f32(a) -> np.ndarray:
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=10, r=10, t=60, b=10))
+    fig.update_layout(title=dict(text=title, font=dict(size=14), y=0.99, yanchor="top"), height=height + 30,
+                      margin=dict(l=10, r=10, t=90, b=10))
+    if len(fig.data) > 1 and any(getattr(tr, "name", None) for tr in fig.data):
+        fig.update_layout(legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
     return fig
 
 
@@ -76,7 +79,7 @@ def grouped_bars(name: str, title: str, labels: Sequence[str], series: list[tupl
                  value_title: str, threshold: float | None = None) -> Chart:
     labels = unique_labels(list(labels))
     fig = go.Figure([go.Bar(x=labels, y=_f32(values), name=series_name) for series_name, values in series])
-    fig.update_layout(barmode="group", legend=dict(orientation="h", y=1.12))
+    fig.update_layout(barmode="group")
     fig.update_xaxes(type="category", tickangle=-45)
     fig.update_yaxes(title=value_title)
     if threshold is not None:
@@ -93,9 +96,9 @@ def heatmap_chart(name: str, title: str, z: np.ndarray, x: Sequence[str], y: Seq
     fig = go.Figure(go.Heatmap(z=z, x=xs, y=ys, colorscale=colorscale, zmid=zmid,
                                colorbar=dict(title=dict(text=value_title), thickness=12),
                                hovertemplate="%{y} → %{x}: %{z:.4f}<extra></extra>"))
-    fig.update_xaxes(type="category", tickangle=-45, side="top")
+    fig.update_xaxes(type="category", tickangle=-45)
     fig.update_yaxes(type="category", autorange="reversed")
-    height = int(min(900, max(260, 120 + 20 * len(ys))))
+    height = int(min(900, max(260, 160 + 20 * len(ys))))
     data = pd.DataFrame(z, columns=xs)
     data.insert(0, "row", ys)
     return Chart(name, _layout(fig, title, height), data)
@@ -141,7 +144,6 @@ def lines_chart(name: str, title: str, x: Sequence[str], series: list[tuple[str,
     fig = go.Figure([go.Scatter(x=list(x), y=_f32(v), mode="lines+markers", name=n) for n, v in series])
     fig.update_xaxes(type="category")
     fig.update_yaxes(title=y_title)
-    fig.update_layout(legend=dict(orientation="h", y=1.15))
     return Chart(name, _layout(fig, title, 360), pd.DataFrame({"x": list(x), **{n: np.asarray(v) for n, v in series}}))
 
 
