@@ -192,8 +192,8 @@ def step_practical(w: Walk) -> None:
         limit=loaded.max_length))
     c1, c2 = st.columns(2)
     size = c1.slider(_("window (tokens, with [CLS] and [SEP])"), 8, int(loaded.max_length),
-                     min(32, int(loaded.max_length)), key="inside_window")
-    stride = c2.slider(_("overlap (stride, tokens)"), 0, max(0, size - 3), min(8, max(0, size - 3)), key="inside_stride")
+                     min(16, int(loaded.max_length)), key="inside_window")
+    stride = c2.slider(_("overlap (stride, tokens)"), 0, max(0, size - 3), min(4, max(0, size - 3)), key="inside_stride")
     with guard():
         lt = long_text_windows(loaded, trace.inputs.text, size, stride)
         st.caption(_("Your text has {total} tokens (without [CLS]/[SEP]): {n} window(s).").format(total=lt.total,

@@ -59,12 +59,14 @@ def strips_chart(tokens: Sequence[str], panels: list[tuple[str, np.ndarray]]) ->
     labels = _token_labels(tokens[:shown])
     fig = make_subplots(rows=len(panels), cols=1, subplot_titles=[t for t, _ in panels], vertical_spacing=0.06)
     for i, (title, values) in enumerate(panels, start=1):
-        fig.add_trace(go.Heatmap(z=_f32(values[:shown]), y=labels, colorscale="RdBu_r", zmid=0.0, showscale=(i == 1),
-                                 colorbar=dict(thickness=10, len=0.3, y=1, yanchor="top"),
+        z = _f32(values[:shown])
+        top = float(np.percentile(np.abs(z), 99)) or 1.0  # a few outlier dimensions would wash out the rest
+        fig.add_trace(go.Heatmap(z=z, y=labels, colorscale="RdBu_r", zmin=-top, zmax=top, showscale=False,
                                  hovertemplate="%{y}<br>" + _("dimension") + " %{x}: %{z:.4f}<extra></extra>"),
                       row=i, col=1)
         fig.update_yaxes(type="category", autorange="reversed", tickfont=dict(size=9), row=i, col=1)
-    fig.update_xaxes(title=_("dimension"), row=len(panels), col=1)
+    fig.update_xaxes(title=_("dimension (colours: each panel's own scale, clipped at its 99th percentile)"),
+                     row=len(panels), col=1)
     rows = []
     for title, values in panels:
         for t, tok in enumerate(tokens):

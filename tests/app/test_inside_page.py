@@ -123,3 +123,24 @@ def test_empty_text_gets_a_message(tiny_dir):
     at = open_page(PAGE, model=str(tiny_dir / "tiny-mlm"), inside_text="   ")
     assert_no_exception(at)
     assert any("empty" in e.value for e in at.error)
+
+
+def test_practical_step_compression_and_distillation_buttons(tiny_dir):
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-cls"), inside_text=TEXT, inside_step=8)
+    assert_no_exception(at)
+    assert any("window" in t.lower() for t in _titles(at))
+    assert any("softmax vs sigmoid" in t for t in _titles(at))
+    assert any("classifier on your text" in c.value for c in at.caption)  # the model's own logits, not typed ones
+    at.button(key="inside_compress").click().run()
+    assert_no_exception(at)
+    tables = [d.value for d in at.dataframe if "variant" in d.value.columns]
+    assert len(tables) == 1
+    variants = [str(v) for v in tables[0]["variant"]]
+    assert len(variants) == 3 and "bfloat16" in variants[1] and "int8" in variants[2]
+    assert tables[0]["size (MB)"].iloc[1] < tables[0]["size (MB)"].iloc[0]
+    assert any("relative to float32" in t for t in _titles(at))
+    at.button(key="inside_distill").click().run()  # bert-base-uncased is not on this machine: a message, no crash
+    assert_no_exception(at)
+    assert any("bertexplore download bert-base-uncased" in c.value for c in at.code)
+    at.slider(key="inside_stride").set_value(12).run()
+    assert_no_exception(at)
