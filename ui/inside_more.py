@@ -14,7 +14,7 @@ from bertexplore.inside import figures as F
 from bertexplore.inside.compression import VARIANTS, available_variants, compression_report
 from bertexplore.inside.heads_step import mlm_head_step, pooler_step, task_head_step
 from bertexplore.inside.practical import compare_configs, long_text_windows, representation_agreement, softmax_vs_sigmoid
-from bertexplore.inside.pretraining import nsp_pairs, nsp_verdicts, sample_loss, sample_masking, split_sentences
+from bertexplore.inside.pretraining import NSP_SENTENCES, nsp_pairs, nsp_verdicts, sample_loss, sample_masking, split_sentences
 from bertexplore.registry import DEFAULT_ONLINE_MODEL, OFFLINE_MODEL
 
 from .feedback import guard, show_error
@@ -159,12 +159,12 @@ def step_pretraining(w: Walk, seed: int) -> None:
     st.subheader(_("Next-sentence prediction"))
     explain(_("BERT's second task: given sentence A and sentence B (segment ids 0 and 1), was B the sentence that "
               "really followed A (IsNext) or a random one (NotNext)? Half the pairs were each. Below, the pairs "
-              "pre-training would build from your sentences."))
+              "pre-training would build from your first three sentences."))
     sentences = split_sentences(inputs.text) + (split_sentences(inputs.text_pair) if inputs.text_pair else [])
     if len(sentences) < 2:
         st.info(_("Type at least two sentences (or a second sentence B) to build pairs."))
         return
-    pairs = nsp_pairs(sentences[:8], seed)
+    pairs = nsp_pairs(sentences[:NSP_SENTENCES], seed)
     with guard():
         judged = w.memo("nsp", (seed,), lambda: nsp_verdicts(loaded, pairs))
         has_nsp = any(p.p_is_next is not None for p in judged)

@@ -27,7 +27,8 @@ from bertexplore.loading import LoadedModel
 from bertexplore.trace import Trace
 
 from .i18n import _
-from .session_memo import memo
+from .feedback import guard
+from .session_memo import memo, recall
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,8 @@ def step_mask(w: Walk) -> None:
     explain(_("Sentences in one batch must have the same length, so shorter ones are filled with [PAD]. The "
               "**attention mask** (1 for real tokens, 0 for padding) becomes a number added to every score: 0 for "
               "real tokens and a huge negative for [PAD], so softmax gives padding a weight of exactly 0. Here your "
-              "text is run in a batch beside a longer one (your text twice), so it gets padded."))
+              "text is run in a batch beside a longer one (your text with a few of its words repeated), so it gets "
+              "padded."))
     if len(trace.tokens) >= loaded.max_length:
         st.info(_("The text fills the model's whole window: there is no room for padding. Shorten it to run "
                   "this experiment."))
@@ -287,9 +289,14 @@ def step_mask(w: Walk) -> None:
                                                          "padded batch").format(layer=L + 1, head=H + 1),
                                    exp.pattern[L, H], padded_labels, padded_labels[:exp.real], value_title=_("weight")),
                    "padded")
-        if len(exp.unmasked_diff):
+        if st.button(_("What if there were no mask?"), key="inside_unmasked",
+                     help=_("Runs the padded batch once more with attention_mask all 1.")):
+            with guard():
+                w.memo("padding_unmasked", (), lambda: padding_experiment(loaded, trace.inputs, alone, unmasked=True))
+        leak = recall("inside_padding_unmasked", w.key)
+        if leak is not None and len(leak.unmasked_diff):
             st.caption(_("Without the mask (attention_mask all 1) the same padded batch changes your tokens' outputs "
-                         "by up to {bad:.2g}; with it, by {good:.1e}.").format(bad=float(exp.unmasked_diff.max()),
+                         "by up to {bad:.2g}; with it, by {good:.1e}.").format(bad=float(leak.unmasked_diff.max()),
                                                                           good=float(exp.output_diff.max())))
     if f"blocks.{L}.attn.scores" not in trace:
         return

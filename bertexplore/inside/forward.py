@@ -8,24 +8,34 @@ import torch
 from ..loading import LoadedModel
 
 
-def run_forward(loaded: LoadedModel, batch: dict[str, torch.Tensor], **kwargs: Any) -> Any:
-    """One forward of the shared model: its lock, no gradients, on its device (LoadedModel.forward where present)."""
-    method = getattr(loaded, "forward", None)
-    if callable(method):
-        return method(batch, **kwargs)
-    from ..trace import forward  # before the engine redesign: the module-level forward
-
-    return forward(loaded, batch, **kwargs)
+def run_forward(loaded: LoadedModel, batch: dict[str, torch.Tensor], encoder_only: bool = False, **kwargs: Any) -> Any:
+    """One forward of the shared model through its door: its lock, no gradients, on its device."""
+    return loaded.forward(batch, encoder_only=encoder_only, **kwargs)
 
 
-def tokenize_plain(loaded: LoadedModel, text: str, text_pair: str | None = None, max_length: int | None = None):
-    """The shared tokenizer is not thread-safe: every use takes the model's lock."""
-    limit = min(max_length or loaded.max_length, loaded.max_length)
-    with loaded.lock:
-        return loaded.tokenizer(text, text_pair, truncation=True, max_length=limit)
+def apply_head(loaded: LoadedModel, module, *inputs: torch.Tensor) -> torch.Tensor:
+    """Run one of the model's own head modules on vectors already computed (position-wise heads: only the rows
+    that matter, not every token of the batch)."""
+    with loaded.lock, torch.inference_mode():
+        return module(*(x.to(loaded.device) for x in inputs))
 
 
 def model_key(loaded: LoadedModel) -> tuple:
     """The model's memo key (LoadedModel.key where the engine provides it)."""
     key = getattr(loaded, "key", None)
     return tuple(key) if key is not None else (loaded.name, loaded.head, loaded.device, loaded.dtype)
+
+
+def mlm_head(loaded: LoadedModel):
+    """The model's own masked-LM head as a function of final hidden states [n, D] -> logits [n, V], or None."""
+    model = loaded.model
+    cls = getattr(getattr(model, "cls", None), "predictions", None)
+    if cls is not None:  # BERT: BertForMaskedLM and BertForPreTraining
+        return cls
+    if getattr(model, "lm_head", None) is not None:  # RoBERTa, XLM-R, CamemBERT
+        return model.lm_head
+    if getattr(model, "vocab_projector", None) is not None:  # DistilBERT
+        return lambda h: model.vocab_projector(model.vocab_layer_norm(model.activation(model.vocab_transform(h))))
+    if getattr(model, "generator_lm_head", None) is not None:  # ELECTRA's generator
+        return lambda h: model.generator_lm_head(model.generator_predictions(h))
+    return None

@@ -11,7 +11,7 @@ from ..i18n import _
 from ..loading import LoadedModel
 from ..tokens import Tokenized
 from .checks import softmax
-from .forward import run_forward, tokenize_plain
+from .forward import run_forward
 
 
 @dataclass(frozen=True)
@@ -24,58 +24,52 @@ class PaddingExperiment:
     pattern: np.ndarray  # [layers, heads, real, T_pad] the user's row's attention in the batch
     pad_weight_max: float  # largest weight any real token gives any [PAD] column, over every layer and head
     output_diff: np.ndarray  # [layers + 1] max |padded - alone| over real tokens, per hidden state
-    unmasked_diff: np.ndarray  # [layers + 1] the same when the padding is NOT masked (attention_mask all ones)
+    unmasked_diff: np.ndarray  # [layers + 1] the same when the padding is NOT masked (empty unless asked for)
 
     @property
     def pads(self) -> int:
         return len(self.tokens) - self.real
 
 
-def partner_sentence(text: str) -> str:
-    """A longer sentence to batch beside the user's: its own text repeated, so it needs no other input."""
-    return " ".join([text.strip()] * 2)
-
-
-def padding_experiment(loaded: LoadedModel, inputs: Tokenized, alone: list[np.ndarray],
-                       partner: str | None = None, extra: int = 4) -> PaddingExperiment:
-    """Batch the user's input with a longer one so it is padded; compare its outputs with `alone`.
-
-    `alone`: the hidden states of the unpadded forward (embedding output, then each layer's output), from the trace.
-    One forward of three rows: [user + PAD with its mask, the longer sentence, user + PAD with an all-ones mask].
+def padding_experiment(loaded: LoadedModel, inputs: Tokenized, alone: list[np.ndarray], extra: int = 4,
+                       unmasked: bool = False) -> PaddingExperiment:
+    """Batch the user's input beside a longer one (the same text with its first `extra` words repeated), so it
+    gets `extra` [PAD]s; compare its outputs with `alone` (the unpadded forward's embedding output, then each layer's
+    output, from the trace). One encoder forward of two rows; `unmasked` adds a third row: the padded input with an
+    all-ones attention mask, to show what the mask prevents.
     """
     real = len(inputs)
-    tok = loaded.tokenizer
-    pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
     if real >= loaded.max_length:
         raise InputError(_("The text fills the model's whole window ({limit} tokens): there is no room for padding. "
                            "Shorten it to run this experiment.").format(limit=loaded.max_length))
-    partner = partner or partner_sentence(inputs.text)
-    partner_ids = list(tokenize_plain(loaded, partner)["input_ids"])
-    width = min(max(len(partner_ids), real + extra), loaded.max_length)
-    partner_ids = partner_ids[:width]
-    user_ids = list(int(i) for i in inputs.input_ids) + [pad_id] * (width - real)
-    partner_row = partner_ids + [pad_id] * (width - len(partner_ids))
-    ids = torch.tensor([user_ids, partner_row, user_ids], dtype=torch.long)
-    am = torch.tensor([[1] * real + [0] * (width - real),
-                       [1] * len(partner_ids) + [0] * (width - len(partner_ids)),
-                       [1] * width], dtype=torch.long)
-    batch = {"input_ids": ids, "attention_mask": am}
+    tok = loaded.tokenizer
+    pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
+    width = min(real + extra, loaded.max_length)
+    ids = [int(i) for i in inputs.input_ids]
+    content = [i for i, special in zip(ids, inputs.special) if not special] or ids
+    partner = ids[:-1] + (content * width)[:width - real] + ids[-1:]  # the text, a few of its words again, [SEP]
+    user = ids + [pad_id] * (width - real)
+    rows = [user, partner] + ([user] if unmasked else [])
+    masks = [[1] * real + [0] * (width - real), [1] * width] + ([[1] * width] if unmasked else [])
+    am = torch.tensor(masks, dtype=torch.long)
+    batch = {"input_ids": torch.tensor(rows, dtype=torch.long), "attention_mask": am}
     if loaded.uses_segments:
-        segs = list(inputs.segment_ids) + [0] * (width - real)
-        batch["token_type_ids"] = torch.tensor([segs, [0] * width, segs], dtype=torch.long)
-    out = run_forward(loaded, batch, output_attentions=True, output_hidden_states=True)
+        segs = list(inputs.segment_ids) + [inputs.segment_ids[-1]] * (width - real)
+        batch["token_type_ids"] = torch.tensor([segs, list(inputs.segment_ids[:-1]) + [inputs.segment_ids[-1]] *
+                                                (width - real + 1)] + ([segs] if unmasked else []), dtype=torch.long)
+    out = run_forward(loaded, batch, encoder_only=True, output_attentions=True, output_hidden_states=True)
     attentions = torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()  # [L, H, Tp, Tp]
     hidden = [h.float().cpu().numpy() for h in out.hidden_states]
     pattern = attentions[:, :, :real, :]
-    pad_weight = float(pattern[..., real:].max()) if width > real else 0.0
     n = min(len(alone), len(hidden))
     diff = np.array([np.abs(hidden[i][0, :real] - alone[i]).max() for i in range(n)], np.float32)
-    unmasked = np.array([np.abs(hidden[i][2, :real] - alone[i]).max() for i in range(n)], np.float32)
+    leak = np.array([np.abs(hidden[i][2, :real] - alone[i]).max() for i in range(n)], np.float32) if unmasked \
+        else np.zeros(0, np.float32)
     return PaddingExperiment(
         tokens=tuple(inputs.tokens) + (tok.pad_token or "[PAD]",) * (width - real), real=real,
-        partner_tokens=len(partner_ids), attention_mask=tuple(int(x) for x in am[0]),
-        additive_mask=additive_mask(loaded, am)[0], pattern=pattern.astype(np.float32), pad_weight_max=pad_weight,
-        output_diff=diff, unmasked_diff=unmasked,
+        partner_tokens=width, attention_mask=tuple(int(x) for x in am[0]),
+        additive_mask=additive_mask(loaded, am[:2])[0], pattern=pattern.astype(np.float32),
+        pad_weight_max=float(pattern[..., real:].max()), output_diff=diff, unmasked_diff=leak,
     )
 
 

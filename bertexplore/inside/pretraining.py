@@ -17,9 +17,10 @@ from ..i18n import _
 from ..loading import LoadedModel
 from ..tokens import Tokenized
 from .checks import Proof, proof, softmax
-from .forward import run_forward
+from .forward import apply_head, mlm_head, run_forward
 
 MASK_RATE = 0.15
+NSP_SENTENCES = 3  # pairs from the first three sentences: 2 IsNext + 2 NotNext, one short batched forward
 KINDS = ("mask", "random", "keep")
 
 
@@ -67,41 +68,36 @@ class SampleLoss:
 
 def sample_loss(loaded: LoadedModel, inputs: Tokenized, sample: MaskingSample) -> SampleLoss:
     """One forward on the sampled input with labels; the loss recomputed from the logits beside the model's."""
-    if not loaded.has_head or loaded.head not in ("mlm", "pretraining"):
+    if loaded.head not in ("mlm", "pretraining") or any("predictions" in k or "lm_head" in k or "vocab_" in k
+                                                       for k in getattr(loaded, "missing_keys", ())):
         raise UnsupportedModel(_("This model has no masked-LM head, so it cannot score the sample."))
-    labels = np.full_like(sample.original_ids, -100)
-    labels[list(sample.positions)] = sample.original_ids[list(sample.positions)]
-    batch = {"input_ids": torch.as_tensor(sample.input_ids[None]), "labels": torch.as_tensor(labels[None])}
+    chosen = list(sample.positions)
+    batch = {"input_ids": torch.as_tensor(sample.input_ids[None])}
     if loaded.uses_segments:
         batch["token_type_ids"] = torch.as_tensor(np.asarray(inputs.segment_ids, np.int64)[None])
-    out = run_forward(loaded, batch)
-    logits = getattr(out, "prediction_logits", None)
-    if logits is None:
-        logits = out.logits
-    logits = logits[0].float().cpu().numpy().astype(np.float64)
-    log_probs = np.log(softmax(logits[list(sample.positions)]))
-    targets = sample.original_ids[list(sample.positions)]
+    head = mlm_head(loaded)
+    if head is not None:  # the encoder once, then the model's own head at the chosen tokens only
+        hidden = run_forward(loaded, batch, encoder_only=True).last_hidden_state[0, chosen]
+        logits_t = apply_head(loaded, head, hidden).float()
+    else:
+        out = run_forward(loaded, batch)
+        logits_t = out.prediction_logits if getattr(out, "prediction_logits", None) is not None else out.logits
+        logits_t = logits_t[0, chosen].float()
+    targets = sample.original_ids[chosen]
+    # The loss the model's forward applies to its masked-LM logits: cross-entropy over the vocabulary.
+    model_loss = float(torch.nn.functional.cross_entropy(logits_t, torch.as_tensor(targets, device=logits_t.device)))
+    logits = logits_t.cpu().numpy().astype(np.float64)
+    log_probs = np.log(softmax(logits))
     losses = -log_probs[np.arange(len(targets)), targets]
-    model_loss = _mlm_loss(out, labels)
     with loaded.lock:
         conv = loaded.tokenizer.convert_ids_to_tokens
         rows = tuple(
             (pos, conv(int(sample.original_ids[pos])), conv(int(sample.input_ids[pos])),
              conv(int(np.argmax(log_probs[i]))), float(np.exp(-losses[i])), float(losses[i]))
-            for i, pos in enumerate(sample.positions)
+            for i, pos in enumerate(chosen)
         )
     proofs = (proof(_("mean of −log p(original) = the model's loss"), losses.mean(), model_loss),)
-    return SampleLoss(float(model_loss), rows, proofs)
-
-
-def _mlm_loss(out, labels: np.ndarray) -> float:
-    if getattr(out, "prediction_logits", None) is None and out.loss is not None:
-        return float(out.loss)
-    # BertForPreTraining returns a loss only with a next-sentence label too: apply the loss its forward applies
-    # (cross-entropy over the vocabulary, -100 ignored) to the masked-LM logits it returned.
-    logits = out.prediction_logits.float()
-    return float(torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                                   torch.as_tensor(labels).reshape(-1).to(logits.device)))
+    return SampleLoss(model_loss, rows, proofs)
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
@@ -148,8 +144,9 @@ def nsp_verdicts(loaded: LoadedModel, pairs: list[NSPPair]) -> list[NSPPair]:
     probs = [None] * len(pairs)
     seq_rel = getattr(getattr(loaded.model, "cls", None), "seq_relationship", None)
     if loaded.head == "pretraining" and loaded.has_head and seq_rel is not None:
-        out = run_forward(loaded, dict(enc))
-        logits = out.seq_relationship_logits.float().cpu().numpy()
+        # The encoder (with its pooler) once for all pairs, then the model's own next-sentence layer.
+        pooled = run_forward(loaded, dict(enc), encoder_only=True).pooler_output
+        logits = apply_head(loaded, seq_rel, pooled).float().cpu().numpy()
         probs = [float(softmax(row)[0]) for row in logits]  # index 0 = IsNext, as BERT was trained
     result = []
     for i, p in enumerate(pairs):

@@ -54,6 +54,9 @@ def test_every_step_renders_with_proofs_and_no_extra_forwards(tiny_dir, folder, 
     _step(at, 3)
     _step(at, 4)
     assert forward_count() == before + 1
+    at.button(key="inside_unmasked").click().run()
+    assert forward_count() == before + 2
+    assert any("Without the mask" in c.value for c in at.caption)
     _step(at, 7)
     assert_no_exception(at)
 

@@ -20,7 +20,7 @@ def _alone(loaded, inputs):
 def test_padding_gets_zero_weight_and_changes_no_real_output(tiny_dir):
     loaded = load_model(str(tiny_dir / "tiny-base"), head="base", device="cpu")
     inputs = tokenize(loaded.tokenizer, "the cat sat on the mat", max_length=64)
-    exp = padding_experiment(loaded, inputs, _alone(loaded, inputs))
+    exp = padding_experiment(loaded, inputs, _alone(loaded, inputs), unmasked=True)
     assert exp.pads >= 4 and exp.tokens[exp.real:] == ("[PAD]",) * exp.pads
     assert exp.attention_mask == (1,) * exp.real + (0,) * exp.pads
     assert np.all(exp.additive_mask[:exp.real] == 0)
