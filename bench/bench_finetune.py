@@ -7,8 +7,8 @@
    wall time and validation metrics (accuracy / macro-F1, micro/macro-F1, entity F1, masked-LM
    perplexity before/after and top-5 accuracy on held-out masked tokens).
 
-    python bench/bench_finetune.py            # full (several minutes on 2 CPU cores)
-    python bench/bench_finetune.py --quick    # fewer steps and epochs
+    python -m bench.bench_finetune            # from the repository root; several minutes on 2 CPU cores
+    python -m bench.bench_finetune --quick    # fewer steps and epochs
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402

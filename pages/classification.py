@@ -6,6 +6,7 @@ import streamlit as st
 from bertexplore.tasks.attribution import MAX_STEPS, METHOD_NAMES, attribute
 from bertexplore.tasks.classify import classify, from_logits, output_transform
 from ui.feedback import guard, show_notices
+from ui.markdown import plain
 from ui.html import highlighted_tokens
 from ui.task_views import (clamp_state, default_text, example_picker, follow, label_figure, memo, recall,
                            task_header, task_model)
@@ -36,13 +37,13 @@ with guard():
     if result.mode == "multi-label":
         with st.expander("Thresholds per label", expanded=False):
             thresholds = [
-                st.slider(label, 0.0, 1.0, 0.5, 0.01, key=f"cls_threshold_{i}")
+                st.slider(plain(label), 0.0, 1.0, 0.5, 0.01, key=f"cls_threshold_{i}")
                 for i, label in enumerate(result.labels)
             ]
         result = from_logits(loaded, inputs, logits, thresholds)
     show_notices(result.notices)
     st.info(result.explanation)
-    chosen = ", ".join(result.labels[i] for i in result.predicted) or "no label over its threshold"
+    chosen = ", ".join(plain(result.labels[i]) for i in result.predicted) or "no label over its threshold"
     if result.mode == "regression":
         st.subheader(f"Score: {float(result.scores[0]):.4f}")
     else:
