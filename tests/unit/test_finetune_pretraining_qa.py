@@ -326,3 +326,37 @@ def test_eta_job_uses_the_estimator(monkeypatch):
         clock.now += 5.0 if step == 1 else 1.0
         job.loss(step, 1.0, 0.1 * step)
     assert job.snapshot().eta_s == pytest.approx(7.0)  # 7 steps left at 1 s; the slow first step is not typical
+
+
+# ------------------------------------------------------------------------------------------- finding heads
+def test_saved_heads_come_from_the_weights(tmp_path, monkeypatch):
+    """A checkpoint saved as BertForMaskedLM WITH next-sentence weights (as bert-base-uncased ships) serves the
+    Next-sentence page; a plain encoder serves neither head page."""
+    from safetensors.torch import load_file, save_file
+    from transformers import BertForMaskedLM, BertModel
+
+    from bertexplore.tasks.checkpoints import local_checkpoints, saved_heads
+    from tiny import make_tiny_model
+
+    monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(tmp_path))
+    make_tiny_model(tmp_path / "like-bert-base-uncased", BertForPreTraining)
+    config = json.loads((tmp_path / "like-bert-base-uncased" / "config.json").read_text())
+    config["architectures"] = ["BertForMaskedLM"]
+    (tmp_path / "like-bert-base-uncased" / "config.json").write_text(json.dumps(config))
+    make_tiny_model(tmp_path / "mlm-only", BertForMaskedLM)
+    make_tiny_model(tmp_path / "encoder", BertModel)
+    weights = load_file(str(tmp_path / "like-bert-base-uncased" / "model.safetensors"))
+    assert any("seq_relationship" in k for k in weights)
+    assert set(saved_heads(tmp_path / "like-bert-base-uncased")) == {"pretraining", "mlm"}
+    assert saved_heads(tmp_path / "mlm-only") == ("mlm",)
+    assert saved_heads(tmp_path / "encoder") == ()
+    assert local_checkpoints("pretraining") == ["like-bert-base-uncased"]
+    assert local_checkpoints("mlm") == ["like-bert-base-uncased", "mlm-only"]
+    # The page's own check agrees: the next-sentence head loads from it.
+    from bertexplore.tasks.checkpoints import head_problem
+    loaded = load_model("like-bert-base-uncased", head="pretraining", device="cpu")
+    assert head_problem(loaded, "pretraining") is None
+    # Without the NSP weights, it is not offered.
+    save_file({k: v.contiguous() for k, v in weights.items() if "seq_relationship" not in k},
+              str(tmp_path / "like-bert-base-uncased" / "model.safetensors"), metadata={"format": "pt"})
+    assert local_checkpoints("pretraining") == []
