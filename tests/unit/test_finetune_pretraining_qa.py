@@ -360,3 +360,30 @@ def test_saved_heads_come_from_the_weights(tmp_path, monkeypatch):
     save_file({k: v.contiguous() for k, v in weights.items() if "seq_relationship" not in k},
               str(tmp_path / "like-bert-base-uncased" / "model.safetensors"), metadata={"format": "pt"})
     assert local_checkpoints("pretraining") == []
+
+
+# --------------------------------------------------------------------------------------- before / after
+def test_before_and_after_for_pairs_and_questions_use_the_pages_engines(tiny_dir, tmp_path):
+    from bertexplore.finetune.compare import before_model
+    from bertexplore.finetune.compare_tasks import compare_answers, compare_next_sentence
+    from bertexplore.tasks.nsp import predict_next
+    from bertexplore.tasks.qa import answer
+
+    (tmp_path / "stories.txt").write_text(STORIES * 3)
+    common = dict(base_model=str(tiny_dir / "tiny-base"), epochs=0.5, batch_size=8, learning_rate=1e-3,
+                  max_length=32, device="cpu", eval_times=0, seed=2)
+    nsp = run_training(JobConfig(task="pretraining", data=str(tmp_path / "stories.txt"), **common))
+    before = before_model(nsp)
+    cmp = compare_next_sentence(before, nsp.as_loaded(), "the cat sat on the mat.", "the dog sat on the table.")
+    expected = predict_next(nsp.as_loaded(), "the cat sat on the mat.", "the dog sat on the table.")
+    assert [r["label"] for r in cmp.after.rows] == ["IsNext", "NotNext"]
+    assert [r["probability"] for r in cmp.after.rows] == pytest.approx(expected.probs.tolist())
+    assert sum(r["probability"] for r in cmp.before.rows) == pytest.approx(1.0)
+    assert cmp.before.rows != cmp.after.rows  # trained: the head moved
+
+    path = _qa_file(tmp_path, QA_ROWS * 2)
+    qa_run = run_training(JobConfig(task="qa", data=str(path), **(common | {"max_length": 64})))
+    cmp = compare_answers(before_model(qa_run), qa_run.as_loaded(), "where does mary work?", QA_ROWS[1][1])
+    expected = answer(qa_run.as_loaded(), "where does mary work?", QA_ROWS[1][1], top_k=3)
+    assert [r["answer"] for r in cmp.after.rows] == [c.text for c in expected.candidates]
+    assert all(r["answer"] in QA_ROWS[1][1] for r in cmp.before.rows)

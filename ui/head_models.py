@@ -1,0 +1,91 @@
+"""What a page that needs a head says when the current model lacks it: the saved models that have it, one click each,
+and otherwise one calm message with the two ways to get one (copy the classroom pack, or train on the Fine-tune page).
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Callable
+
+import streamlit as st
+
+from bertexplore.loading import HEAD_NAMES
+from bertexplore.packs import PACKS, pack_command
+from bertexplore.registry import models_dir
+from bertexplore.tasks import checkpoints
+
+from .i18n import N_, _
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The Fine-tune task that trains each head, and the page a head serves.
+TRAINS: dict[str, str] = {"mlm": "mlm", "pretraining": "pretraining", "question-answering": "qa",
+                          "sequence-classification": "classification", "token-classification": "ner"}
+HEAD_TITLES: dict[str, str] = {
+    "mlm": N_("masked-LM"),
+    "pretraining": N_("next-sentence (pre-training)"),
+    "question-answering": N_("question-answering"),
+    "sequence-classification": N_("sentence-classification"),
+    "token-classification": N_("named-entity (token-classification)"),
+}
+
+
+def head_title(head: str) -> str:
+    return _(HEAD_TITLES[head]) if head in HEAD_TITLES else HEAD_NAMES.get(head, head)
+
+
+def models_with(head: str) -> list[str]:
+    """Saved models (models folder) whose weights carry `head`."""
+    return checkpoints.local_checkpoints(head)
+
+
+def pack_models(head: str) -> list[str]:
+    """Classroom-pack models that bring `head`."""
+    return [m.name for m in PACKS["classroom"] if m.head == head or (head == "mlm" and m.head == "pretraining")]
+
+
+def switch_buttons(head: str, key: str, current: str, names: list[str] | None = None,
+                   on_switch: Callable[[str], None] | None = None) -> int:
+    """One button per saved model with `head`; a click puts it in the picker `key`. Returns how many were offered."""
+    names = [n for n in (names if names is not None else models_with(head)) if n != current]
+    if not names:
+        return 0
+    st.markdown(_("Saved models with a {head} head:").format(head=head_title(head)))
+
+    def use(name: str) -> None:
+        st.session_state[key] = name
+        if on_switch is not None:
+            on_switch(name)
+
+    cols = st.columns(min(3, len(names)))
+    for i, name in enumerate(names):
+        # The label is the folder name: plain text in a button, never Markdown.
+        cols[i % len(cols)].button(name, key=f"switch_{key}_{head}_{i}", on_click=use, args=(name,),
+                                   icon=":material/swap_horiz:", help=_("Use {name} on this page").format(name=name))
+    return len(names)
+
+
+def missing_head(head: str, key: str, current: str, what_works: str = "") -> None:
+    """One calm message: what is missing, the saved models that have it (one click), else the two ways to get one."""
+    offered = models_with(head)
+    with st.container(border=True):
+        # Model names and folders are checkpoint/user text: escaped HTML, never Markdown.
+        st.html("<p style='margin:0'>" + _("<b>{model}</b> has no {head} head, so this page cannot make its predictions "
+                                           "with it.").format(model=html.escape(current), head=html.escape(head_title(head)))
+                + (" " + html.escape(what_works) if what_works else "") + "</p>")
+        if switch_buttons(head, key, current, offered):
+            return
+        st.markdown(_("Two ways to get one:"))
+        pack = pack_models(head)
+        st.html(_("1. <b>Copy the classroom pack</b>: on a machine with internet access, in the app's folder, run "
+                  "the command below, then copy the <code>models</code> folder to this machine ({folder}). It brings "
+                  "{models}.").format(folder=html.escape(str(models_dir())),
+                                      models=", ".join(f"<code>{html.escape(m)}</code>" for m in pack)
+                                      or _("ready-made models")))
+        st.code(pack_command(), language="bash")
+        task = TRAINS.get(head)
+        st.markdown(_("2. **Train one here, offline**, on the Fine-tune page (a few minutes on a laptop): it is saved "
+                      "into the models folder and appears on this page."))
+        if task and (ROOT / "pages" / "finetune.py").is_file():
+            st.page_link("pages/finetune.py", label=_("Open the Fine-tune page"), icon=":material/model_training:",
+                         query_params={"ft_task": task})
