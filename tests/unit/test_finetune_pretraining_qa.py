@@ -387,3 +387,14 @@ def test_before_and_after_for_pairs_and_questions_use_the_pages_engines(tiny_dir
     expected = answer(qa_run.as_loaded(), "where does mary work?", QA_ROWS[1][1], top_k=3)
     assert [r["answer"] for r in cmp.after.rows] == [c.text for c in expected.candidates]
     assert all(r["answer"] in QA_ROWS[1][1] for r in cmp.before.rows)
+
+
+def test_heads_of_names_what_each_picker_entry_brings(tiny_dir, monkeypatch):
+    from bertexplore.registry import heads_of
+
+    monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(tiny_dir))
+    assert heads_of("bert-base-uncased") == ("mlm", "pretraining")
+    assert heads_of(OFFLINE_MODEL) == ()
+    assert heads_of("tiny-ner") == ("token-classification",)
+    assert set(heads_of("tiny-pretraining")) == {"pretraining", "mlm"}
+    assert heads_of("some/unknown-model") == ()
