@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import NotAModel
+
 OFFLINE_MODEL = "all-MiniLM-L6-v2 (packaged, offline)"
 DEFAULT_ONLINE_MODEL = "bert-base-uncased"
 
@@ -70,20 +72,63 @@ def list_local_models() -> list[str]:
     return found
 
 
+ALLOWED_DIRS_ENV = "BERTEXPLORE_ALLOWED_DIRS"
+_PATH_PREFIXES = ("/", "./", "../", "~", "\\")
+
+
+def allowed_dirs() -> list[Path]:
+    """Folders whose models anyone using the app may open: the models folder and the operator's list.
+
+    BERTEXPLORE_ALLOWED_DIRS holds extra folders separated by the OS path separator (':' on Linux/macOS).
+    """
+    extra = [part.strip() for part in os.environ.get(ALLOWED_DIRS_ENV, "").split(os.pathsep)]
+    return [_absolute(models_dir())] + [_absolute(Path(part)) for part in extra if part]
+
+
+def _absolute(path: Path | str) -> Path:
+    # Lexical: '..' is folded away without asking the filesystem anything (no existence test, no '~' expansion).
+    return Path(os.path.normpath(os.path.abspath(path)))
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in roots)
+
+
+def folder_refused(name: str) -> NotAModel:
+    """The one message for every folder outside the allowed ones, whether it exists or not."""
+    return NotAModel(
+        f"'{name}' cannot be opened: this app loads local folders only from its models folder and from folders "
+        f"its operator lists in {ALLOWED_DIRS_ENV}. Pick a model from the list, or type a Hugging Face id."
+    )
+
+
 def resolve(name: str) -> tuple[str, bool]:
-    """Map a picker name to (what from_pretrained takes, whether it is a local folder)."""
+    """Map a picker name to (what from_pretrained takes, whether it is a local folder).
+
+    Anyone who can open the app can type into the model box, so a typed path must not become a way to probe the
+    server's disk: folders are only read under allowed_dirs(), and every other path gets the same message
+    (raised as NotAModel) before anything is looked up. Names without a path prefix are a folder in the models
+    folder when one holds a config.json, else a Hugging Face id.
+    """
     name = name.strip()
     if name == OFFLINE_MODEL:
         folder = packaged_model_dir()
         if folder is None:
             return "sentence-transformers/all-MiniLM-L6-v2", False
         return str(folder), True
-    local = models_dir() / name
-    if name and (local / "config.json").is_file():
+    if not name:
+        return name, False
+    roots = allowed_dirs()
+    if name.startswith(_PATH_PREFIXES) or os.path.isabs(name):
+        folder = _absolute(name)
+        if name.startswith("~") or not _inside(folder, roots):
+            raise folder_refused(name)
+        return str(folder), True
+    local = _absolute(models_dir() / name)
+    if _inside(local, roots[:1]) and (local / "config.json").is_file():
         return str(local), True
-    expanded = Path(name).expanduser()
-    if name and (expanded.is_dir() or name.startswith(("/", "./", "../", "~"))):
-        return str(expanded), True
+    if ".." in Path(name).parts:
+        raise folder_refused(name)
     return name, False
 
 

@@ -9,6 +9,7 @@ from bertexplore.figures import export_config, figure_bytes, grid_figure, heatma
 from bertexplore.registry import DEFAULT_ONLINE_MODEL
 from ui.attention_view import bertviz_panel, controls, downloads, text_inputs
 from ui.feedback import guard, show_notices
+from ui.markdown import plain
 from ui.models import current_model_name, get_model
 from ui.traces import get_trace
 from ui.entry import inside_app
@@ -23,7 +24,7 @@ name = current_model_name()
 loaded = get_model("mlm", name)  # the same cached model as the other Explore pages; traces skip the head
 if loaded is None:
     st.stop()
-st.caption(f"Model **{name}** ({loaded.num_layers} layers × {loaded.num_heads} heads, up to {loaded.max_length} "
+st.caption(f"Model **{plain(name)}** ({loaded.num_layers} layers × {loaded.num_heads} heads, up to {loaded.max_length} "
            f"tokens, on {loaded.device}). The recommended model is fetched with "
            f"`python -m bertexplore download {DEFAULT_ONLINE_MODEL} --to models`.")
 

@@ -6,6 +6,7 @@ import streamlit as st
 from bertexplore.tasks.attribution import MAX_STEPS, METHOD_NAMES, attribute
 from bertexplore.tasks.classify import classify, from_logits, output_transform
 from ui.feedback import guard, show_notices
+from ui.markdown import plain
 from ui.html import highlighted_tokens
 from ui.task_views import (clamp_state, default_text, example_picker, follow, label_figure, memo, recall,
                            task_header, task_model)
@@ -31,18 +32,18 @@ if loaded is None:
 
 
 with guard():
-    result = memo("cls", (loaded.name, text, pair or ""), lambda: classify(loaded, text, pair or None))
+    result = memo("cls", (loaded.key, text, pair or ""), lambda: classify(loaded, text, pair or None))
     inputs, logits = result.inputs, result.logits
     if result.mode == "multi-label":
         with st.expander("Thresholds per label", expanded=False):
             thresholds = [
-                st.slider(label, 0.0, 1.0, 0.5, 0.01, key=f"cls_threshold_{i}")
+                st.slider(plain(label), 0.0, 1.0, 0.5, 0.01, key=f"cls_threshold_{i}")
                 for i, label in enumerate(result.labels)
             ]
         result = from_logits(loaded, inputs, logits, thresholds)
     show_notices(result.notices)
     st.info(result.explanation)
-    chosen = ", ".join(result.labels[i] for i in result.predicted) or "no label over its threshold"
+    chosen = ", ".join(plain(result.labels[i]) for i in result.predicted) or "no label over its threshold"
     if result.mode == "regression":
         st.subheader(f"Score: {float(result.scores[0]):.4f}")
     else:
@@ -61,7 +62,7 @@ with guard():
     )
     cols = st.columns([2, 2, 1])
     # a new text (or checkpoint) explains its predicted label first
-    follow("cls_target", (loaded.name, text, pair or ""), result.predicted[0] if result.predicted else 0)
+    follow("cls_target", (loaded.key, text, pair or ""), result.predicted[0] if result.predicted else 0)
     clamp_state("cls_target", 0, len(result.labels) - 1)
     target = cols[0].selectbox(
         "Explain label", list(range(len(result.labels))),
@@ -71,7 +72,7 @@ with guard():
                            horizontal=True, bind="query-params")
     steps = cols[2].number_input("IG steps", 4, MAX_STEPS, 32, step=4, key="cls_steps", bind="query-params")
     output = output_transform(result.mode)
-    key = (loaded.name, text, pair or "", int(target), method, int(steps) if method == "integrated-gradients" else 0)
+    key = (loaded.key, text, pair or "", int(target), method, int(steps) if method == "integrated-gradients" else 0)
     explanation = recall("cls_attr", key)
     if explanation is None and method == "integrated-gradients":
         st.caption(f"Integrated gradients runs {int(steps)} forward and backward passes, batched.")

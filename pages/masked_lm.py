@@ -7,9 +7,9 @@ import streamlit as st
 
 from bertexplore.mlm import FILL_ORDERS, fill_masks, top_k
 from bertexplore.pll import MAX_TOKENS, VARIANTS, compare_pair
-from bertexplore.tokens import tokenize
 from bertexplore.trace import apply_masks
 from ui.feedback import guard, show_notices
+from ui.markdown import code, plain
 from ui.mlm_view import (chain_figure, load_examples, masked_sentence_html, memo, pair_figure, pill_labels,
                          positions_of_words, topk_figure)
 from ui.models import get_model
@@ -62,12 +62,12 @@ if loaded is None:
     st.stop()  # get_model already showed why, with the fetch command
 
 st.caption(
-    f"Model: **{loaded.name}** (from `{loaded.source}`, on {loaded.device}). "
+    f"Model: **{plain(loaded.name)}** (from {code(loaded.source)}, on {loaded.device}). "
     f"The recommended masked-LM checkpoint is {RECOMMENDED}: `{FETCH}`."
 )
 if not loaded.has_head:
     st.warning(
-        f"**{loaded.name}** has no masked-LM head (its checkpoint has no weights for one), so it cannot guess masked "
+        f"**{plain(loaded.name)}** has no masked-LM head (its checkpoint has no weights for one), so it cannot guess masked "
         "words (a head made of random weights would only produce noise, so this page refuses to use one). "
         "The Attention page works with it."
     )
@@ -87,8 +87,7 @@ st.text_area("Text", key="mlm_text", height=90, bind="query-params", on_change=_
 
 inputs = None
 with guard():
-    with loaded.lock:
-        inputs = tokenize(loaded.tokenizer, state["mlm_text"], max_length=loaded.max_length)
+    inputs = loaded.tokenize(state["mlm_text"])
     show_notices(inputs.notices)
 
 if inputs is not None:
@@ -99,7 +98,7 @@ if inputs is not None:
     if pending:
         state["mlm_masks"] = positions_of_words(inputs, pending)
     picked = st.pills("Click tokens to mask them", clickable, selection_mode="multi", key="mlm_masks",
-                      format_func=lambda p: labels.get(p, str(p)), bind="query-params")
+                      format_func=lambda p: plain(labels.get(p, str(p))), bind="query-params")
     whole = st.toggle("Whole-word masking", key="mlm_whole", bind="query-params",
                       help="Mask every wordpiece of a clicked word (un ##believ ##able), as BERT's later checkpoints were trained.")
     masked = tuple(sorted(inputs.whole_word(picked) if whole else picked))
@@ -119,7 +118,7 @@ if inputs is not None:
             st.html(masked_sentence_html(trace.inputs, trace.mask_positions,
                                          {r.position: r.predictions[0].token for r in results if r.predictions}))
             st.subheader(f"Predictions for {len(results)} mask{'s' if len(results) > 1 else ''}")
-            tabs = st.tabs([f"#{i + 1} at {r.position}" + (f" ({r.original})" if r.original else "")
+            tabs = st.tabs([f"#{i + 1} at {r.position}" + (f" ({plain(r.original)})" if r.original else "")
                             for i, r in enumerate(results)]) if len(results) > 1 else [st.container()]
             for tab, r in zip(tabs, results):
                 with tab:
@@ -128,7 +127,7 @@ if inputs is not None:
                                    column_config={"probability": st.column_config.ProgressColumn(
                                        "probability", format="%.4f", min_value=0.0, max_value=1.0)})
                     if r.original is not None:
-                        left.caption(f"The masked token **{r.original}** has probability {r.original_probability:.4f} "
+                        left.caption(f"The masked token **{plain(r.original)}** has probability {r.original_probability:.4f} "
                                      f"(rank {r.original_rank:,} of {trace.mask_log_probs.shape[1]:,}).")
                     right.plotly_chart(topk_figure(r, f"Mask at position {r.position}"), width="stretch",
                                        key=f"mlm_chart_{r.position}")
@@ -139,7 +138,7 @@ if inputs is not None:
             st.markdown("Fill the blanks one at a time, each choice feeding the next prediction (one forward per mask).")
             order = st.radio("Order", list(FILL_ORDERS), format_func=FILL_ORDERS.get, horizontal=True,
                              key="mlm_order", bind="query-params")
-            key = ("fill", loaded.name, loaded.device, loaded.dtype, state["mlm_text"], masked, order, hide_sub)
+            key = ("fill", loaded.key, state["mlm_text"], masked, order, hide_sub)
             if st.button("Fill all masks", key="mlm_fill", icon=":material/auto_fix_high:"):
                 masked_inputs = apply_masks(loaded, inputs, masked)
                 memo(key, lambda: fill_masks(loaded, masked_inputs, order=order, hide_subwords=hide_sub))
@@ -168,7 +167,7 @@ a_col.text_input("Sentence A", key="mlm_pair_a", bind="query-params")
 b_col.text_input("Sentence B", key="mlm_pair_b", bind="query-params")
 variant = st.radio("Scoring", list(VARIANTS), format_func=VARIANTS.get, horizontal=True, key="mlm_pll_variant",
                    bind="query-params")
-pair_key = ("pll", loaded.name, loaded.device, loaded.dtype, state["mlm_pair_a"], state["mlm_pair_b"], variant)
+pair_key = ("pll", loaded.key, state["mlm_pair_a"], state["mlm_pair_b"], variant)
 with guard():
     if st.button("Compare", key="mlm_score", icon=":material/balance:"):
         memo(pair_key, lambda: compare_pair(loaded, state["mlm_pair_a"], state["mlm_pair_b"], variant,

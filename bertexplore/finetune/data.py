@@ -116,6 +116,28 @@ def decode(raw: bytes, filename: str) -> str:
     return text
 
 
+MAX_JSON_DEPTH = 4  # {"tokens": [...], "tags": [...]} is 2 deep; a list of label lists 3
+
+
+def _depth(value: object) -> int:
+    """Nesting depth of parsed JSON, without recursion (a hostile line must not exhaust the stack here either)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_JSON_DEPTH:
+            break
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def _too_deep(filename: str, number: int) -> InputError:
+    return InputError(f"'{filename}' line {number} nests lists or objects more than {MAX_JSON_DEPTH} levels deep. "
+                      "Each line should be a flat object, e.g. {\"text\": \"...\", \"label\": \"...\"} or "
+                      "{\"tokens\": [...], \"tags\": [...]}.")
+
+
 def read_data(raw: bytes, filename: str) -> Table:
     """Parse by extension: .csv, .tsv/.tab, .jsonl/.json (one object per line), .txt (one example per line)."""
     text = decode(raw, filename)
@@ -140,6 +162,10 @@ def read_data(raw: bytes, filename: str) -> Table:
             except json.JSONDecodeError as err:
                 raise InputError(f"'{filename}' line {number} is not a JSON object: {err.msg}. "
                                  "JSONL files hold one object per line, e.g. {\"text\": ..., \"label\": ...}.") from None
+            except RecursionError:  # the parser gives up on deep nesting; so would pandas and the page
+                raise _too_deep(filename, number) from None
+            if _depth(record) > MAX_JSON_DEPTH:
+                raise _too_deep(filename, number)
             if not isinstance(record, dict):
                 raise InputError(f"'{filename}' line {number} is a JSON {type(record).__name__}, not an object.")
             records.append(record)
