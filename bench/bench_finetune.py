@@ -8,9 +8,9 @@
    validation metrics (accuracy / macro-F1, micro/macro-F1, entity F1, masked-LM perplexity and top-5
    accuracy on held-out masked tokens, next-sentence accuracy, QA exact match / F1 on held-out paragraphs).
 
-    python bench/bench_finetune.py            # full (several minutes on 2 CPU cores)
-    python bench/bench_finetune.py --quick    # fewer steps and epochs
-    python bench/bench_finetune.py --skip-throughput --runs 3 --tasks pretraining qa
+    python -m bench.bench_finetune            # from the repository root; several minutes on 2 CPU cores
+    python -m bench.bench_finetune --quick    # fewer steps and epochs
+    python -m bench.bench_finetune --skip-throughput --runs 3 --tasks pretraining qa
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402

@@ -10,7 +10,6 @@ over (about 3x fewer bytes, invisible in line opacities) and pick a subset of la
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import re

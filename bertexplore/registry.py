@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import NotAModel
+from .i18n import _
 
 OFFLINE_MODEL = "all-MiniLM-L6-v2 (packaged, offline)"
 DEFAULT_ONLINE_MODEL = "bert-base-uncased"
@@ -96,10 +97,10 @@ def _inside(path: Path, roots: list[Path]) -> bool:
 
 def folder_refused(name: str) -> NotAModel:
     """The one message for every folder outside the allowed ones, whether it exists or not."""
-    return NotAModel(
-        f"'{name}' cannot be opened: this app loads local folders only from its models folder and from folders "
-        f"its operator lists in {ALLOWED_DIRS_ENV}. Pick a model from the list, or type a Hugging Face id."
-    )
+    return NotAModel(_(
+        "'{name}' cannot be opened: this app loads local folders only from its models folder and from folders "
+        "its operator lists in {variable}. Pick a model from the list, or type a Hugging Face id."
+    ).format(name=name, variable=ALLOWED_DIRS_ENV))
 
 
 def resolve(name: str) -> tuple[str, bool]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bertexplore.figures import head_effect_figure
-from bertexplore.head_importance import compare, scan_heads
+from bertexplore.head_importance import compare, scan_heads, unavailable
 from ui.feedback import guard, show_notices
 from ui.markdown import plain
 from ui.entry import inside_app
@@ -21,6 +21,9 @@ st.markdown(
 
 loaded = get_model("mlm")
 if loaded is None:
+    st.stop()
+if unavailable(loaded):
+    st.warning(unavailable(loaded))
     st.stop()
 
 has_mlm = loaded.has_head

@@ -10,6 +10,7 @@ import streamlit as st
 
 from bertexplore.errors import BertExploreError, ModelUnavailable, refused_pickle
 
+from .i18n import _
 from .markdown import plain
 
 log = logging.getLogger("bertexplore")
@@ -24,7 +25,7 @@ def show_error(err: BaseException) -> None:
     elif isinstance(err, pickle.UnpicklingError):  # a refused checkpoint reached here some other way
         st.error(plain(refused_pickle("this model")))
     elif isinstance(err, RecursionError):
-        st.error("The input is nested too deeply to be read. Use flat records (one level of lists at most).")
+        st.error(_("The input is nested too deeply to be read. Use flat records (one level of lists at most)."))
     else:
         log.exception("unexpected error", exc_info=err)
         st.error(f"Something went wrong ({type(err).__name__}: {plain(err)}). The app is still running; "

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import plotly.graph_objects as go
-import streamlit as st
 
 from bertexplore.figures import plot_text
 from bertexplore.mlm import FillResult, MaskPredictions

@@ -21,8 +21,17 @@ def _cached_load(name: str, head: str, device: str, dtype: str, stamp: float | N
     return load_model(name, head=head, device=device, dtype=dtype)
 
 
+@st.cache_resource(show_spinner=False)
+def _startup_cleanup() -> int:
+    """Once per server process: remove temporary folders that saves killed mid-way left in the models folder."""
+    from bertexplore.finetune.leftovers import clean_stale_saves  # light: no training stack
+
+    return len(clean_stale_saves())
+
+
 def sidebar() -> None:
     """Model, device and precision pickers; called from app.py so they persist across pages."""
+    _startup_cleanup()
     choices = picker_choices()
     typed = st.session_state.get(MODEL_KEY)
     if typed and typed not in choices:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..i18n import _
 from .config import JobConfig
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
@@ -133,9 +134,10 @@ def _depth(value: object) -> int:
 
 
 def _too_deep(filename: str, number: int) -> InputError:
-    return InputError(f"'{filename}' line {number} nests lists or objects more than {MAX_JSON_DEPTH} levels deep. "
-                      "Each line should be a flat object, e.g. {\"text\": \"...\", \"label\": \"...\"} or "
-                      "{\"tokens\": [...], \"tags\": [...]}.")
+    return InputError(_("'{filename}' line {number} nests lists or objects more than {depth} levels deep. Each line "
+                        "should be a flat object, e.g. {example}.").format(
+        filename=filename, number=number, depth=MAX_JSON_DEPTH,
+        example='{"text": "...", "label": "..."} or {"tokens": [...], "tags": [...]}'))
 
 
 def read_data(raw: bytes, filename: str) -> Table:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import math
 import os
-import pickle
 import shutil
 import tempfile
 import threading
