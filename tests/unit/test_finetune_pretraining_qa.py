@@ -7,7 +7,6 @@ next-sentence logits against a hand-built [CLS] A [SEP] B [SEP] forward of trans
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
