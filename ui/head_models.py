@@ -3,7 +3,6 @@ and otherwise one calm message with the two ways to get one (copy the classroom 
 """
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Callable
 
@@ -15,6 +14,7 @@ from bertexplore.registry import models_dir
 from bertexplore.tasks import checkpoints
 
 from .i18n import N_, _
+from .markdown import code, plain
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,19 +69,17 @@ def missing_head(head: str, key: str, current: str, what_works: str = "") -> Non
     """One calm message: what is missing, the saved models that have it (one click), else the two ways to get one."""
     offered = models_with(head)
     with st.container(border=True):
-        # Model names and folders are checkpoint/user text: escaped HTML, never Markdown.
-        st.html("<p style='margin:0'>" + _("<b>{model}</b> has no {head} head, so this page cannot make its predictions "
-                                           "with it.").format(model=html.escape(current), head=html.escape(head_title(head)))
-                + (" " + html.escape(what_works) if what_works else "") + "</p>")
+        # Model names and folders are checkpoint/user text: shown as plain text (ui.markdown), never as Markdown.
+        st.markdown(_("**{model}** has no {head} head, so this page cannot make its predictions with it.").format(
+            model=plain(current), head=head_title(head)) + (" " + what_works if what_works else ""))
         if switch_buttons(head, key, current, offered):
             return
         st.markdown(_("Two ways to get one:"))
         pack = pack_models(head)
-        st.html(_("1. <b>Copy the classroom pack</b>: on a machine with internet access, in the app's folder, run "
-                  "the command below, then copy the <code>models</code> folder to this machine ({folder}). It brings "
-                  "{models}.").format(folder=html.escape(str(models_dir())),
-                                      models=", ".join(f"<code>{html.escape(m)}</code>" for m in pack)
-                                      or _("ready-made models")))
+        st.markdown(_("1. **Copy the classroom pack**: on a machine with internet access, in the app's folder, run "
+                      "the command below, then copy the `models` folder to this machine ({folder}). It brings "
+                      "{models}.").format(folder=code(models_dir()),
+                                          models=", ".join(code(m) for m in pack) or _("ready-made models")))
         st.code(pack_command(), language="bash")
         task = TRAINS.get(head)
         st.markdown(_("2. **Train one here, offline**, on the Fine-tune page (a few minutes on a laptop): it is saved "
