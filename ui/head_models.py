@@ -87,3 +87,42 @@ def missing_head(head: str, key: str, current: str, what_works: str = "") -> Non
         if task and (ROOT / "pages" / "finetune.py").is_file():
             st.page_link("pages/finetune.py", label=_("Open the Fine-tune page"), icon=":material/model_training:",
                          query_params={"ft_task": task})
+
+
+# Where a model saved by the Fine-tune page appears, per task: the picker, and the pages it serves there.
+SIDEBAR = "sidebar"
+APPEARS_IN: dict[str, tuple[tuple[str, str], ...]] = {
+    "mlm": ((SIDEBAR, "pages/masked_lm.py"),),
+    "pretraining": ((SIDEBAR, "pages/masked_lm.py"), ("nsp_checkpoint", "pages/nsp.py")),
+    "qa": (("qa_checkpoint", "pages/qa.py"),),
+    "classification": (("cls_checkpoint", "pages/classification.py"),),
+    "multilabel": (("cls_checkpoint", "pages/classification.py"),),
+    "ner": (("ner_checkpoint", "pages/ner.py"),),
+}
+PAGE_TITLES: dict[str, str] = {
+    "pages/masked_lm.py": N_("Masked-LM"), "pages/nsp.py": N_("Next sentence"), "pages/qa.py": N_("Question answering"),
+    "pages/classification.py": N_("Classification"), "pages/ner.py": N_("Named entities"),
+}
+
+
+def where_it_appears(task: str) -> str:
+    """One sentence naming exactly the pickers a model saved for `task` is listed in."""
+    parts = []
+    for picker, page in APPEARS_IN.get(task, ()):
+        if picker == SIDEBAR:
+            parts.append(_("the sidebar's model list (Masked-LM, Attention and Head ablation pages)"))
+        else:
+            parts.append(_("the checkpoint picker of the {page} page").format(page=_(PAGE_TITLES[page])))
+    return _("It is listed in {places}.").format(places=_(" and ").join(parts)) if parts else ""
+
+
+def open_saved_buttons(task: str, name: str) -> None:
+    """One click each: put the saved model in the picker of a page it serves, and open that page."""
+    for i, (picker, page) in enumerate(APPEARS_IN.get(task, ())):
+        if not (ROOT / page).is_file():
+            continue
+        key = "model" if picker == SIDEBAR else picker  # ui.models.MODEL_KEY for the sidebar
+        if st.button(_("Use it on the {page} page").format(page=_(PAGE_TITLES[page])), key=f"ft_open_saved_{i}",
+                     icon=":material/open_in_new:"):
+            st.session_state[key] = name
+            st.switch_page(page)
