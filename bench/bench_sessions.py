@@ -217,27 +217,17 @@ async def open_session(browser, url: str, s: Session, all_markers: set[str], tim
 async def submit(page, s: Session, sentence: str, markers: tuple[str, str], all_markers: set[str],
                  delay: float, timeout: float) -> None:
     await asyncio.sleep(delay)
-    box = page.locator("textarea[aria-label='Text (sentence A)']").first
-    await box.fill(sentence)
-    started = time.perf_counter()
-    await box.press("Control+Enter")
     s.markers, s.sentence, s.settle_s = markers, sentence, None
     try:
+        box = page.locator("textarea[aria-label='Text (sentence A)']").first
+        await box.fill(sentence, timeout=timeout * 1000)
+        started = time.perf_counter()
+        await box.press("Control+Enter", timeout=timeout * 1000)
         await page.wait_for_function(ready_js("attention", markers), timeout=timeout * 1000, polling=50)
         s.settle_s = time.perf_counter() - started
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:  # noqa: BLE001 - a timeout is a measured failure, not a crash of the bench
         s.errors.append(f"did not redraw: {type(err).__name__}")
     await check(page, s, all_markers)
-
-
-def single_tokens(words: tuple[str, ...] | list[str]) -> list[str]:
-    """The words MiniLM's WordPiece vocabulary keeps whole (so a heatmap tick shows exactly the word)."""
-    from transformers import AutoTokenizer
-
-    from bertexplore.registry import packaged_model_dir
-
-    tokenizer = AutoTokenizer.from_pretrained(packaged_model_dir())
-    return list(dict.fromkeys(w for w in words if tokenizer.tokenize(w) == [w]))
 
 
 # ----------------------------------------------------------------------------------------- measuring
@@ -397,8 +387,9 @@ def main() -> int:
                         help="OMP_NUM_THREADS for the server (default: torch's own choice)")
     parser.add_argument("--open-batch", type=int, default=5, help="classroom: sessions opened together before the test")
     parser.add_argument("--no-lock-probe", dest="lock_probe", action="store_false")
-    parser.add_argument("--browsers-same-priority", dest="nice_browsers", action="store_false",
-                        help="do not lower the browsers' CPU priority below the server's")
+    parser.add_argument("--nice-browsers", action="store_true",
+                        help="lower the browsers' CPU priority below the server's (on a machine nobody else uses: "
+                             "in a classroom the browsers run on the students' machines)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the server on kill
     if args.sessions is None:
