@@ -230,6 +230,16 @@ async def submit(page, s: Session, sentence: str, markers: tuple[str, str], all_
     await check(page, s, all_markers)
 
 
+def single_tokens(words: tuple[str, ...] | list[str]) -> list[str]:
+    """The words MiniLM's WordPiece vocabulary keeps whole (so a heatmap tick shows exactly the word)."""
+    from transformers import AutoTokenizer
+
+    from bertexplore.registry import packaged_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(packaged_model_dir())
+    return list(dict.fromkeys(w for w in words if tokenizer.tokenize(w) == [w]))
+
+
 # ----------------------------------------------------------------------------------------- measuring
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
