@@ -23,6 +23,7 @@ PAGES = [
     ("pages/qa.py", "Question answering", ":material/quiz:", "Task demos"),
     ("pages/nsp.py", "Next sentence", ":material/arrow_forward:", "Task demos"),
     ("pages/finetune.py", "Fine-tune", ":material/model_training:", "Train"),
+    ("pages/inside_bert.py", "Inside BERT", ":material/school:", "Learn"),
 ]
 
 # An emoji favicon: a material-icon favicon is fetched from Google's font CDN, which offline classrooms lack.

