@@ -17,11 +17,13 @@ PAGES = [
     ("pages/masked_lm.py", "Masked-LM", ":material/text_fields:", "Explore"),
     ("pages/attention.py", "Attention", ":material/grid_on:", "Explore"),
     ("pages/ablation.py", "Head ablation", ":material/block:", "Explore"),
+    ("pages/analysis.py", "Analysis lab", ":material/science:", "Analyse"),
     ("pages/classification.py", "Classification", ":material/label:", "Task demos"),
     ("pages/ner.py", "Named entities", ":material/person_search:", "Task demos"),
     ("pages/qa.py", "Question answering", ":material/quiz:", "Task demos"),
     ("pages/nsp.py", "Next sentence", ":material/arrow_forward:", "Task demos"),
     ("pages/finetune.py", "Fine-tune", ":material/model_training:", "Train"),
+    ("pages/inside_bert.py", "Inside BERT", ":material/school:", "Learn"),
 ]
 
 # An emoji favicon: a material-icon favicon is fetched from Google's font CDN, which offline classrooms lack.
