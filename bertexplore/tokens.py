@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
+from .segment import regroup_word_ids
+from .unknown import UnknownReport, find_unknown
 
 MAX_CHARS = 100_000  # beyond this even tokenising gets slow; far past any model's 512 tokens anyway
 
@@ -53,6 +55,7 @@ class Tokenized:
     special: tuple[bool, ...]
     full_length: int  # tokens before truncation
     notices: tuple[str, ...] = ()
+    unknown: UnknownReport | None = None  # why some tokens are [UNK]; None when none is
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -135,15 +138,21 @@ def tokenize(tokenizer, text: str, text_pair: str | None = None, max_length: int
         if sid is None:  # [CLS] belongs to A; [SEP]s to the segment they close
             sid = seq_ids[pos - 1] if pos > 0 and seq_ids[pos - 1] is not None else (segments[-1] if segments else 0)
         segments.append(int(sid))
+    offsets = tuple((int(a), int(b)) for a, b in enc["offset_mapping"])
+    special = tuple(bool(s) for s in enc["special_tokens_mask"])
+    texts = (text, text_pair or "")
+    # Chinese: the characters of one jieba word form one word (see segment.py).
+    word_ids = regroup_word_ids(enc.word_ids(), offsets, segments, special, texts)
     return Tokenized(
         text=text,
         text_pair=text_pair,
         tokens=tuple(tokenizer.convert_ids_to_tokens(ids)),
         input_ids=np.asarray(ids, dtype=np.int64),
-        word_ids=tuple(enc.word_ids()),
+        word_ids=word_ids,
         segment_ids=tuple(segments),
-        offsets=tuple((int(a), int(b)) for a, b in enc["offset_mapping"]),
-        special=tuple(bool(s) for s in enc["special_tokens_mask"]),
+        offsets=offsets,
+        special=special,
         full_length=full,
         notices=tuple(notices),
+        unknown=find_unknown(tokenizer, ids, offsets, segments, special, texts),
     )

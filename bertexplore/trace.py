@@ -5,6 +5,7 @@ and views never call the model again. `forward_count()` lets tests prove that.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,11 +104,7 @@ def apply_masks(loaded: LoadedModel, inputs: Tokenized, positions: list[int] | t
     tokens = list(inputs.tokens)
     for p in chosen:
         tokens[p] = loaded.tokenizer.mask_token
-    return Tokenized(
-        text=inputs.text, text_pair=inputs.text_pair, tokens=tuple(tokens), input_ids=ids,
-        word_ids=inputs.word_ids, segment_ids=inputs.segment_ids, offsets=inputs.offsets,
-        special=inputs.special, full_length=inputs.full_length, notices=inputs.notices,
-    )
+    return dataclasses.replace(inputs, tokens=tuple(tokens), input_ids=ids)
 
 
 def run_trace(
