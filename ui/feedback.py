@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -33,6 +34,22 @@ def guard() -> Iterator[None]:
         if type(err).__name__ in ("RerunException", "StopException"):  # st.rerun()/st.stop() must work
             raise
         show_error(err)
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def plain(text: str) -> str:
+    """Text that Streamlit's Markdown shows literally (user text inside st.info/st.warning)."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def show_unknown(inputs) -> None:
+    """The shared [UNK] notice: which characters the model's vocabulary lacks, how much of the text they are, and
+    a model that covers them. `inputs`: a Tokenized (or anything with `.unknown`), or an UnknownReport."""
+    report = getattr(inputs, "unknown", inputs)
+    if report is not None:
+        st.warning(plain(report.message()), icon="❓")
 
 
 def show_notices(notices) -> None:
