@@ -1,8 +1,9 @@
-"""The attention function every explorer model runs: eager attention plus per-forward head ablation.
+"""The attention function every explorer model runs: eager attention, per-forward head ablation and capture.
 
 transformers 5 dropped `head_mask` and returns no weights under sdpa, so models are loaded with this registered
-attention implementation. With no mask set it is eager attention. The mask lives in a context variable, per
-forward and per thread, so one session's ablation can never leak into another's forward on the same shared model.
+attention implementation. With no mask and no recorder set it is eager attention. Both live in context variables,
+per forward and per thread, so one session's ablation or capture can never leak into another's forward on the same
+shared model.
 """
 from __future__ import annotations
 
@@ -14,47 +15,57 @@ import numpy as np
 import torch
 from torch import nn
 from transformers import AttentionInterface
+from transformers.masking_utils import AttentionMaskInterface, eager_mask
+
+from . import capture, families
 
 ATTN_IMPLEMENTATION = "bertexplore_eager"
-_QUERY_NAMES = ("query", "q_lin", "q_proj")
 _head_mask: ContextVar[torch.Tensor | None] = ContextVar("bertexplore_head_mask", default=None)
 
 
 def explorer_attention(module: nn.Module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
-    """Eager attention (as in transformers' BERT), with the head mask described above."""
+    """Eager attention (as in transformers' BERT), with the head mask and the recorder described above."""
     if scaling is None:
         scaling = query.size(-1) ** -0.5
     scores = torch.matmul(query * scaling, key.transpose(2, 3))  # scaling q ([T, d]) is cheaper than scores ([T, T])
     if attention_mask is not None:
         scores = scores + attention_mask
-    layer = getattr(module, "_bertexplore_layer", None)
     weights = torch.softmax(scores, dim=-1)
     weights = nn.functional.dropout(weights, p=dropout, training=module.training)
     mask = _head_mask.get()
+    layer = getattr(module, "_bertexplore_layer", None)
     if mask is not None and layer is not None:
         keep = mask[:, layer].to(device=weights.device, dtype=weights.dtype)[:, :, None, None]  # [batch|1, heads]
         weights = weights * keep
-    out = torch.matmul(weights, value).transpose(1, 2).contiguous()  # [batch, tokens, heads, head_dim]
-    return out, weights
+    z = torch.matmul(weights, value)  # [batch, heads, tokens, head_dim]
+    recorder = capture.current()
+    if recorder is not None:
+        recorder.attention(query, key, value, scores, weights, z)
+    return z.transpose(1, 2).contiguous(), weights
 
 
 AttentionInterface.register(ATTN_IMPLEMENTATION, explorer_attention)
+# Without a registered mask function transformers passes NO mask to a custom attention: padded batches would
+# attend to their [PAD] tokens. Eager's additive mask (0 / dtype min) is what this function adds.
+AttentionMaskInterface.register(ATTN_IMPLEMENTATION, eager_mask)
 
 
 def number_attention_layers(model: nn.Module) -> int:
-    """Tag each self-attention module with its layer index (once, at load time); return how many."""
-    count = 0
-    for module in model.modules():
-        if any(isinstance(getattr(module, name, None), nn.Linear) for name in _QUERY_NAMES):
-            module._bertexplore_layer = count
-            count += 1
-    return count
+    """Tag each distinct self-attention module with its layer index (once, at load time); return how many."""
+    modules = families.attention_modules(model)
+    if len(modules) != families.layer_count(model):
+        return len(modules)  # shared modules (ALBERT): a tag would switch a head off in every layer; none is set
+    for index, module in enumerate(modules):
+        module._bertexplore_layer = index
+    return len(modules)
 
 
 def supports_ablation(model: nn.Module) -> bool:
-    return getattr(model.config, "_attn_implementation", None) == ATTN_IMPLEMENTATION and any(
-        hasattr(m, "_bertexplore_layer") for m in model.modules()
-    )
+    """Only where every layer has its own tagged attention module (not ALBERT, whose layers share one)."""
+    if getattr(model.config, "_attn_implementation", None) != ATTN_IMPLEMENTATION:
+        return False
+    tagged = {id(m) for m in model.modules() if hasattr(m, "_bertexplore_layer")}
+    return len(tagged) == families.layer_count(model) > 0
 
 
 @contextmanager

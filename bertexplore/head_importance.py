@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import torch
 
-from .ablation import ablated, head_mask, one_head_off_masks, supports_ablation
+from .ablation import ablated, head_mask, one_head_off_masks
 from .errors import UnsupportedModel
 from .loading import LoadedModel
 from .tokens import Tokenized
-from .trace import forward, model_inputs
+from .trace import Trace, trace_batch, trace_tokens
 
 
 @dataclass(frozen=True)
@@ -47,70 +46,86 @@ class AblationComparison:
 
 
 def _check(loaded: LoadedModel) -> None:
-    if not supports_ablation(loaded.model):
-        raise UnsupportedModel(f"Head ablation is not available for '{loaded.name}' ({loaded.model_type}).")
+    if not loaded.supports_ablation:
+        why = " (its layers share one attention module, so a head cannot be switched off in one layer)" \
+            if loaded.num_layers and not loaded.supports_ablation and loaded.full_cache else ""
+        raise UnsupportedModel(f"Head ablation is not available for '{loaded.name}' ({loaded.model_type}){why}.")
 
 
-def _run(loaded: LoadedModel, inputs: Tokenized, mask: torch.Tensor | None, batch: int) -> tuple[torch.Tensor | None, torch.Tensor]:
-    """(MLM logits or None, mean-pooled last hidden state) for `batch` copies of the input under `mask`."""
-    ids = np.repeat(inputs.input_ids[None, :], batch, axis=0)
-    with ablated(mask):
-        out = forward(loaded, model_inputs(loaded, ids, inputs.segment_ids), output_hidden_states=True)
-    logits = out.logits if (loaded.head == "mlm" and loaded.has_head) else None
-    return logits, out.hidden_states[-1].float().mean(dim=1)
+def _uses_mlm(loaded: LoadedModel) -> bool:
+    return loaded.head == "mlm" and loaded.has_head
 
 
-def objective_for(loaded: LoadedModel, inputs: Tokenized) -> Objective:
-    mask_id = loaded.tokenizer.mask_token_id
-    masks = [int(p) for p in np.flatnonzero(inputs.input_ids == mask_id)] if mask_id is not None else []
-    if loaded.head == "mlm" and loaded.has_head and masks:
-        logits, _ = _run(loaded, inputs, None, 1)
-        target = int(logits[0, masks[0]].argmax())
-        return Objective("mlm", masks[0], target, loaded.tokenizer.convert_ids_to_tokens(target))
+def _names(loaded: LoadedModel) -> tuple[str, ...]:
+    return ("mlm.log_probs",) if _uses_mlm(loaded) else (f"blocks.{loaded.num_layers - 1}.resid_post",)
+
+
+def baseline(loaded: LoadedModel, inputs: Tokenized) -> Trace:
+    """The unablated forward every comparison is measured against (run once, reused)."""
+    return trace_tokens(loaded, inputs, _names(loaded))
+
+
+def _pooled(loaded: LoadedModel, trace: Trace) -> np.ndarray:
+    """Mean over tokens of the last layer's output."""
+    name = f"blocks.{loaded.num_layers - 1}.resid_post"
+    if name not in trace:
+        raise UnsupportedModel(f"'{loaded.name}' ({loaded.model_type}) gives no layer outputs to compare.")
+    return trace[name].astype(np.float64).mean(axis=0)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-8))
+
+
+def objective_for(loaded: LoadedModel, inputs: Tokenized, base: Trace | None = None) -> Objective:
+    if _uses_mlm(loaded) and loaded.tokenizer.mask_token_id is not None:
+        base = base or baseline(loaded, inputs)
+        if base.mask_positions and base.mask_log_probs is not None:
+            target = int(np.argmax(base.mask_log_probs[0]))
+            return Objective("mlm", base.mask_positions[0], target, loaded.tokenizer.convert_ids_to_tokens(target))
     return Objective("embedding", None, None, None)
 
 
-def _top(logits: torch.Tensor, loaded: LoadedModel, k: int = 5) -> list[tuple[str, float]]:
-    probs = torch.softmax(logits.float(), dim=-1)
-    values, ids = probs.topk(k)
-    return [(tok, float(p)) for tok, p in zip(loaded.tokenizer.convert_ids_to_tokens(ids.tolist()), values.tolist())]
+def _top(log_probs: np.ndarray, loaded: LoadedModel, k: int = 5) -> list[tuple[str, float]]:
+    best = np.argsort(-log_probs, kind="stable")[:k]
+    return [(tok, float(np.exp(log_probs[i]))) for tok, i in zip(loaded.tokenizer.convert_ids_to_tokens(best.tolist()), best)]
 
 
-def compare(loaded: LoadedModel, inputs: Tokenized, off: list[tuple[int, int]], objective: Objective | None = None) -> AblationComparison:
-    """The objective with all heads on vs with the heads in `off` switched off together."""
+def compare(loaded: LoadedModel, inputs: Tokenized, off: list[tuple[int, int]], objective: Objective | None = None,
+            base: Trace | None = None) -> AblationComparison:
+    """The objective with all heads on vs with the heads in `off` switched off together: two traced forwards."""
     _check(loaded)
-    objective = objective or objective_for(loaded, inputs)
-    mask = head_mask(loaded.num_layers, loaded.num_heads, off)
-    base_logits, base_vec = _run(loaded, inputs, None, 1)
-    abl_logits, abl_vec = _run(loaded, inputs, mask, 1)
+    base = base or baseline(loaded, inputs)
+    objective = objective or objective_for(loaded, inputs, base)
+    with ablated(head_mask(loaded.num_layers, loaded.num_heads, off)):
+        after = trace_tokens(loaded, inputs, _names(loaded))
     if objective.kind == "mlm":
-        pos, target = objective.position, objective.target_id
-        before = torch.log_softmax(base_logits[0, pos].float(), -1)
-        after = torch.log_softmax(abl_logits[0, pos].float(), -1)
-        return AblationComparison(objective, tuple(off), float(before[target]), float(after[target]),
-                                  _top(base_logits[0, pos], loaded), _top(abl_logits[0, pos], loaded))
-    cos = torch.nn.functional.cosine_similarity(base_vec, abl_vec, dim=-1)
-    return AblationComparison(objective, tuple(off), 1.0, float(cos[0]), [], [])
+        target = objective.target_id
+        before_lp, after_lp = base.mask_log_probs[0].astype(np.float64), after.mask_log_probs[0].astype(np.float64)
+        return AblationComparison(objective, tuple(off), float(before_lp[target]), float(after_lp[target]),
+                                  _top(before_lp, loaded), _top(after_lp, loaded))
+    return AblationComparison(objective, tuple(off), 1.0, _cosine(_pooled(loaded, base), _pooled(loaded, after)), [], [])
 
 
 def scan_heads(loaded: LoadedModel, inputs: Tokenized, batch_size: int = 16,
-               progress: Callable[[float], None] | None = None) -> tuple[Objective, np.ndarray]:
+               progress: Callable[[float], None] | None = None,
+               base: Trace | None = None) -> tuple[Objective, np.ndarray]:
     """Effect of switching each head off alone: [layers, heads], larger = the head matters more here."""
     _check(loaded)
-    objective = objective_for(loaded, inputs)
-    base_logits, base_vec = _run(loaded, inputs, None, 1)
+    base = base or baseline(loaded, inputs)
+    objective = objective_for(loaded, inputs, base)
     masks = one_head_off_masks(loaded.num_layers, loaded.num_heads)
-    scores = []
+    scores: list[float] = []
     for start in range(0, len(masks), batch_size):
         chunk = masks[start:start + batch_size]
-        logits, vec = _run(loaded, inputs, chunk, len(chunk))
+        with ablated(chunk):  # row k of the batch runs with mask k
+            traces = trace_batch(loaded, [inputs] * len(chunk), _names(loaded))
         if objective.kind == "mlm":
-            pos, target = objective.position, objective.target_id
-            base = torch.log_softmax(base_logits[0, pos].float(), -1)[target]
-            scores.append(base - torch.log_softmax(logits[:, pos].float(), -1)[:, target])
+            before = float(base.mask_log_probs[0, objective.target_id])
+            scores += [before - float(t.mask_log_probs[0, objective.target_id]) for t in traces]
         else:
-            scores.append(1.0 - torch.nn.functional.cosine_similarity(base_vec.expand_as(vec), vec, dim=-1))
+            pooled = _pooled(loaded, base)
+            scores += [1.0 - _cosine(pooled, _pooled(loaded, t)) for t in traces]
         if progress:
             progress(min(1.0, (start + len(chunk)) / len(masks)))
-    grid = torch.cat(scores).reshape(loaded.num_layers, loaded.num_heads)
-    return objective, grid.cpu().numpy().astype(np.float32)
+    return objective, np.asarray(scores, dtype=np.float32).reshape(loaded.num_layers, loaded.num_heads)

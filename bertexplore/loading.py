@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlparse
 
+import numpy as np
 import torch
 from transformers import (
     AutoConfig,
@@ -28,10 +29,13 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from .attention_function import ATTN_IMPLEMENTATION, number_attention_layers
+from . import capture
+from .attention_function import ATTN_IMPLEMENTATION, number_attention_layers, supports_ablation
 from .errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel
+from .families import PADDING_OFFSET_TYPES, has_full_cache
 from .model_building import building, check_tied, has_meta_tensors
 from .registry import resolve
+from .tokens import Tokenized, tokenize
 
 Head = Literal["base", "mlm", "pretraining", "sequence-classification", "token-classification", "question-answering"]
 
@@ -114,11 +118,54 @@ def hub_reachable(timeout: float = 2.0) -> bool:
     return ok
 
 
+_count_lock = threading.Lock()
+_forwards = 0
+
+
+def forward_count() -> int:
+    """How many model forwards this process has run through `LoadedModel.forward` (tests use it)."""
+    return _forwards
+
+
+def position_limit(config: PretrainedConfig) -> int:
+    """Tokens the position embeddings allow: RoBERTa's family starts its positions after the padding index."""
+    limit = int(getattr(config, "max_position_embeddings", 512))
+    if config.model_type in PADDING_OFFSET_TYPES:
+        limit -= 2
+    return limit
+
+
+def weights_stamp(source: str) -> float | None:
+    """Latest modification time of a local model folder's files (None for a hub id): a re-saved model is new."""
+    if not os.path.isdir(source):
+        return None
+    try:
+        return max((entry.stat().st_mtime for entry in os.scandir(source) if entry.is_file()), default=None)
+    except OSError:
+        return None
+
+
+def prepare_model(model: PreTrainedModel, train: bool = False) -> PreTrainedModel:
+    """Make a built model explorable, once, at build time: the app's attention function (ablation and capture),
+    layer tags and capture hooks. Explorer models are also frozen in eval mode; training models are left trainable."""
+    if getattr(model.config, "_attn_implementation", None) != ATTN_IMPLEMENTATION:
+        model.set_attn_implementation(ATTN_IMPLEMENTATION)
+    if not getattr(model, "_bertexplore_prepared", False):
+        number_attention_layers(model)  # lets ablation.ablated() switch heads off per forward
+        capture.install(model)
+        model._bertexplore_prepared = True
+    if not train:
+        model.eval()
+        model.requires_grad_(False)
+    return model
+
+
 @dataclass
 class LoadedModel:
-    """One checkpoint on one device, shared read-only by every session.
+    """One checkpoint on one device, shared read-only by every session: the only door to a model.
 
-    `lock` serialises tokenizer use and forwards: fast tokenizers are not thread-safe.
+    `tokenize` and `forward` take `lock` themselves (fast tokenizers are not thread-safe), per call, never across a
+    whole multi-step method, so sessions interleave.
     """
 
     name: str
@@ -132,7 +179,18 @@ class LoadedModel:
     has_head: bool
     missing_keys: tuple[str, ...] = ()
     load_seconds: float = 0.0
+    revision: float | None = None  # weights' modification time (local folder), or when built in memory
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def __post_init__(self) -> None:
+        prepare_model(self.model)  # idempotent: a model built by load_model is already prepared
+        if self.revision is None:
+            self.revision = weights_stamp(self.source)
+
+    @property
+    def key(self) -> tuple:
+        """THE memo key: same key, same outputs (name, head, device, precision, weights' revision)."""
+        return (self.name, self.head, self.device, self.dtype, self.revision)
 
     @property
     def model_type(self) -> str:
@@ -148,9 +206,7 @@ class LoadedModel:
 
     @property
     def max_length(self) -> int:
-        limit = int(getattr(self.config, "max_position_embeddings", 512))
-        if self.model_type in ("roberta", "xlm-roberta", "camembert", "xlm-roberta-xl"):
-            limit -= 2  # position ids start after the padding index
+        limit = position_limit(self.config)
         tok_max = getattr(self.tokenizer, "model_max_length", limit) or limit
         return int(min(limit, tok_max))
 
@@ -162,8 +218,58 @@ class LoadedModel:
     def encoder(self) -> PreTrainedModel:
         return getattr(self.model, self.model.base_model_prefix, self.model)
 
+    @property
+    def supports_ablation(self) -> bool:
+        """False where heads cannot be switched off one layer at a time (ALBERT shares one attention module)."""
+        return supports_ablation(self.model)
 
-def _load_config(source: str, is_local: bool, name: str) -> tuple[PretrainedConfig, bool]:
+    @property
+    def full_cache(self) -> bool:
+        """Whether traces hold every named step (else only attention patterns and the heads' outputs)."""
+        return has_full_cache(self.model)
+
+    def tokenize(self, text: str, text_pair: str | None = None, max_length: int | None = None) -> Tokenized:
+        """The model's view of the text, truncated to `max_length` (at most the model's limit) with a notice."""
+        limit = min(max_length or self.max_length, self.max_length)
+        with self.lock:
+            return tokenize(self.tokenizer, text, text_pair, max_length=limit)
+
+    def model_inputs(self, input_ids: np.ndarray, segment_ids: tuple[int, ...] | np.ndarray) -> dict[str, torch.Tensor]:
+        """Batch of one (or many, for 2-D ids) in the form the model's forward takes."""
+        ids = torch.as_tensor(np.atleast_2d(input_ids), dtype=torch.long)
+        # No attention_mask: rows are never padded here, and an all-ones mask only costs eager attention a [T, T] add.
+        batch = {"input_ids": ids}
+        if self.uses_segments:
+            segs = torch.as_tensor(np.atleast_2d(np.asarray(segment_ids)), dtype=torch.long)
+            batch["token_type_ids"] = segs.expand_as(ids)
+        return batch
+
+    def forward(self, batch: dict[str, torch.Tensor], encoder_only: bool = False, **kwargs: Any) -> Any:
+        """Run the shared model once, without gradients, under its lock for this forward only.
+
+        `encoder_only` skips the task head (e.g. the masked-LM vocabulary projection, ~14% of bert-base's compute at
+        512 tokens) when only the encoder's activations are wanted.
+        """
+        global _forwards
+        with _count_lock:
+            _forwards += 1
+        batch = {k: v.to(self.device) for k, v in batch.items()}
+        module = self.encoder if encoder_only else self.model
+        with self.lock, torch.inference_mode():
+            return module(**batch, **kwargs)
+
+    @classmethod
+    def wrap(cls, model: PreTrainedModel, tokenizer: Any, name: str, source: str, head: str,
+             has_head: bool = True) -> "LoadedModel":
+        """A model built in this session (fine-tuning) in the form the engine takes; frozen for exploring."""
+        device = str(next(model.parameters()).device.type)
+        dtype = {v: k for k, v in DTYPES.items()}.get(next(model.parameters()).dtype, "float32")
+        prepare_model(model)
+        return cls(name=name, source=source, head=head, model=model, tokenizer=tokenizer, config=model.config,
+                   device=device, dtype=dtype, has_head=has_head, revision=time.time())
+
+
+def load_config(source: str, is_local: bool, name: str) -> tuple[PretrainedConfig, bool]:
     """Return the config and whether everything must come from local files."""
     if is_local:
         if not os.path.isdir(source):
@@ -186,49 +292,69 @@ def _load_config(source: str, is_local: bool, name: str) -> tuple[PretrainedConf
         raise NotAModel(f"'{name}' is not a model on the Hugging Face hub or a local folder ({err}).") from None
 
 
-def load_model(name: str, head: str = "mlm", device: str = "auto", dtype: str = "float32") -> LoadedModel:
-    """Load tokenizer and model with the given head; raise a user-facing error on any failure."""
+@dataclass(frozen=True)
+class Built:
+    """What `build` returns: a prepared model and everything read alongside it."""
+
+    model: PreTrainedModel
+    tokenizer: Any
+    config: PretrainedConfig
+    source: str
+    missing_keys: tuple[str, ...]
+
+
+def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", train: bool = False,
+          **overrides: Any) -> Built:
+    """THE place a checkpoint becomes a model (explorer pages, fine-tuning, its before/after compare, benchmarks).
+
+    `overrides` go to from_pretrained (e.g. num_labels for a fresh task head). `train` leaves the model trainable.
+    Raises a user-facing error from `errors` on any failure.
+    """
     if head not in AUTO_CLASSES:
         raise BertExploreError(f"Unknown model head '{head}'.")
     if not name or not name.strip():
         raise NotAModel("No model was given: pick one from the list or type a Hugging Face id or a folder path.")
-    started = time.perf_counter()
-    device = resolve_device(device)
     torch_dtype = check_dtype(device, dtype)
     source, is_local = resolve(name)
-    config, local_only = _load_config(source, is_local, name)
+    config, local_only = load_config(source, is_local, name)
     if config.model_type not in ENCODER_TYPES:
         raise UnsupportedModel(
             f"'{name}' is a '{config.model_type}' model. bertexplore explores BERT-family encoders "
             f"({', '.join(sorted(ENCODER_TYPES))}); pick one of those."
         )
+    auto = AUTO_CLASSES[head]
+    if type(config) not in auto._model_mapping:
+        raise UnsupportedModel(f"'{name}' ({config.model_type}) has no {HEAD_NAMES[head]} variant.")
     kwargs = dict(local_files_only=local_only, trust_remote_code=False)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
     except (OSError, ValueError, TypeError) as err:
         raise NotAModel(f"'{name}' has no usable tokenizer files ({err}).") from None
-    auto = AUTO_CLASSES[head]
     try:
         with building():  # one model built at a time in this process: see model_building
             model, info = auto.from_pretrained(
-                source, output_loading_info=True, attn_implementation=ATTN_IMPLEMENTATION, dtype=torch_dtype, **kwargs
+                source, output_loading_info=True, attn_implementation=ATTN_IMPLEMENTATION, dtype=torch_dtype,
+                **kwargs, **overrides,
             )
             check_tied(model)
             if has_meta_tensors(model):
                 raise NotAModel(f"'{name}' loaded incompletely (some weights were never materialised); try again.")
-    except ValueError as err:
-        if "Unrecognized configuration class" in str(err):
-            raise UnsupportedModel(f"'{name}' ({config.model_type}) has no {HEAD_NAMES[head]} variant.") from None
-        raise NotAModel(f"Could not load the weights of '{name}': {err}") from None
-    except OSError as err:
+    except (OSError, ValueError) as err:
         raise NotAModel(f"Could not load the weights of '{name}': {err}") from None
     prefix = model.base_model_prefix
     missing = tuple(k for k in info.get("missing_keys", ()) if not k.startswith(prefix + "."))
-    model.to(device).eval()
-    model.requires_grad_(False)
-    number_attention_layers(model)  # lets ablation.ablated() switch heads off per forward
+    model.to(device)
+    prepare_model(model, train=train)
+    return Built(model, tokenizer, model.config, source, missing)
+
+
+def load_model(name: str, head: str = "mlm", device: str = "auto", dtype: str = "float32") -> LoadedModel:
+    """Load tokenizer and model with the given head; raise a user-facing error on any failure."""
+    started = time.perf_counter()
+    device = resolve_device(device)
+    built = build(name, head, device, dtype)
     return LoadedModel(
-        name=name, source=source, head=head, model=model, tokenizer=tokenizer, config=config,
-        device=device, dtype=dtype, has_head=(head == "base" or not missing), missing_keys=missing,
-        load_seconds=time.perf_counter() - started,
+        name=name, source=built.source, head=head, model=built.model, tokenizer=built.tokenizer, config=built.config,
+        device=device, dtype=dtype, has_head=(head == "base" or not built.missing_keys),
+        missing_keys=built.missing_keys, load_seconds=time.perf_counter() - started,
     )

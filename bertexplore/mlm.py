@@ -1,7 +1,7 @@
 """Masked-LM predictions: top-k per mask from a Trace, and iterative joint filling of several masks.
 
 Pipeline shape, like Hugging Face's fill-mask: preprocess (a Tokenized with masks) -> forward
-(`trace.forward`, counted and locked) -> postprocess into plain dataclasses.
+(`trace_tokens`: one traced forward, counted and locked) -> postprocess into plain dataclasses.
 Probabilities are always the softmax over the WHOLE vocabulary; hiding special tokens or "##" pieces
 only filters what is listed, it never renormalises.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -18,7 +18,7 @@ import torch
 from .errors import InputError, UnsupportedModel
 from .loading import LoadedModel
 from .tokens import Tokenized
-from .trace import Trace, forward, model_inputs
+from .trace import Trace, trace_tokens
 
 FillOrder = Literal["confident", "left-to-right"]
 FILL_ORDERS: dict[str, str] = {
@@ -226,8 +226,8 @@ def fill_masks(
     steps: list[FillStep] = []
     total = 0.0
     while remaining:
-        out = forward(loaded, model_inputs(loaded, ids, inputs.segment_ids))
-        log_probs = torch.log_softmax(mlm_logits(out)[0, remaining].float(), dim=-1).cpu().numpy().astype(np.float64)
+        trace = trace_tokens(loaded, replace(inputs, input_ids=ids.copy()), ("mlm.log_probs",))
+        log_probs = np.asarray(trace.mask_log_probs, dtype=np.float64)  # rows: the remaining masks, in reading order
         if allowed is None:
             vocab = vocabulary(loaded, log_probs.shape[1])
             allowed = allowed_ids(loaded, vocab, hide_special, hide_subwords)

@@ -18,8 +18,7 @@ import torch
 from .errors import InputError
 from .loading import LoadedModel
 from .mlm import mlm_logits, require_mlm_head
-from .tokens import Tokenized, tokenize
-from .trace import forward, model_inputs
+from .tokens import Tokenized
 
 Variant = Literal["token", "word-l2r"]
 VARIANTS: dict[str, str] = {
@@ -115,7 +114,7 @@ def score_tokens(loaded: LoadedModel, inputs: Tokenized, variant: Variant = "tok
     for start in range(0, len(positions), step):
         rows = copies[start:start + step]
         where = torch.as_tensor(positions[start:start + step])
-        logits = mlm_logits(forward(loaded, model_inputs(loaded, rows, inputs.segment_ids)))
+        logits = mlm_logits(loaded.forward(loaded.model_inputs(rows, inputs.segment_ids)))
         forwards += 1
         at = torch.log_softmax(logits[torch.arange(len(rows)), where.to(logits.device)].float(), dim=-1).cpu()
         truth = torch.as_tensor(inputs.input_ids[positions[start:start + step]])
@@ -136,8 +135,7 @@ def score_sentence(loaded: LoadedModel, text: str, variant: Variant = "token", b
                    max_tokens: int = MAX_TOKENS) -> PLLResult:
     """Tokenise `text` and return its pseudo-log-likelihood with per-token contributions."""
     require_mlm_head(loaded)
-    with loaded.lock:
-        inputs = tokenize(loaded.tokenizer, text, max_length=loaded.max_length)
+    inputs = loaded.tokenize(text)
     return score_tokens(loaded, inputs, variant, batch_size, max_tokens)
 
 

@@ -1,91 +1,132 @@
-"""One forward pass over the user's text, captured as a Trace that every view renders from.
+"""One forward pass over the user's text, captured as a Trace: a cache of named activations every view reads.
 
-Like TransformerLens' activation cache: names say what they hold, everything is float32 numpy,
-and views never call the model again. `forward_count()` lets tests prove that.
+Like TransformerLens' ActivationCache: names say what they hold (README has the table), every value is a read-only
+float32 numpy array without the batch axis, and views never call the model again. A caller asks for the names its
+view needs; the default is every layer's attention pattern plus the outputs of the heads the model has.
+
+    trace = run_trace(loaded, "The cat sat.", names=["blocks.0.attn.q", "blocks.*.attn.pattern"])
+    trace["blocks.0.attn.q"].shape  # (heads, T, d_head)
 """
 from __future__ import annotations
 
 import dataclasses
-import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
 
+from . import capture
 from .errors import InputError, UnsupportedModel
-from .loading import LoadedModel
-from .tokens import Tokenized, tokenize
+from .loading import LoadedModel, forward_count  # noqa: F401  (forward_count: part of this module's API)
+from .tokens import Tokenized
 
-_count_lock = threading.Lock()
-_forwards = 0
-
-
-def forward_count() -> int:
-    """How many model forwards this process has run through `forward` (tests use it)."""
-    return _forwards
-
-
-def forward(loaded: LoadedModel, batch: dict[str, torch.Tensor], encoder_only: bool = False, **kwargs: Any) -> Any:
-    """Run the shared model once, without gradients, serialised by the model's lock.
-
-    `encoder_only` skips the task head (e.g. the masked-LM vocabulary projection, ~14% of bert-base's compute at
-    512 tokens) when only attentions and hidden states are wanted.
-    """
-    global _forwards
-    with _count_lock:
-        _forwards += 1
-    batch = {k: v.to(loaded.device) for k, v in batch.items()}
-    module = loaded.encoder if encoder_only else loaded.model
-    with loaded.lock, torch.inference_mode():
-        return module(**batch, **kwargs)
-
-
-def model_inputs(loaded: LoadedModel, input_ids: np.ndarray, segment_ids: tuple[int, ...] | np.ndarray) -> dict[str, torch.Tensor]:
-    """Batch of one (or many, for 2-D ids) in the form the model's forward takes."""
-    ids = torch.as_tensor(np.atleast_2d(input_ids), dtype=torch.long)
-    # No attention_mask: rows are never padded here, and an all-ones mask only costs eager attention a [T, T] add.
-    batch = {"input_ids": ids}
-    if loaded.uses_segments:
-        segs = torch.as_tensor(np.atleast_2d(np.asarray(segment_ids)), dtype=torch.long)
-        batch["token_type_ids"] = segs.expand_as(ids)
-    return batch
+PATTERNS = "blocks.*.attn.pattern"
 
 
 @dataclass(frozen=True)
 class Trace:
-    """Everything one forward saw and produced, as read-only float32 numpy arrays."""
+    """Everything one forward saw and produced, by name."""
 
     model_name: str
     inputs: Tokenized
-    attentions: np.ndarray  # [layers, heads, T, T]; row i: how token i spreads its attention
-    hidden_states: np.ndarray  # [layers + 1, T, hidden]; index 0 is the embedding output
+    cache: Mapping[str, np.ndarray]
+    num_layers: int
+    num_heads: int
     mask_positions: tuple[int, ...] = ()
-    mask_log_probs: np.ndarray | None = None  # [masks, vocab] log-softmax at each [MASK]; None without an MLM head
+    patterns: np.ndarray | None = field(default=None, repr=False)  # [layers, heads, T, T] when all were captured
     meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_patterns(cls, model_name: str, inputs: Tokenized, patterns: np.ndarray, **cache: np.ndarray) -> "Trace":
+        """A trace holding given attention patterns [layers, heads, T, T] (and any other named arrays)."""
+        patterns = _readonly(patterns)
+        named = {f"blocks.{l}.attn.pattern": _view(patterns[l]) for l in range(patterns.shape[0])}
+        named.update({k.replace("__", "."): _readonly(v) for k, v in cache.items()})
+        return cls(model_name, inputs, named, patterns.shape[0], patterns.shape[1], patterns=patterns)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.cache[name]
+        except KeyError:
+            raise KeyError(f"The trace holds no '{name}'; ask run_trace for it with names=[...]. "
+                           f"It holds: {', '.join(self.names[:12])}{'…' if len(self.names) > 12 else ''}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.cache
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.cache, key=_name_order)
 
     @property
     def tokens(self) -> tuple[str, ...]:
         return self.inputs.tokens
 
     @property
-    def num_layers(self) -> int:
-        return int(self.attentions.shape[0])
+    def attentions(self) -> np.ndarray:
+        """[layers, heads, T, T]: every layer's attention pattern (row i: how token i spreads its attention)."""
+        if self.patterns is not None:
+            return self.patterns
+        missing = [l for l in range(self.num_layers) if f"blocks.{l}.attn.pattern" not in self.cache]
+        if missing:
+            raise KeyError("This trace was run without every layer's attention pattern.")
+        return _readonly(np.stack([self.cache[f"blocks.{l}.attn.pattern"] for l in range(self.num_layers)]))
 
     @property
-    def num_heads(self) -> int:
-        return int(self.attentions.shape[1])
+    def mask_log_probs(self) -> np.ndarray | None:
+        """[masks, vocab] log-softmax at each [MASK]; None without a masked-LM head."""
+        return self.cache.get("mlm.log_probs")
+
+    def stack(self, name: str) -> np.ndarray:
+        """`blocks.*.x` as one array with the layer first, e.g. stack("blocks.*.resid_post") -> [layers, T, D]."""
+        return np.stack([self[name.replace("*", str(l))] for l in range(self.num_layers)])
 
     @property
     def nbytes(self) -> int:
-        extra = 0 if self.mask_log_probs is None else self.mask_log_probs.nbytes
-        return int(self.attentions.nbytes + self.hidden_states.nbytes + extra)
+        seen: set[int] = set()
+        total = 0
+        for array in list(self.cache.values()) + ([self.patterns] if self.patterns is not None else []):
+            base = array if array.base is None else array.base
+            if id(base) not in seen:
+                seen.add(id(base))
+                total += int(getattr(base, "nbytes", array.nbytes))
+        return total
+
+
+def _name_order(name: str) -> tuple:
+    parts = name.split(".")
+    if parts[0] == "embed":
+        return (0, 0, capture.EMBED_NAMES.index(name) if name in capture.EMBED_NAMES else 99, name)
+    if parts[0] == "blocks":
+        rest = ".".join(parts[2:])
+        return (1, int(parts[1]), capture.BLOCK_NAMES.index(rest) if rest in capture.BLOCK_NAMES else 99, name)
+    return (2, 0, capture.HEAD_NAMES.index(name) if name in capture.HEAD_NAMES else 99, name)
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
     array = np.ascontiguousarray(array, dtype=np.float32)
     array.setflags(write=False)  # a trace may be shared between views; nobody may edit it
     return array
+
+
+def _view(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.setflags(write=False)
+    return view
+
+
+def forward(loaded: LoadedModel, batch: dict[str, torch.Tensor], encoder_only: bool = False, **kwargs: Any) -> Any:
+    """Run the shared model once (see LoadedModel.forward, which this forwards to)."""
+    return loaded.forward(batch, encoder_only=encoder_only, **kwargs)
+
+
+def model_inputs(loaded: LoadedModel, input_ids: np.ndarray, segment_ids: tuple[int, ...] | np.ndarray) -> dict[str, torch.Tensor]:
+    """Batch of one (or many, for 2-D ids) in the form the model's forward takes (LoadedModel.model_inputs)."""
+    return loaded.model_inputs(input_ids, segment_ids)
 
 
 def apply_masks(loaded: LoadedModel, inputs: Tokenized, positions: list[int] | tuple[int, ...]) -> Tokenized:
@@ -107,38 +148,134 @@ def apply_masks(loaded: LoadedModel, inputs: Tokenized, positions: list[int] | t
     return dataclasses.replace(inputs, tokens=tuple(tokens), input_ids=ids)
 
 
+# Which model output each head name comes from.
+_HEAD_OUTPUTS = {
+    "cls.logits": ("sequence-classification", "logits"),
+    "token.logits": ("token-classification", "logits"),
+    "qa.start_logits": ("question-answering", "start_logits"),
+    "qa.end_logits": ("question-answering", "end_logits"),
+    "nsp.logits": ("pretraining", "seq_relationship_logits"),
+}
+
+
+def head_names(loaded: LoadedModel) -> tuple[str, ...]:
+    """The head outputs this model gives (empty where the head's weights were not in the checkpoint)."""
+    names = ["pooler.out"] if loaded.full_cache else []
+    if loaded.has_head:
+        if loaded.head in ("mlm", "pretraining"):
+            names.append("mlm.log_probs")
+        names += [n for n, (head, _) in _HEAD_OUTPUTS.items() if head == loaded.head]
+    return tuple(names)
+
+
+def default_names(loaded: LoadedModel) -> tuple[str, ...]:
+    return (PATTERNS,) + head_names(loaded)
+
+
+def mask_positions_of(loaded: LoadedModel, inputs: Tokenized) -> tuple[int, ...]:
+    mask_id = loaded.tokenizer.mask_token_id
+    return tuple(int(p) for p in np.flatnonzero(inputs.input_ids == mask_id)) if mask_id is not None else ()
+
+
 def run_trace(
     loaded: LoadedModel,
     text: str,
     text_pair: str | None = None,
-    masked: list[int] | tuple[int, ...] = (),
+    masked: Sequence[int] = (),
+    names: Iterable[str] | None = None,
     max_length: int | None = None,
 ) -> Trace:
-    """Tokenise, optionally mask token positions, and run ONE forward that captures everything."""
-    limit = min(max_length or loaded.max_length, loaded.max_length)
-    with loaded.lock:
-        inputs = tokenize(loaded.tokenizer, text, text_pair, max_length=limit)
+    """Tokenise, optionally mask token positions, and run ONE forward that records `names` (None: the default)."""
+    inputs = loaded.tokenize(text, text_pair, max_length=max_length)
     if masked:
         inputs = apply_masks(loaded, inputs, masked)
-    return trace_tokens(loaded, inputs)
+    return trace_tokens(loaded, inputs, names)
 
 
-def trace_tokens(loaded: LoadedModel, inputs: Tokenized) -> Trace:
+def trace_tokens(loaded: LoadedModel, inputs: Tokenized, names: Iterable[str] | None = None) -> Trace:
     """The forward half of run_trace, for callers that built their own Tokenized."""
-    mask_id = loaded.tokenizer.mask_token_id
-    positions = tuple(int(p) for p in np.flatnonzero(inputs.input_ids == mask_id)) if mask_id is not None else ()
-    wants_mlm = bool(positions) and loaded.head == "mlm" and loaded.has_head
-    out = forward(loaded, model_inputs(loaded, inputs.input_ids, inputs.segment_ids), encoder_only=not wants_mlm,
-                  output_attentions=True, output_hidden_states=True)
-    if not out.attentions:
-        raise UnsupportedModel(f"'{loaded.name}' returned no attention weights; it needs eager attention.")
-    attentions = torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()
-    hidden = torch.stack([h[0] for h in out.hidden_states]).float().cpu().numpy()
-    log_probs = None
-    if wants_mlm:
-        log_probs = torch.log_softmax(out.logits[0, list(positions)].float(), dim=-1).cpu().numpy()
-    return Trace(
-        model_name=loaded.name, inputs=inputs, attentions=_readonly(attentions),
-        hidden_states=_readonly(hidden), mask_positions=positions,
-        mask_log_probs=None if log_probs is None else _readonly(log_probs),
-    )
+    return trace_batch(loaded, [inputs], names)[0]
+
+
+def trace_batch(loaded: LoadedModel, batch: Sequence[Tokenized], names: Iterable[str] | None = None) -> list[Trace]:
+    """ONE forward over several inputs (padded to the longest), one Trace each, cropped to its own tokens.
+
+    Under `ablation.ablated(mask)` a mask with one row per input switches different heads off in each.
+    """
+    if not batch:
+        return []
+    wanted = capture.expand_names(default_names(loaded) if names is None else names, loaded.num_layers)
+    positions = [mask_positions_of(loaded, inputs) for inputs in batch]
+    wants_mlm = "mlm.log_probs" in wanted and any(positions) and loaded.has_head and loaded.head in ("mlm", "pretraining")
+    wants_head = wants_mlm or any(n in wanted for n in _HEAD_OUTPUTS if _HEAD_OUTPUTS[n][0] == loaded.head)
+    if not loaded.full_cache:
+        # Other families: only what the attention function itself sees (patterns) and the heads' outputs.
+        wanted = frozenset(n for n in wanted if n.endswith(".attn.pattern") or n in capture.HEAD_NAMES)
+    lengths = [len(inputs) for inputs in batch]
+    width = max(lengths)
+    if len(batch) == 1:
+        tensors = loaded.model_inputs(batch[0].input_ids, batch[0].segment_ids)
+    else:
+        pad = loaded.tokenizer.pad_token_id or 0
+        ids = np.full((len(batch), width), pad, dtype=np.int64)
+        segs = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, inputs in enumerate(batch):
+            ids[row, :len(inputs)] = inputs.input_ids
+            segs[row, :len(inputs)] = inputs.segment_ids
+            mask[row, :len(inputs)] = 1
+        tensors = loaded.model_inputs(ids, segs)
+        if min(lengths) < width:
+            tensors["attention_mask"] = torch.as_tensor(mask)
+    recorder = capture.Recorder(wanted, loaded.num_layers)
+    with capture.recording(recorder):
+        out = loaded.forward(tensors, encoder_only=not wants_head)
+    return [_build(loaded, inputs, recorder, out, row, n, pos, wanted, wants_head)
+            for row, (inputs, n, pos) in enumerate(zip(batch, lengths, positions))]
+
+
+def _token_axes(name: str) -> tuple[int, ...]:
+    """Which axes of a cached value (batch axis removed) run over tokens."""
+    if name.endswith((".attn.scores", ".attn.pattern")):
+        return (1, 2)
+    if name.endswith((".attn.q", ".attn.k", ".attn.v", ".attn.z", ".attn.head_out")):
+        return (1,)
+    if name in ("pooler.out", "cls.logits", "nsp.logits", "mlm.log_probs"):
+        return ()
+    return (0,)
+
+
+def _crop(name: str, tensor: torch.Tensor, row: int, n: int) -> np.ndarray:
+    """Row `row` of a batched activation (broadcast rows shared), its token axes cut to the first `n` tokens."""
+    t = tensor[min(row, tensor.shape[0] - 1)]
+    index = [slice(None)] * t.dim()
+    for axis in _token_axes(name):
+        index[axis] = slice(0, n)
+    return _readonly(t[tuple(index)].float().cpu().numpy())
+
+
+def _build(loaded: LoadedModel, inputs: Tokenized, recorder: capture.Recorder, out: Any, row: int, n: int,
+           positions: tuple[int, ...], wanted: frozenset[str], ran_head: bool) -> Trace:
+    cache: dict[str, np.ndarray] = {}
+    for name, tensor in recorder.store.items():
+        cache[name] = _crop(name, tensor, row, n)
+    patterns = None
+    if recorder.patterns is not None:
+        block = recorder.patterns[row]
+        patterns = _readonly(block.numpy() if n == block.shape[-1] else block[..., :n, :n].numpy())
+        for layer in range(loaded.num_layers):
+            cache[f"blocks.{layer}.attn.pattern"] = _view(patterns[layer])
+    if ran_head:
+        for name, (head, attr) in _HEAD_OUTPUTS.items():
+            value = getattr(out, attr, None)
+            if name in wanted and head == loaded.head and value is not None:
+                cache[name] = _crop(name, value, row, n)
+        if "mlm.log_probs" in wanted and positions:
+            from .mlm import mlm_logits  # the output's attribute name differs between MLM and pre-training models
+            logits = mlm_logits(out)[row, list(positions)].float()
+            cache["mlm.log_probs"] = _readonly(torch.log_softmax(logits, dim=-1).cpu().numpy())
+    if patterns is None and loaded.num_layers and all(f"blocks.{l}.attn.pattern" not in cache for l in range(loaded.num_layers)) \
+            and any(n.endswith(".attn.pattern") for n in wanted):
+        raise UnsupportedModel(f"'{loaded.name}' returned no attention weights; it needs the app's attention function.")
+    return Trace(model_name=loaded.name, inputs=inputs, cache=cache, num_layers=loaded.num_layers,
+                 num_heads=loaded.num_heads, mask_positions=positions, patterns=patterns)

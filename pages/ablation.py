@@ -5,7 +5,6 @@ import streamlit as st
 
 from bertexplore.figures import head_effect_figure
 from bertexplore.head_importance import compare, scan_heads
-from bertexplore.tokens import tokenize
 from ui.feedback import guard, show_notices
 from ui.entry import inside_app
 from ui.models import get_model
@@ -37,8 +36,7 @@ off_labels = st.multiselect("Heads to switch off", heads, key="abl_off", bind="q
 off = [(int(s.split()[0][1:]) - 1, int(s.split()[1][1:]) - 1) for s in off_labels]
 
 with guard():
-    with loaded.lock:
-        inputs = tokenize(loaded.tokenizer, text, max_length=loaded.max_length)
+    inputs = loaded.tokenize(text)
     show_notices(inputs.notices)
     n_masks = inputs.tokens.count(loaded.tokenizer.mask_token) if loaded.tokenizer.mask_token else 0
     if has_mlm and n_masks == 0:
@@ -49,7 +47,7 @@ with guard():
     if not off:
         st.caption("Pick heads to switch off together, or scan every head one at a time.")
     if off:
-        result = memo("ablation", (loaded.name, inputs.text, tuple(off)), lambda: compare(loaded, inputs, off), keep=1)
+        result = memo("ablation", (loaded.key, inputs.text, tuple(off)), lambda: compare(loaded, inputs, off), keep=1)
         st.subheader(f"{len(off)} head(s) off")
         st.caption("Measured: " + result.objective.describe())
         if result.objective.kind == "mlm":
@@ -63,7 +61,7 @@ with guard():
             st.metric("cosine similarity to the unablated representation", f"{result.ablated:.4f}",
                       f"{-result.effect:+.4f}")
 
-    scan_key = ("scan", loaded.name, inputs.text)
+    scan_key = ("scan", loaded.key, inputs.text)
     if st.button("Scan every head", key="abl_scan", help=f"{loaded.num_layers * loaded.num_heads} ablated forwards, batched"):
         bar = st.progress(0.0, text="Switching heads off one at a time…")
         memo("ablation-scan", scan_key, lambda: scan_heads(loaded, inputs, progress=lambda f: bar.progress(f)), keep=1)

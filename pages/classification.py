@@ -31,7 +31,7 @@ if loaded is None:
 
 
 with guard():
-    result = memo("cls", (loaded.name, text, pair or ""), lambda: classify(loaded, text, pair or None))
+    result = memo("cls", (loaded.key, text, pair or ""), lambda: classify(loaded, text, pair or None))
     inputs, logits = result.inputs, result.logits
     if result.mode == "multi-label":
         with st.expander("Thresholds per label", expanded=False):
@@ -61,7 +61,7 @@ with guard():
     )
     cols = st.columns([2, 2, 1])
     # a new text (or checkpoint) explains its predicted label first
-    follow("cls_target", (loaded.name, text, pair or ""), result.predicted[0] if result.predicted else 0)
+    follow("cls_target", (loaded.key, text, pair or ""), result.predicted[0] if result.predicted else 0)
     clamp_state("cls_target", 0, len(result.labels) - 1)
     target = cols[0].selectbox(
         "Explain label", list(range(len(result.labels))),
@@ -71,7 +71,7 @@ with guard():
                            horizontal=True, bind="query-params")
     steps = cols[2].number_input("IG steps", 4, MAX_STEPS, 32, step=4, key="cls_steps", bind="query-params")
     output = output_transform(result.mode)
-    key = (loaded.name, text, pair or "", int(target), method, int(steps) if method == "integrated-gradients" else 0)
+    key = (loaded.key, text, pair or "", int(target), method, int(steps) if method == "integrated-gradients" else 0)
     explanation = recall("cls_attr", key)
     if explanation is None and method == "integrated-gradients":
         st.caption(f"Integrated gradients runs {int(steps)} forward and backward passes, batched.")

@@ -7,7 +7,6 @@ import streamlit as st
 
 from bertexplore.mlm import FILL_ORDERS, fill_masks, top_k
 from bertexplore.pll import MAX_TOKENS, VARIANTS, compare_pair
-from bertexplore.tokens import tokenize
 from bertexplore.trace import apply_masks
 from ui.feedback import guard, show_notices
 from ui.mlm_view import (chain_figure, load_examples, masked_sentence_html, memo, pair_figure, pill_labels,
@@ -87,8 +86,7 @@ st.text_area("Text", key="mlm_text", height=90, bind="query-params", on_change=_
 
 inputs = None
 with guard():
-    with loaded.lock:
-        inputs = tokenize(loaded.tokenizer, state["mlm_text"], max_length=loaded.max_length)
+    inputs = loaded.tokenize(state["mlm_text"])
     show_notices(inputs.notices)
 
 if inputs is not None:
@@ -139,7 +137,7 @@ if inputs is not None:
             st.markdown("Fill the blanks one at a time, each choice feeding the next prediction (one forward per mask).")
             order = st.radio("Order", list(FILL_ORDERS), format_func=FILL_ORDERS.get, horizontal=True,
                              key="mlm_order", bind="query-params")
-            key = ("fill", loaded.name, loaded.device, loaded.dtype, state["mlm_text"], masked, order, hide_sub)
+            key = ("fill", loaded.key, state["mlm_text"], masked, order, hide_sub)
             if st.button("Fill all masks", key="mlm_fill", icon=":material/auto_fix_high:"):
                 masked_inputs = apply_masks(loaded, inputs, masked)
                 memo(key, lambda: fill_masks(loaded, masked_inputs, order=order, hide_subwords=hide_sub))
@@ -168,7 +166,7 @@ a_col.text_input("Sentence A", key="mlm_pair_a", bind="query-params")
 b_col.text_input("Sentence B", key="mlm_pair_b", bind="query-params")
 variant = st.radio("Scoring", list(VARIANTS), format_func=VARIANTS.get, horizontal=True, key="mlm_pll_variant",
                    bind="query-params")
-pair_key = ("pll", loaded.name, loaded.device, loaded.dtype, state["mlm_pair_a"], state["mlm_pair_b"], variant)
+pair_key = ("pll", loaded.key, state["mlm_pair_a"], state["mlm_pair_b"], variant)
 with guard():
     if st.button("Compare", key="mlm_score", icon=":material/balance:"):
         memo(pair_key, lambda: compare_pair(loaded, state["mlm_pair_a"], state["mlm_pair_b"], variant,

@@ -32,7 +32,7 @@ if loaded is None:
     st.stop()
 
 with guard():
-    tags = memo("ner", (loaded.name, text), lambda: tag(loaded, text), keep=2)
+    tags = memo("ner", (loaded.key, text), lambda: tag(loaded, text), keep=2)
     show_notices(tags.notices)
     words, found = entities(tags, strategy)
     types = sorted({split_tag(label)[1] for label in tags.labels if split_tag(label)[0] != "O"})

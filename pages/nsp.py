@@ -31,7 +31,7 @@ if loaded is None:
     st.stop()
 
 with guard():
-    res = memo("nsp", (loaded.name, sentence_a, sentence_b), lambda: predict_next(loaded, sentence_a, sentence_b))
+    res = memo("nsp", (loaded.key, sentence_a, sentence_b), lambda: predict_next(loaded, sentence_a, sentence_b))
     show_notices(res.inputs.notices)
     verdict = "B follows A (IsNext)" if res.verdict == "IsNext" else "B does not follow A (NotNext)"
     st.subheader(verdict)

@@ -42,7 +42,7 @@ if loaded is None:
     st.stop()
 
 with guard():
-    reading = memo("qa", (loaded.name, question, context, int(stride)),
+    reading = memo("qa", (loaded.key, question, context, int(stride)),
                    lambda: read(loaded, question, context, stride=int(stride)))
     show_notices(reading.notices)
     res = result(reading, max_answer_len=int(max_answer), allow_no_answer=allow_null)

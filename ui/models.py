@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bertexplore.loading import LoadedModel, available_devices, load_model
-from bertexplore.registry import OFFLINE_MODEL, describe, picker_choices
+from bertexplore.loading import LoadedModel, available_devices, load_model, weights_stamp
+from bertexplore.registry import OFFLINE_MODEL, describe, picker_choices, resolve
 
 from .feedback import show_error
 
@@ -14,8 +14,9 @@ DTYPE_KEY = "dtype"
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
-def _cached_load(name: str, head: str, device: str, dtype: str) -> LoadedModel:
+def _cached_load(name: str, head: str, device: str, dtype: str, stamp: float | None) -> LoadedModel:
     # Shared by all sessions: LoadedModel is read-only (eval, no grads) and its lock serialises use.
+    # `stamp` (the folder's weights' modification time) makes a model re-saved under the same name load afresh.
     return load_model(name, head=head, device=device, dtype=dtype)
 
 
@@ -48,6 +49,13 @@ def resolved_device() -> str:
     return device if device in available_devices() else "cpu"
 
 
+def _stamp(name: str) -> float | None:
+    try:
+        return weights_stamp(resolve(name)[0])
+    except Exception:  # noqa: BLE001 - a bad name is reported by the load itself
+        return None
+
+
 def get_model(head: str = "mlm", name: str | None = None) -> LoadedModel | None:
     """Load (once per process) the sidebar's model with `head`; show why on failure and return None."""
     name = name or current_model_name()
@@ -55,7 +63,7 @@ def get_model(head: str = "mlm", name: str | None = None) -> LoadedModel | None:
     dtype = st.session_state.get(DTYPE_KEY, "float32") if device != "cpu" else "float32"
     try:
         with st.spinner(f"Loading {name} on {device}…", show_time=True):
-            return _cached_load(name, head, device, dtype)
+            return _cached_load(name, head, device, dtype, _stamp(name))
     except Exception as err:  # noqa: BLE001 - every failure becomes a message
         show_error(err)
         return None

@@ -1,29 +1,25 @@
 """Before/after on one sentence: the untrained starting model vs the fine-tuned one.
 
-The "before" model is rebuilt from the job's config (same base, same seed, so the same fresh head);
-both are traced with bertexplore.trace.run_trace, and the attention change is after minus before.
+The "before" model is rebuilt from the job's config (same base, same seed, so the same fresh head) by the app's
+one loader; each model runs ONE traced forward, and both the prediction and the attention change (after minus
+before) are postprocesses of those two traces.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from ..loading import LoadedModel
-from ..tokens import tokenize
-from ..trace import Trace, forward, model_inputs, run_trace
+from ..trace import Trace, run_trace
 from .train import TrainResult, build_model
 
 
 def before_model(result: TrainResult) -> LoadedModel:
     """The exact starting point of the run (seeded head), loaded afresh: never the shared cached model."""
-    model, tokenizer, source = build_model(result.config, result.label_names)
-    model.to(next(result.model.parameters()).device).eval()
-    model.requires_grad_(False)
-    return LoadedModel(name=f"{result.config.base_model} (before)", source=source, head=result.config.head,
-                       model=model, tokenizer=tokenizer, config=model.config,
-                       device=str(next(model.parameters()).device.type), dtype="float32", has_head=True)
+    device = str(next(result.model.parameters()).device.type)
+    model, tokenizer, source = build_model(result.config, result.label_names, device=device)
+    return LoadedModel.wrap(model, tokenizer, f"{result.config.base_model} (before)", source, result.config.head)
 
 
 @dataclass
@@ -55,8 +51,7 @@ class Comparison:
 
 def _mask_positions(loaded: LoadedModel, text: str) -> tuple[list[int], list[str]]:
     """Positions to predict: the [MASK]s the user typed, else the middle word (with a notice)."""
-    with loaded.lock:
-        inputs = tokenize(loaded.tokenizer, text, max_length=loaded.max_length)
+    inputs = loaded.tokenize(text)
     mask_id = loaded.tokenizer.mask_token_id
     typed = [int(p) for p in np.flatnonzero(inputs.input_ids == mask_id)]
     if typed:
@@ -69,6 +64,7 @@ def _mask_positions(loaded: LoadedModel, text: str) -> tuple[list[int], list[str
 
 
 def predict(loaded: LoadedModel, trace: Trace, task: str, top_k: int = 5) -> Prediction:
+    """The model's answer, read from the trace's head output (no second forward)."""
     names = loaded.model.config.id2label
     if task == "mlm":
         rows = []
@@ -80,13 +76,12 @@ def predict(loaded: LoadedModel, trace: Trace, task: str, top_k: int = 5) -> Pre
                                  "token": loaded.tokenizer.convert_ids_to_tokens(int(idx)),
                                  "probability": float(np.exp(lp[idx]))})
         return Prediction("fill", rows)
-    out = forward(loaded, model_inputs(loaded, trace.inputs.input_ids, trace.inputs.segment_ids))
-    logits = out.logits[0].float().cpu()
     if task in ("classification", "multilabel"):
-        probs = torch.sigmoid(logits) if task == "multilabel" else torch.softmax(logits, -1)
+        logits = trace["cls.logits"].astype(np.float64)
+        probs = 1 / (1 + np.exp(-logits)) if task == "multilabel" else _softmax(logits)
         rows = [{"label": names[i], "probability": float(p)} for i, p in enumerate(probs.tolist())]
         return Prediction("labels", sorted(rows, key=lambda r: -r["probability"]))
-    probs = torch.softmax(logits, -1)
+    probs = _softmax(trace["token.logits"].astype(np.float64))
     rows = []
     for word in trace.inputs.words():
         first = word.positions[0]
@@ -95,6 +90,11 @@ def predict(loaded: LoadedModel, trace: Trace, task: str, top_k: int = 5) -> Pre
         k = int(probs[first].argmax())
         rows.append({"word": word.text, "tag": names[k], "probability": float(probs[first, k])})
     return Prediction("tags", rows)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
 
 
 def compare(before: LoadedModel, after: LoadedModel, task: str, text: str) -> Comparison:

@@ -18,10 +18,6 @@ from typing import Any, Protocol
 
 import torch
 from transformers import (
-    AutoModelForMaskedLM,
-    AutoModelForSequenceClassification,
-    AutoModelForTokenClassification,
-    AutoTokenizer,
     Trainer,
     TrainerCallback,
     TrainingArguments,
@@ -29,12 +25,10 @@ from transformers import (
     set_seed,
 )
 
-from ..errors import BertExploreError, NotAModel, UnsupportedModel
-from ..model_building import building
-from ..loading import ENCODER_TYPES, LoadedModel, _load_config, resolve_device
-from ..registry import resolve
+from ..errors import BertExploreError, UnsupportedModel
+from ..loading import LoadedModel, build, position_limit, resolve_device
 from . import datasets as task_datasets
-from .config import JobConfig
+from .config import TASK_HEADS, JobConfig
 from .data import TaskData, load_task_data, split
 from .metrics import evaluate_predictions, trainer_hooks
 
@@ -86,16 +80,7 @@ class TrainResult:
 
     def as_loaded(self, name: str = "fine-tuned (this session)") -> LoadedModel:
         """The trained model in the form the explorer's engine (run_trace...) takes."""
-        device = str(next(self.model.parameters()).device.type)
-        return LoadedModel(
-            name=name, source=self.source, head=self.config.head, model=self.model, tokenizer=self.tokenizer,
-            config=self.model.config, device=device, dtype="float32", has_head=True,
-        )
-
-
-def _auto_class(task: str):
-    return {"classification": AutoModelForSequenceClassification, "multilabel": AutoModelForSequenceClassification,
-            "ner": AutoModelForTokenClassification, "mlm": AutoModelForMaskedLM}[task]
+        return LoadedModel.wrap(self.model, self.tokenizer, name, self.source, self.config.head)
 
 
 def embeddings_tied(model) -> bool:
@@ -103,55 +88,33 @@ def embeddings_tied(model) -> bool:
     return out is not None and out.weight.data_ptr() == inp.weight.data_ptr()
 
 
-def build_model(config: JobConfig, label_names: list[str]) -> tuple[Any, Any, str]:
-    """(new model with the task head, tokenizer, source) read from the base checkpoint's files.
+def build_model(config: JobConfig, label_names: list[str], device: str = "cpu") -> tuple[Any, Any, str]:
+    """(new trainable model with the task head, tokenizer, source), built by the app's one loader.
 
     Seeded, so the fresh head starts from the same weights every time for a seed: the "before" model of
-    a run can be rebuilt exactly instead of being kept in memory.
+    a run can be rebuilt exactly instead of being kept in memory. The model runs the app's attention function,
+    so the trained model can be traced and ablated like any other.
     """
-    source, is_local = resolve(config.base_model)
-    model_config, local_only = _load_config(source, is_local, config.base_model)
-    if model_config.model_type not in ENCODER_TYPES:
-        raise UnsupportedModel(f"'{config.base_model}' is a '{model_config.model_type}' model; fine-tuning here "
-                               "needs a BERT-family encoder.")
-    kwargs: dict[str, Any] = dict(local_files_only=local_only, trust_remote_code=False)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-    except (OSError, ValueError, TypeError) as err:
-        raise NotAModel(f"'{config.base_model}' has no usable tokenizer files ({err}).") from None
-    if config.task == "mlm" and tokenizer.mask_token_id is None:
-        raise UnsupportedModel(f"The tokenizer of '{config.base_model}' has no mask token: it cannot train a masked-LM.")
+    overrides: dict[str, Any] = {}
     if config.task != "mlm":
-        kwargs.update(
+        overrides.update(
             num_labels=len(label_names),
             id2label=dict(enumerate(label_names)),
             label2id={name: i for i, name in enumerate(label_names)},
             ignore_mismatched_sizes=True,  # a base that already has a head of another size gets a fresh one
         )
         if config.task in ("classification", "multilabel"):
-            kwargs["problem_type"] = ("multi_label_classification" if config.task == "multilabel"
-                                      else "single_label_classification")
+            overrides["problem_type"] = ("multi_label_classification" if config.task == "multilabel"
+                                         else "single_label_classification")
     set_seed(config.seed)
-    try:
-        with building():  # never overlaps another load: see model_building
-            model = _auto_class(config.task).from_pretrained(source, attn_implementation="eager", **kwargs)
-    except ValueError as err:
-        if "Unrecognized configuration class" in str(err):
-            raise UnsupportedModel(f"'{config.base_model}' ({model_config.model_type}) cannot take a "
-                                   f"{config.task} head.") from None
-        raise NotAModel(f"Could not load the weights of '{config.base_model}': {err}") from None
-    except OSError as err:
-        raise NotAModel(f"Could not load the weights of '{config.base_model}': {err}") from None
-    if config.task == "mlm" and getattr(model.config, "tie_word_embeddings", True) and not embeddings_tied(model):
-        model.tie_weights()  # a head-less checkpoint gets the standard MLM head: decoder = input embeddings
-    return model, tokenizer, source
+    built = build(config.base_model, TASK_HEADS[config.task], device=device, train=True, **overrides)
+    if config.task == "mlm" and built.tokenizer.mask_token_id is None:
+        raise UnsupportedModel(f"The tokenizer of '{config.base_model}' has no mask token: it cannot train a masked-LM.")
+    return built.model, built.tokenizer, built.source
 
 
 def max_tokens(config: JobConfig, model) -> int:
-    limit = int(getattr(model.config, "max_position_embeddings", 512))
-    if model.config.model_type in ("roberta", "xlm-roberta", "camembert", "xlm-roberta-xl"):
-        limit -= 2
-    return min(config.max_length, limit)
+    return min(config.max_length, position_limit(model.config))
 
 
 def training_threads() -> int:

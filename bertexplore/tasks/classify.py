@@ -8,8 +8,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..loading import LoadedModel
-from ..tokens import Tokenized, tokenize
-from ..trace import forward, model_inputs
+from ..tokens import Tokenized
+from ..trace import Trace, trace_tokens
 from .checkpoints import require_head
 from .labels import label_names
 
@@ -75,6 +75,7 @@ class Classification:
     predicted: tuple[int, ...]
     thresholds: tuple[float, ...] | None = None
     notices: tuple[str, ...] = ()
+    trace: Trace | None = None  # the forward that made this prediction (its attention, for the page)
 
     @property
     def explanation(self) -> str:
@@ -94,8 +95,7 @@ class Classification:
 
 def encode(loaded: LoadedModel, text: str, text_pair: str | None = None) -> Tokenized:
     """Tokenise under the model's lock (fast tokenizers are not thread-safe), truncating to the model's limit."""
-    with loaded.lock:
-        return tokenize(loaded.tokenizer, text, text_pair, max_length=loaded.max_length)
+    return loaded.tokenize(text, text_pair)
 
 
 def classify(
@@ -104,17 +104,24 @@ def classify(
     text_pair: str | None = None,
     thresholds: Sequence[float] | None = None,
     inputs: Tokenized | None = None,
+    names: Sequence[str] | None = None,
 ) -> Classification:
-    """Preprocess, one forward, postprocess: label scores read the way the checkpoint was trained."""
+    """Preprocess, one traced forward, postprocess: label scores read the way the checkpoint was trained.
+
+    `names`: what else the trace keeps (None: every layer's attention pattern and the head outputs)."""
     require_head(loaded, "sequence-classification")
     inputs = inputs or encode(loaded, text, text_pair)
-    out = forward(loaded, model_inputs(loaded, inputs.input_ids, inputs.segment_ids))
-    logits = out.logits[0].float().cpu().numpy()
-    return from_logits(loaded, inputs, logits, thresholds)
+    wanted = None if names is None else tuple(names) + ("cls.logits",)
+    return from_trace(loaded, trace_tokens(loaded, inputs, wanted), thresholds)
+
+
+def from_trace(loaded: LoadedModel, trace: Trace, thresholds: Sequence[float] | None = None) -> Classification:
+    """The postprocess of a trace holding `cls.logits`."""
+    return from_logits(loaded, trace.inputs, trace["cls.logits"], thresholds, trace=trace)
 
 
 def from_logits(loaded: LoadedModel, inputs: Tokenized, logits: np.ndarray,
-                thresholds: Sequence[float] | None = None) -> Classification:
+                thresholds: Sequence[float] | None = None, trace: Trace | None = None) -> Classification:
     """The postprocess half of classify; the page reruns only this when a threshold moves."""
     mode = problem_mode(loaded.config, len(logits))
     names, notices = label_names(loaded.config, len(logits))
@@ -126,7 +133,7 @@ def from_logits(loaded: LoadedModel, inputs: Tokenized, logits: np.ndarray,
         model_name=loaded.name, inputs=inputs, labels=tuple(names), logits=np.asarray(logits, dtype=np.float32),
         scores=scores, mode=mode, predicted=predicted,
         thresholds=None if thresholds is None or mode != "multi-label" else tuple(float(t) for t in thresholds),
-        notices=tuple(inputs.notices) + tuple(notices),
+        notices=tuple(inputs.notices) + tuple(notices), trace=trace,
     )
 
 
@@ -135,5 +142,5 @@ def output_transform(mode: Mode) -> str:
     return {"single-label": "softmax", "multi-label": "sigmoid", "regression": "logit"}[mode]
 
 
-__all__ = ["Classification", "classify", "encode", "from_logits", "output_transform", "predicted_labels",
+__all__ = ["Classification", "classify", "encode", "from_logits", "from_trace", "output_transform", "predicted_labels",
            "problem_mode", "scores_from_logits", "MODE_EXPLANATIONS"]

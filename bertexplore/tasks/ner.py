@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import torch
 
-from ..errors import InputError, UnsupportedModel
+from ..errors import InputError
 from ..loading import LoadedModel
-from ..tokens import Tokenized, tokenize
-from ..trace import forward, model_inputs
+from ..tokens import Tokenized
+from ..trace import Trace, run_trace
 from .checkpoints import require_head
 from .labels import label_names
 
@@ -34,8 +33,9 @@ class TokenTags:
     inputs: Tokenized
     labels: tuple[str, ...]
     probs: np.ndarray  # [T, labels] float32 softmax per wordpiece
-    attentions: np.ndarray  # [layers, heads, T, T] float32, read-only
+    attentions: np.ndarray  # [layers, heads, T, T] float32, read-only (the trace's patterns, not a copy)
     notices: tuple[str, ...] = ()
+    trace: Trace | None = None  # the one forward behind the tags
 
 
 @dataclass(frozen=True)
@@ -130,20 +130,19 @@ def group_entities(words: list[WordTag], text: str) -> list[Entity]:
 
 
 def tag(loaded: LoadedModel, text: str) -> TokenTags:
-    """Tokenise and run ONE forward that returns the tag logits and the attention maps."""
+    """Tokenise and run ONE traced forward; the tags and the attention maps are postprocesses of that trace."""
     require_head(loaded, "token-classification")
-    with loaded.lock:
-        inputs = tokenize(loaded.tokenizer, text, max_length=loaded.max_length)
-    out = forward(loaded, model_inputs(loaded, inputs.input_ids, inputs.segment_ids), output_attentions=True)
-    if not out.attentions:
-        raise UnsupportedModel(f"'{loaded.name}' returned no attention weights; it needs eager attention.")
-    logits = out.logits[0].float()
-    probs = torch.softmax(logits, dim=-1).cpu().numpy()
-    attentions = np.ascontiguousarray(torch.stack([a[0] for a in out.attentions]).float().cpu().numpy())
-    attentions.setflags(write=False)
+    return from_trace(loaded, run_trace(loaded, text))
+
+
+def from_trace(loaded: LoadedModel, trace: Trace) -> TokenTags:
+    """Per-wordpiece tag probabilities (softmax of `token.logits`) and the trace's attention patterns."""
+    logits = trace["token.logits"].astype(np.float64)
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
     names, notices = label_names(loaded.config, probs.shape[-1])
-    return TokenTags(loaded.name, inputs, tuple(names), probs.astype(np.float32), attentions,
-                     tuple(inputs.notices) + tuple(notices))
+    return TokenTags(loaded.name, trace.inputs, tuple(names), probs.astype(np.float32), trace.attentions,
+                     tuple(trace.inputs.notices) + tuple(notices), trace)
 
 
 def entities(tags: TokenTags, strategy: Strategy = "first") -> tuple[list[WordTag], list[Entity]]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ..errors import UnsupportedModel
 from ..loading import LoadedModel
-from ..tokens import Tokenized, clean_text, tokenize
-from ..trace import forward, model_inputs
+from ..tokens import Tokenized, clean_text
+from ..trace import Trace, trace_tokens
 from .checkpoints import require_head
 
 # BERT's pre-training convention: index 0 = B is the real next sentence, index 1 = B is a random sentence.
@@ -22,6 +21,7 @@ class NextSentence:
     inputs: Tokenized
     logits: np.ndarray  # [2] float32
     probs: np.ndarray  # [2] float32 softmax
+    trace: Trace | None = None  # the forward behind the scores
 
     @property
     def is_next(self) -> float:
@@ -51,15 +51,19 @@ def predict_next(loaded: LoadedModel, sentence_a: str, sentence_b: str) -> NextS
             f"'{loaded.name}' has no segment (token type) embeddings, so it cannot tell sentence A from sentence B: "
             "it was not pre-trained with next-sentence prediction."
         )
-    with loaded.lock:
-        inputs = tokenize(loaded.tokenizer, sentence_a, sentence_b, max_length=loaded.max_length)
-    out = forward(loaded, model_inputs(loaded, inputs.input_ids, inputs.segment_ids))
-    logits = getattr(out, "seq_relationship_logits", None)
-    if logits is None:
+    inputs = loaded.tokenize(sentence_a, sentence_b)
+    trace = trace_tokens(loaded, inputs)
+    if "nsp.logits" not in trace:
         raise UnsupportedModel(
             f"'{loaded.name}' ({type(loaded.model).__name__}) has no next-sentence head: only BERT's pre-training "
             "checkpoints (BertForPreTraining, e.g. bert-base-uncased) were trained on this task."
         )
-    logits = logits[0].float()
-    probs = torch.softmax(logits, dim=-1).cpu().numpy().astype(np.float32)
-    return NextSentence(loaded.name, inputs, logits.cpu().numpy().astype(np.float32), probs)
+    return from_trace(loaded, trace)
+
+
+def from_trace(loaded: LoadedModel, trace: Trace) -> NextSentence:
+    """Softmax over the trace's two next-sentence logits."""
+    logits = trace["nsp.logits"].astype(np.float64)
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    return NextSentence(loaded.name, trace.inputs, logits.astype(np.float32), probs.astype(np.float32), trace)

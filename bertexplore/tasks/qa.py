@@ -10,18 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import Iterable
+
 import numpy as np
-import torch
 
 from ..errors import InputError
 from ..loading import LoadedModel
-from ..tokens import clean_text
-from ..trace import forward
+from ..tokens import Tokenized, clean_text
+from ..trace import Trace, trace_batch
 from .checkpoints import require_head
 
 DEFAULT_MAX_LENGTH = 384  # the window size SQuAD models were trained with
 DEFAULT_STRIDE = 128  # tokens shared by consecutive windows, so no answer is cut in two
 MAX_WINDOWS_PER_FORWARD = 8
+# What each window's trace keeps by default: the span logits. Patterns of every window of a long context would be
+# ~85 MB per 384-token window on bert-base; ask for them with `names` when a view shows them.
+QA_NAMES = ("qa.start_logits", "qa.end_logits")
 
 
 @dataclass(frozen=True)
@@ -157,30 +161,32 @@ def make_windows(tokenizer, question: str, context: str, max_length: int = DEFAU
     return windows, notices, stride
 
 
-def _run_windows(loaded: LoadedModel, windows: list[Window]) -> list[Window]:
-    pad = loaded.tokenizer.pad_token_id or 0
-    done = []
+def window_inputs(window: Window, question: str, context: str, special_ids: frozenset[int] = frozenset()) -> Tokenized:
+    """A window as the engine's Tokenized (question = segment A, the context slice = segment B)."""
+    n = len(window.input_ids)
+    return Tokenized(
+        text=question, text_pair=context, tokens=window.tokens, input_ids=window.input_ids,
+        word_ids=tuple(None for _ in range(n)), segment_ids=tuple(int(s) for s in window.segment_ids),
+        offsets=tuple(o if o is not None else (0, 0) for o in window.offsets),
+        special=tuple(int(i) in special_ids for i in window.input_ids),
+        full_length=n,
+    )
+
+
+def _run_windows(loaded: LoadedModel, windows: list[Window], question: str, context: str,
+                 names: Iterable[str] | None = None) -> tuple[list[Window], list[Trace]]:
+    """One trace per window, 8 windows per forward; each window takes its span logits from its trace."""
+    wanted = tuple(dict.fromkeys(tuple(names or ()) + QA_NAMES))
+    special_ids = frozenset(loaded.tokenizer.all_special_ids)
+    done, traces = [], []
     for first in range(0, len(windows), MAX_WINDOWS_PER_FORWARD):
         chunk = windows[first:first + MAX_WINDOWS_PER_FORWARD]
-        width = max(len(w.input_ids) for w in chunk)
-        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-        types = torch.zeros((len(chunk), width), dtype=torch.long)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        for row, w in enumerate(chunk):
-            ids[row, :len(w.input_ids)] = torch.as_tensor(w.input_ids)
-            types[row, :len(w.input_ids)] = torch.as_tensor(w.segment_ids)
-            mask[row, :len(w.input_ids)] = 1
-        batch = {"input_ids": ids, "attention_mask": mask}
-        if loaded.uses_segments:
-            batch["token_type_ids"] = types
-        out = forward(loaded, batch)
-        starts = out.start_logits.float().cpu().numpy()
-        ends = out.end_logits.float().cpu().numpy()
-        for row, w in enumerate(chunk):
-            n = len(w.input_ids)
+        chunk_traces = trace_batch(loaded, [window_inputs(w, question, context, special_ids) for w in chunk], wanted)
+        for w, trace in zip(chunk, chunk_traces):
             done.append(Window(w.index, w.tokens, w.input_ids, w.segment_ids, w.offsets, w.cls_index,
-                               starts[row, :n].astype(np.float32), ends[row, :n].astype(np.float32)))
-    return done
+                               trace["qa.start_logits"], trace["qa.end_logits"]))
+            traces.append(trace)
+    return done, traces
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -229,20 +235,21 @@ class Reading:
     stride: int
     max_length: int
     notices: tuple[str, ...] = ()
+    traces: tuple[Trace, ...] = ()  # one per window: the forward each window's logits came from
 
 
 def read(loaded: LoadedModel, question: str, context: str, max_length: int | None = None,
-         stride: int = DEFAULT_STRIDE) -> Reading:
-    """Preprocess (windows) and the forwards, batched 8 windows at a time."""
+         stride: int = DEFAULT_STRIDE, names: Iterable[str] | None = None) -> Reading:
+    """Preprocess (windows) and the traced forwards, batched 8 windows at a time; `names`: more to keep per window."""
     require_head(loaded, "question-answering")
     question, q_notices = clean_text(question, "question")
     context, c_notices = clean_text(context, "context")
     length = min(max_length or DEFAULT_MAX_LENGTH, loaded.max_length)
     with loaded.lock:
         windows, w_notices, stride = make_windows(loaded.tokenizer, question.strip(), context, length, stride)
-    windows = _run_windows(loaded, windows)
+    windows, traces = _run_windows(loaded, windows, question, context, names)
     return Reading(loaded.name, question, context, tuple(windows), stride if len(windows) > 1 else 0, length,
-                   tuple(q_notices + c_notices + w_notices))
+                   tuple(q_notices + c_notices + w_notices), tuple(traces))
 
 
 def result(reading: Reading, max_answer_len: int = 30, top_k: int = 5, allow_no_answer: bool = False,

@@ -24,7 +24,7 @@ def fake_trace(tokens: list[str], layers: int = 2, heads: int = 3, segments: lis
         word_ids=tuple(range(n)), segment_ids=tuple(segments or [0] * n), offsets=((0, 0),) * n,
         special=(False,) * n, full_length=n,
     )
-    return Trace("fake", inputs, att, np.zeros((layers + 1, n, 4), np.float32))
+    return Trace.from_patterns("fake", inputs, att)
 
 
 def _params(html: str) -> dict:

@@ -1,0 +1,197 @@
+"""Recording named activations during one forward, safely on a model every session shares.
+
+Hooks are installed once, when a model is prepared (`install`), and do nothing unless the running thread has set a
+`Recorder` in a context variable (`recording`). So one session's capture never leaks into another's forward, and
+no hook is ever added or removed per request. The attention function (attention_function.py) records q, k, v,
+scores, pattern and z through the same recorder; the hooks here record the rest.
+
+A recorder counts calls per role to know the layer: layers run in order, which also holds for ALBERT, whose
+layers all call one shared module.
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterable, Iterator
+
+import torch
+from torch import nn
+
+from .errors import InputError
+from . import families
+
+EMBED_NAMES = ("embed.word", "embed.position", "embed.segment", "embed.sum", "embed.out")
+ATTN_NAMES = ("q", "k", "v", "scores", "pattern", "z", "head_out", "out")
+BLOCK_NAMES = tuple(f"attn.{n}" for n in ATTN_NAMES) + ("resid_mid", "mlp.pre", "mlp.post", "mlp.out", "resid_post")
+HEAD_NAMES = ("pooler.out", "mlm.log_probs", "cls.logits", "token.logits", "qa.start_logits", "qa.end_logits",
+              "nsp.logits")
+_BLOCK = re.compile(r"^blocks\.(\d+|\*)\.(.+)$")
+
+_recorder: ContextVar["Recorder | None"] = ContextVar("bertexplore_recorder", default=None)
+
+
+def expand_names(names: Iterable[str], num_layers: int) -> frozenset[str]:
+    """Concrete names for `names`; `blocks.*.x` means every layer. Unknown names raise InputError."""
+    out: set[str] = set()
+    for name in names:
+        match = _BLOCK.match(name)
+        if match:
+            layer, rest = match.groups()
+            if rest not in BLOCK_NAMES:
+                raise InputError(f"Unknown activation '{name}'; a block holds {', '.join(BLOCK_NAMES)}.")
+            if layer == "*":
+                out.update(f"blocks.{l}.{rest}" for l in range(num_layers))
+            elif int(layer) < num_layers:
+                out.add(f"blocks.{int(layer)}.{rest}")
+            else:
+                raise InputError(f"'{name}': the model has layers 0..{num_layers - 1}.")
+        elif name in EMBED_NAMES or name in HEAD_NAMES:
+            out.add(name)
+        else:
+            raise InputError(f"Unknown activation '{name}'. Names: {', '.join(EMBED_NAMES + HEAD_NAMES)}, "
+                             f"and blocks.<layer>.<{'|'.join(BLOCK_NAMES)}>.")
+    return frozenset(out)
+
+
+class Recorder:
+    """What one forward stores: tensors with their batch axis, by name; patterns of every layer in one buffer."""
+
+    def __init__(self, wanted: frozenset[str], num_layers: int) -> None:
+        self.wanted = wanted
+        self.num_layers = num_layers
+        self.store: dict[str, torch.Tensor] = {}
+        self.patterns: torch.Tensor | None = None  # [batch, layers, heads, T, T] when every layer's pattern is wanted
+        self._all_patterns = all(f"blocks.{l}.attn.pattern" in wanted for l in range(num_layers))
+        self._counts: dict[str, int] = {}
+        # z is kept (not returned) where head_out is wanted: each head's share is z_h @ W_O[h]
+        self._need_z = {int(n.split(".")[1]) for n in wanted if n.endswith(".attn.head_out")}
+
+    def layer(self, role: str) -> int:
+        count = self._counts.get(role, 0)
+        self._counts[role] = count + 1
+        return count
+
+    def wants(self, name: str) -> bool:
+        return name in self.wanted
+
+    def put(self, name: str, tensor: torch.Tensor) -> None:
+        if name in self.wanted:
+            self.store[name] = tensor.detach()
+
+    def attention(self, query, key, value, scores, weights, z) -> None:
+        """Called by the attention function with [batch, heads, T, ...] tensors."""
+        layer = self.layer("attn")
+        prefix = f"blocks.{layer}.attn."
+        self.put(prefix + "q", query)
+        self.put(prefix + "k", key)
+        self.put(prefix + "v", value)
+        self.put(prefix + "scores", scores)
+        if self._all_patterns:
+            if self.patterns is None:  # one buffer, filled layer by layer: no stacking copy afterwards
+                b, h, t, s = weights.shape
+                self.patterns = torch.empty((b, self.num_layers, h, t, s), dtype=torch.float32)
+            if layer < self.num_layers:
+                self.patterns[:, layer].copy_(weights)
+        else:
+            self.put(prefix + "pattern", weights)
+        if prefix + "z" in self.wanted or layer in self._need_z:
+            self.store[prefix + "z"] = z.detach()
+
+    def head_out(self, layer: int, o: nn.Linear) -> None:
+        name = f"blocks.{layer}.attn.head_out"
+        if name not in self.wanted:
+            return
+        z = self.store[f"blocks.{layer}.attn.z"]  # [B, H, T, d]
+        heads, d = z.shape[1], z.shape[3]
+        weight = o.weight.view(o.weight.shape[0], heads, d)  # [D, H, d]
+        self.store[name] = torch.einsum("bhtd,Dhd->bhtD", z, weight.to(z.dtype))
+        if f"blocks.{layer}.attn.z" not in self.wanted:
+            del self.store[f"blocks.{layer}.attn.z"]
+
+
+def current() -> Recorder | None:
+    return _recorder.get()
+
+
+@contextmanager
+def recording(recorder: Recorder) -> Iterator[Recorder]:
+    token = _recorder.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _recorder.reset(token)
+
+
+def _out_hook(role: str, suffix: str):
+    def hook(module, args, output):
+        rec = _recorder.get()
+        if rec is not None:
+            layer = rec.layer(role)
+            rec.put(f"blocks.{layer}.{suffix}", output)
+    return hook
+
+
+def _o_hook(module, args, output):
+    rec = _recorder.get()
+    if rec is not None:
+        layer = rec.layer("o")
+        rec.put(f"blocks.{layer}.attn.out", output)
+        rec.head_out(layer, module)
+
+
+def _ffn_out_hook(module, args, output):
+    rec = _recorder.get()
+    if rec is not None:
+        layer = rec.layer("ffn_out")
+        rec.put(f"blocks.{layer}.mlp.post", args[0])
+        rec.put(f"blocks.{layer}.mlp.out", output)
+
+
+def _named_hook(name: str, take_input: bool = False):
+    def hook(module, args, output):
+        rec = _recorder.get()
+        if rec is not None:
+            rec.put(name, args[0] if take_input else output)
+    return hook
+
+
+def _embed_ln_hook(module, args, output):
+    rec = _recorder.get()
+    if rec is not None:
+        rec.put("embed.sum", args[0])
+        rec.put("embed.out", output)
+
+
+_INSTALLED = "_bertexplore_capture"
+
+
+def install(model: nn.Module) -> bool:
+    """Install the capture hooks once (idempotent); False for families without the full cache."""
+    if getattr(model, _INSTALLED, False):
+        return True
+    if not families.has_full_cache(model):
+        return False
+    emb = families.embedding_parts(model)
+    hooks = [(emb.word, _named_hook("embed.word")), (emb.position, _named_hook("embed.position")),
+             (emb.ln, _embed_ln_hook)]
+    if emb.segment is not None:
+        hooks.append((emb.segment, _named_hook("embed.segment")))
+    if emb.projection is not None:
+        hooks.append((emb.projection, _named_hook("embed.out")))  # after the LayerNorm hook: the projected vectors win
+    pooler = families.pooler_module(model)
+    if pooler is not None:
+        hooks.append((pooler, _named_hook("pooler.out")))
+    done: list[nn.Module] = []
+    for layer in range(families.layer_count(model)):
+        parts = families.layer_parts(model, layer)
+        if any(parts.o is m for m in done):  # ALBERT: the shared modules are hooked once and fire once per layer
+            continue
+        done.append(parts.o)
+        hooks += [(parts.o, _o_hook), (parts.ln1, _out_hook("ln1", "resid_mid")),
+                  (parts.ffn_in, _out_hook("ffn_in", "mlp.pre")), (parts.ffn_out, _ffn_out_hook),
+                  (parts.ln2, _out_hook("ln2", "resid_post"))]
+    for module, hook in hooks:
+        module.register_forward_hook(hook)
+    setattr(model, _INSTALLED, True)
+    return True
