@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui.entry import app_run
-from ui.i18n import N_, _, language_switch
+from ui.i18n import N_, _, finish_language_switch, language_switch
 from ui.jobs import sidebar_job_status
 from ui.models import sidebar
 
@@ -37,6 +37,7 @@ for i, (path, title, icon, section) in enumerate(PAGES):
         sections.setdefault(_(section), []).append(st.Page(path, title=_(title), icon=icon, default=(i == 0)))
 
 page = st.navigation(sections)
+finish_language_switch()
 sidebar()
 sidebar_job_status()
 with app_run():
