@@ -18,11 +18,13 @@ PAGES = [
     ("pages/masked_lm.py", N_("Masked-LM"), ":material/text_fields:", N_("Explore")),
     ("pages/attention.py", N_("Attention"), ":material/grid_on:", N_("Explore")),
     ("pages/ablation.py", N_("Head ablation"), ":material/block:", N_("Explore")),
+    ("pages/analysis.py", N_("Analysis lab"), ":material/science:", N_("Analyse")),
     ("pages/classification.py", N_("Classification"), ":material/label:", N_("Task demos")),
     ("pages/ner.py", N_("Named entities"), ":material/person_search:", N_("Task demos")),
     ("pages/qa.py", N_("Question answering"), ":material/quiz:", N_("Task demos")),
     ("pages/nsp.py", N_("Next sentence"), ":material/arrow_forward:", N_("Task demos")),
     ("pages/finetune.py", N_("Fine-tune"), ":material/model_training:", N_("Train")),
+    ("pages/inside_bert.py", N_("Inside BERT"), ":material/school:", N_("Learn")),
 ]
 
 # An emoji favicon: a material-icon favicon is fetched from Google's font CDN, which offline classrooms lack.

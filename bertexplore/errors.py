@@ -30,3 +30,14 @@ class NotAModel(BertExploreError):
 
 class UnsupportedModel(BertExploreError):
     """A checkpoint of an architecture (or head) this page cannot explore."""
+
+
+def refused_pickle(name: str) -> NotAModel:
+    """A pickle weights file that torch's safe loader refused: say so, and never advise turning the check off."""
+    from .i18n import _
+
+    return NotAModel(_(
+        "The weights of '{name}' were refused: its pickle file (pytorch_model.bin) holds more than plain tensors, "
+        "and opening such a file can run code on this machine. Use a copy saved as safetensors "
+        "(save_pretrained writes model.safetensors), or a model from the list."
+    ).format(name=name))

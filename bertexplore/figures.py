@@ -5,6 +5,7 @@ instead of ~20 characters per value as JSON text: that is what keeps a 512x512 h
 """
 from __future__ import annotations
 
+import html
 import re
 from typing import Sequence
 
@@ -16,6 +17,22 @@ from .attention import AttentionView, TiledGrid
 COLORSCALES = ("Blues", "Viridis", "Greys", "Magma", "YlOrRd")
 _ZWSP = "\u200b"
 MAX_TICKS = 64  # beyond this, tick labels overlap: show every k-th
+
+
+def plot_text(text: object) -> str:
+    """Text from a user or a checkpoint (tokens, label names, file names) made safe for any plotly text field.
+
+    Plotly renders a subset of HTML in titles, tick labels, bar text, hover labels and annotations
+    (<a href>, <b>, <br>, entities): a label `<a href="http://evil.example/">x</a>` would become a live link.
+    Escaping &, < and > makes it show literally. Quotes are left alone: with no '<' there is no tag for them to
+    break out of, and plotly only decodes a few named entities, so '&quot;' would be shown as typed.
+    Every figure passes such text through here; it never goes into a hover/text *template* (where `%{...}` is code).
+    """
+    return html.escape(str(text), quote=False)
+
+
+def plot_texts(texts: Sequence[object]) -> list[str]:
+    return [plot_text(t) for t in texts]
 
 
 def unique_labels(labels: Sequence[str]) -> list[str]:
@@ -56,8 +73,8 @@ def _axis(labels: Sequence[str]) -> dict:
 def heatmap_figure(view: AttentionView, colorscale: str = "Blues", zmax: float | None = None,
                    height: int | None = None) -> go.Figure:
     """One heatmap: rows attend (y, top to bottom), columns are attended to (x)."""
-    x = unique_labels(view.cols.labels)
-    y = unique_labels(view.rows.labels)
+    x = unique_labels(plot_texts(view.cols.labels))
+    y = unique_labels(plot_texts(view.rows.labels))
     z = np.ascontiguousarray(view.matrix, dtype=np.float32)
     fig = go.Figure(go.Heatmap(
         z=z, x=x, y=y, colorscale=colorscale, zmin=0.0,
@@ -67,7 +84,7 @@ def heatmap_figure(view: AttentionView, colorscale: str = "Blues", zmax: float |
     ))
     side = max(len(x), len(y))
     fig.update_layout(
-        title=dict(text=view.title, font=dict(size=14)),
+        title=dict(text=plot_text(view.title), font=dict(size=14)),
         xaxis=dict(title="attended to", side="top", tickangle=-60, **_axis(x)),
         yaxis=dict(title="attending", autorange="reversed", **_axis(y)),
         height=height or int(min(900, max(380, 160 + 18 * side))),

@@ -6,6 +6,7 @@ user-facing error from `errors`. Offline machines get a fast, exact "how to fetc
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import threading
 import time
@@ -31,7 +32,7 @@ from transformers.utils import logging as hf_logging
 
 from . import capture
 from .attention_function import ATTN_IMPLEMENTATION, number_attention_layers, supports_ablation
-from .errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel
+from .errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel, refused_pickle
 from .families import PADDING_OFFSET_TYPES, has_full_cache
 from .model_building import building, check_tied, has_meta_tensors
 from .registry import resolve
@@ -341,6 +342,8 @@ def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", tra
                 raise NotAModel(f"'{name}' loaded incompletely (some weights were never materialised); try again.")
     except (OSError, ValueError) as err:
         raise NotAModel(f"Could not load the weights of '{name}': {err}") from None
+    except pickle.UnpicklingError:  # torch's weights_only loader refused it; its advice would lower safety
+        raise refused_pickle(name) from None
     prefix = model.base_model_prefix
     missing = tuple(k for k in info.get("missing_keys", ()) if not k.startswith(prefix + "."))
     model.to(device)

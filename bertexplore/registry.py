@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import NotAModel
 from .i18n import N_, _
 
 OFFLINE_MODEL = "all-MiniLM-L6-v2 (packaged, offline)"
@@ -27,7 +28,7 @@ RECOMMENDED: tuple[ModelInfo, ...] = (
     ModelInfo(
         "bert-base-uncased",
         N_("The original English BERT (12 layers, 12 heads) with masked-LM and NSP heads."),
-        ("mlm", "nsp"),
+        ("mlm", "pretraining"),
     ),
     ModelInfo(
         "distilbert-base-uncased",
@@ -37,7 +38,7 @@ RECOMMENDED: tuple[ModelInfo, ...] = (
     ModelInfo(
         "bert-base-multilingual-cased",
         N_("One BERT for 104 languages (Chinese included), cased WordPiece vocabulary, masked-LM head."),
-        ("mlm", "nsp"),
+        ("mlm", "pretraining"),
     ),
     ModelInfo(
         "xlm-roberta-base",
@@ -47,7 +48,7 @@ RECOMMENDED: tuple[ModelInfo, ...] = (
     ModelInfo(
         "bert-base-chinese",
         N_("Google's Chinese BERT: one token per character, masked-LM and NSP heads."),
-        ("mlm", "nsp"),
+        ("mlm", "pretraining"),
     ),
     ModelInfo(
         "hfl/chinese-roberta-wwm-ext",
@@ -108,24 +109,93 @@ def list_local_models() -> list[str]:
     return found
 
 
+ALLOWED_DIRS_ENV = "BERTEXPLORE_ALLOWED_DIRS"
+_PATH_PREFIXES = ("/", "./", "../", "~", "\\")
+
+
+def allowed_dirs() -> list[Path]:
+    """Folders whose models anyone using the app may open: the models folder and the operator's list.
+
+    BERTEXPLORE_ALLOWED_DIRS holds extra folders separated by the OS path separator (':' on Linux/macOS).
+    """
+    extra = [part.strip() for part in os.environ.get(ALLOWED_DIRS_ENV, "").split(os.pathsep)]
+    return [_absolute(models_dir())] + [_absolute(Path(part)) for part in extra if part]
+
+
+def _absolute(path: Path | str) -> Path:
+    # Lexical: '..' is folded away without asking the filesystem anything (no existence test, no '~' expansion).
+    return Path(os.path.normpath(os.path.abspath(path)))
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in roots)
+
+
+def folder_refused(name: str) -> NotAModel:
+    """The one message for every folder outside the allowed ones, whether it exists or not."""
+    return NotAModel(_(
+        "'{name}' cannot be opened: this app loads local folders only from its models folder and from folders "
+        "its operator lists in {variable}. Pick a model from the list, or type a Hugging Face id."
+    ).format(name=name, variable=ALLOWED_DIRS_ENV))
+
+
 def resolve(name: str) -> tuple[str, bool]:
-    """Map a picker name to (what from_pretrained takes, whether it is a local folder)."""
+    """Map a picker name to (what from_pretrained takes, whether it is a local folder).
+
+    Anyone who can open the app can type into the model box, so a typed path must not become a way to probe the
+    server's disk: folders are only read under allowed_dirs(), and every other path gets the same message
+    (raised as NotAModel) before anything is looked up. Names without a path prefix are a folder in the models
+    folder when one holds a config.json, else a Hugging Face id.
+    """
     name = name.strip()
     if name == OFFLINE_MODEL:
         folder = packaged_model_dir()
         if folder is None:
             return "sentence-transformers/all-MiniLM-L6-v2", False
         return str(folder), True
-    local = models_dir() / name
-    if name and (local / "config.json").is_file():
+    if not name:
+        return name, False
+    roots = allowed_dirs()
+    if name.startswith(_PATH_PREFIXES) or os.path.isabs(name):
+        folder = _absolute(name)
+        if name.startswith("~") or not _inside(folder, roots):
+            raise folder_refused(name)
+        return str(folder), True
+    local = _absolute(models_dir() / name)
+    if _inside(local, roots[:1]) and (local / "config.json").is_file():
         return str(local), True
-    expanded = Path(name).expanduser()
-    if name and (expanded.is_dir() or name.startswith(("/", "./", "../", "~"))):
-        return str(expanded), True
+    if ".." in Path(name).parts:
+        raise folder_refused(name)
     return name, False
 
 
+TASK_HEADS = ("sequence-classification", "token-classification", "question-answering")
+
+
+def explorable(name: str) -> bool:
+    """A local model the Explore pages (Masked-LM, Attention, Head ablation) are for: a plain encoder or one with a
+    masked-LM / pre-training head. Task models (classifiers, taggers, QA) belong to their task page's picker."""
+    from .tasks.checkpoints import saved_heads
+
+    heads = saved_heads(models_dir() / name)
+    return "mlm" in heads or "pretraining" in heads or not any(h in heads for h in TASK_HEADS)
+
+
 def picker_choices() -> list[str]:
-    """Every model the sidebar offers: the packaged one first, then recommended hub ids, then local folders."""
+    """The sidebar's models, for the Explore pages: the packaged one first, recommended hub ids, then local folders
+    that fit those pages (task models are offered by the task pages' own pickers)."""
     names = [info.name for info in RECOMMENDED]
-    return names + [m for m in list_local_models() if m not in names]
+    return names + [m for m in list_local_models() if m not in names and explorable(m)]
+
+
+def heads_of(name: str) -> tuple[str, ...]:
+    """The heads a model brings, as loading heads: from the registry for recommended ones, from the weights for
+    local folders; () for a hub id this app knows nothing about."""
+    for info in RECOMMENDED:
+        if info.name == name:
+            return tuple(h for h in info.heads if h != "base")
+    if name in list_local_models():
+        from .tasks.checkpoints import saved_heads
+
+        return saved_heads(models_dir() / name)
+    return ()

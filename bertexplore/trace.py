@@ -90,10 +90,12 @@ class Trace:
         seen: set[int] = set()
         total = 0
         for array in list(self.cache.values()) + ([self.patterns] if self.patterns is not None else []):
-            base = array if array.base is None else array.base
-            if id(base) not in seen:
-                seen.add(id(base))
-                total += int(getattr(base, "nbytes", array.nbytes))
+            root = array
+            while isinstance(root.base, np.ndarray):  # views of one buffer count once
+                root = root.base
+            if id(root) not in seen:
+                seen.add(id(root))
+                total += int(root.nbytes)
         return total
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from bertexplore.figures import head_effect_figure
-from bertexplore.head_importance import compare, scan_heads
+from bertexplore.head_importance import compare, scan_heads, unavailable
 from ui.feedback import guard, show_notices
+from ui.markdown import plain
 from ui.entry import inside_app
 from ui.models import get_model
 from ui.session_memo import memo, recall
@@ -21,13 +22,16 @@ st.markdown(
 loaded = get_model("mlm")
 if loaded is None:
     st.stop()
+if unavailable(loaded):
+    st.warning(unavailable(loaded))
+    st.stop()
 
 has_mlm = loaded.has_head
 default = "The capital of France is [MASK]." if has_mlm else "The keys to the cabinet are on the table."
 text = st.text_area("Sentence" + (" (put one [MASK] in it)" if has_mlm else ""), default, key="abl_text",
                     bind="query-params", max_chars=5000)
 if not has_mlm:
-    st.info(f"{loaded.name} has no masked-LM head, so the effect is measured on the sentence representation: "
+    st.info(f"{plain(loaded.name)} has no masked-LM head, so the effect is measured on the sentence representation: "
             "how far the mean-pooled last layer moves (1 − cosine similarity).")
 
 heads = [f"L{l + 1} H{h + 1}" for l in range(loaded.num_layers) for h in range(loaded.num_heads)]
@@ -40,7 +44,7 @@ with guard():
     show_notices(inputs.notices)
     n_masks = inputs.tokens.count(loaded.tokenizer.mask_token) if loaded.tokenizer.mask_token else 0
     if has_mlm and n_masks == 0:
-        st.warning(f"Put a {loaded.tokenizer.mask_token} in the sentence to see predictions; "
+        st.warning(f"Put a {plain(loaded.tokenizer.mask_token)} in the sentence to see predictions; "
                    "until then the sentence representation is measured.")
     elif has_mlm and n_masks > 1:
         st.info(f"The sentence has {n_masks} masks: the effect is measured at the first one.")
@@ -49,14 +53,14 @@ with guard():
     if off:
         result = memo("ablation", (loaded.key, inputs.text, tuple(off)), lambda: compare(loaded, inputs, off), keep=1)
         st.subheader(f"{len(off)} head(s) off")
-        st.caption("Measured: " + result.objective.describe())
+        st.caption("Measured: " + plain(result.objective.describe()))
         if result.objective.kind == "mlm":
             cols = st.columns(2)
             cols[0].markdown("**All heads on**")
             cols[0].dataframe([{"token": t, "probability": round(p, 4)} for t, p in result.top_before], hide_index=True)
             cols[1].markdown("**Selected heads off**")
             cols[1].dataframe([{"token": t, "probability": round(p, 4)} for t, p in result.top_after], hide_index=True)
-            st.metric(f"log p('{result.objective.target}')", f"{result.ablated:.3f}", f"{-result.effect:+.3f}")
+            st.metric(f"log p('{plain(result.objective.target)}')", f"{result.ablated:.3f}", f"{-result.effect:+.3f}")
         else:
             st.metric("cosine similarity to the unablated representation", f"{result.ablated:.4f}",
                       f"{-result.effect:+.4f}")
@@ -72,5 +76,5 @@ with guard():
         fig = head_effect_figure(grid)
         st.plotly_chart(fig, width="stretch", key="abl_grid")
         layer, head = divmod(int(grid.argmax()), grid.shape[1])
-        st.caption(f"Measured: {objective.describe()}. Red: switching the head off hurts; blue: it helps. "
+        st.caption(f"Measured: {plain(objective.describe())}. Red: switching the head off hurts; blue: it helps. "
                    f"The head that matters most here: L{layer + 1} H{head + 1} ({grid.max():.4f}).")

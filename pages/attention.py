@@ -4,11 +4,14 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from bertexplore.attention import head_summary, tiled_grid, view_matrix
+from bertexplore.attention import head_summary, tiled_grid
 from bertexplore.figures import export_config, figure_bytes, grid_figure, heatmap_figure
 from bertexplore.registry import DEFAULT_ONLINE_MODEL
+from bertexplore.analysis.measures import measured_view
+from ui.analysis_view import measure_selector
 from ui.attention_view import bertviz_panel, controls, downloads, text_inputs
 from ui.feedback import guard, show_notices
+from ui.markdown import plain
 from ui.models import current_model_name, get_model
 from ui.traces import get_trace
 from ui.entry import inside_app
@@ -23,7 +26,7 @@ name = current_model_name()
 loaded = get_model("mlm", name)  # the same cached model as the other Explore pages; traces skip the head
 if loaded is None:
     st.stop()
-st.caption(f"Model **{name}** ({loaded.num_layers} layers × {loaded.num_heads} heads, up to {loaded.max_length} "
+st.caption(f"Model **{plain(name)}** ({loaded.num_layers} layers × {loaded.num_heads} heads, up to {loaded.max_length} "
            f"tokens, on {loaded.device}). The recommended model is fetched with "
            f"`python -m bertexplore download {DEFAULT_ONLINE_MODEL} --to models`.")
 
@@ -39,14 +42,15 @@ with st.expander(f"Tokens ({len(trace.tokens)})"):
 
 ctl = controls(trace.num_layers, trace.num_heads)
 s = ctl.settings
-zmax = 1.0 if ctl.fixed_scale else None
+shown = measure_selector(trace, loaded)  # weights, ‖α·f(x)‖, + residual/LayerNorm, or ALTI, for the three views
+zmax = 1.0 if ctl.fixed_scale and shown.bounded else None
 tabs = st.tabs(["Heatmap", "All heads", "Rollout", "bertviz head view", "bertviz model view"],
                key="attention_tab", bind="query-params")
 
 with tabs[0]:
     if tabs[0].open is not False:
         with guard():
-            view = view_matrix(trace, s)
+            view = measured_view(shown, s)
             fig = heatmap_figure(view, ctl.colorscale, zmax)
             st.plotly_chart(fig, width="stretch", config=export_config(view.title), key="attention_heatmap")
             summary = head_summary(trace)
@@ -63,7 +67,7 @@ with tabs[0]:
 with tabs[1]:
     if tabs[1].open:
         with guard():
-            grid = tiled_grid(trace.attentions)
+            grid = tiled_grid(shown.attentions)
             fig = grid_figure(grid, ctl.colorscale, zmax, selected=None if s.head is None else (s.layer, s.head))
             st.plotly_chart(fig, width="stretch", config=export_config("all_heads"), key="attention_grid")
             if grid.pooled:
@@ -79,7 +83,7 @@ with tabs[2]:
                     "position after the selected layer, multiplying head-averaged attention layer by layer with "
                     "0.5·I added for the residual connection.")
         with guard():
-            view = view_matrix(trace, replace(s, rollout=True))
+            view = measured_view(shown, replace(s, rollout=True))
             fig = heatmap_figure(view, ctl.colorscale, zmax)
             st.plotly_chart(fig, width="stretch", config=export_config("rollout"), key="attention_rollout")
             for note in view.notes:

@@ -6,10 +6,12 @@ import streamlit as st
 from bertexplore.tasks.attribution import MAX_STEPS, METHOD_NAMES, attribute
 from bertexplore.tasks.classify import classify, from_logits, output_transform
 from ui.feedback import guard, show_notices
+from ui.markdown import plain
 from ui.html import highlighted_tokens
 from ui.task_views import (clamp_state, default_text, example_picker, follow, label_figure, memo, recall,
                            task_header, task_model)
 from ui.entry import inside_app
+from ui.i18n import _
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
@@ -36,13 +38,13 @@ with guard():
     if result.mode == "multi-label":
         with st.expander("Thresholds per label", expanded=False):
             thresholds = [
-                st.slider(label, 0.0, 1.0, 0.5, 0.01, key=f"cls_threshold_{i}")
+                st.slider(plain(label), 0.0, 1.0, 0.5, 0.01, key=f"cls_threshold_{i}")
                 for i, label in enumerate(result.labels)
             ]
         result = from_logits(loaded, inputs, logits, thresholds)
     show_notices(result.notices)
     st.info(result.explanation)
-    chosen = ", ".join(result.labels[i] for i in result.predicted) or "no label over its threshold"
+    chosen = ", ".join(plain(result.labels[i]) for i in result.predicted) or "no label over its threshold"
     if result.mode == "regression":
         st.subheader(f"Score: {float(result.scores[0]):.4f}")
     else:
@@ -74,7 +76,9 @@ with guard():
     key = (loaded.key, text, pair or "", int(target), method, int(steps) if method == "integrated-gradients" else 0)
     explanation = recall("cls_attr", key)
     if explanation is None and method == "integrated-gradients":
-        st.caption(f"Integrated gradients runs {int(steps)} forward and backward passes, batched.")
+        st.caption(_("Integrated gradients runs Gauss-Legendre rules of 4, 8, 16, … up to {steps} steps (each a forward "
+                     "and backward pass, batched), stopping once the completeness error is under 5%.").format(
+            steps=int(steps)))
         if st.button("Compute integrated gradients", key="cls_run_ig", type="primary"):
             with st.spinner("Integrating gradients…", show_time=True):
                 explanation = memo("cls_attr", key, lambda: attribute(loaded, inputs, int(target), method, output,
@@ -93,6 +97,9 @@ with guard():
                 f"completeness error {explanation.delta:+.2e} with {explanation.steps} steps in batches of "
                 f"{explanation.internal_batch_size}. A large error means more steps are needed."
             )
+            st.caption(_("{evaluations} gradient evaluations in all; the model was held at most {hold:.2f} s at a "
+                         "time, so other sessions waited at most that long.").format(
+                evaluations=explanation.evaluations, hold=explanation.longest_lock_seconds))
         else:
             st.caption(f"Sum of gradient × input {total:+.4f}; {what} at the text {explanation.value:.4f}.")
         with st.expander("Attribution per token"):

@@ -6,9 +6,12 @@ import streamlit as st
 
 from bertexplore.finetune.config import LIMITS, TASK_DEFAULTS, TASK_HEADS, TASKS, JobConfig
 from bertexplore.finetune.data import BUNDLED, bundled_path, prepare, read_data, read_path, split
+from bertexplore.errors import NotAModel
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, resolve
 from ui.jobs import JOB_KEY
-from ui.feedback import guard
+from ui.feedback import guard, show_error
+from ui.markdown import code, plain
+from ui.save_view import save_controls
 from ui.finetune_view import (METRIC_NAMES, attention_change_figure, change_by_layer_figure,
                               confusion_figure, eta_text, loss_figure, metric_figure)
 from ui.models import current_model_name
@@ -29,8 +32,12 @@ st.markdown(
 )
 
 base = current_model_name()
-source, is_local = resolve(base)
-st.caption(f"Base model: **{base}** — read from `{source}`" + (" (local files)." if is_local else " (Hugging Face hub)."))
+try:
+    source, is_local = resolve(base)
+except NotAModel as err:  # a folder outside the allowed ones
+    show_error(err)
+    st.stop()
+st.caption(f"Base model: **{plain(base)}** — read from {code(source)}" + (" (local files)." if is_local else " (Hugging Face hub)."))
 if base == OFFLINE_MODEL:
     st.caption("For a bigger base model, fetch one on a connected machine, e.g. "
                "`python -m bertexplore download bert-base-uncased --to models`, then pick it in the sidebar.")
@@ -66,7 +73,7 @@ data = None
 mapping: dict = {}
 fraction, seed = 0.2, 42
 if table is not None:
-    st.caption(f"`{filename}`: {len(table)} rows. First rows:")
+    st.caption(f"{code(filename)}: {len(table)} rows. First rows:")
     st.dataframe(table.preview(), hide_index=True, width="stretch")
     if table.frame is not None:
         cols = table.columns
@@ -97,7 +104,7 @@ if table is not None:
         counts = prepared.counts()
         summary = f"{len(train_data)} training and {len(val_data)} validation examples"
         if counts:
-            summary += " · " + ", ".join(f"{k}: {v}" for k, v in counts.items() if not k.startswith("I-"))
+            summary += " · " + ", ".join(f"{plain(k)}: {v}" for k, v in counts.items() if not k.startswith("I-"))
         st.success(summary)
 
 # ------------------------------------------------------------------------------------ hyper-parameters
@@ -147,7 +154,7 @@ if config is not None:
                 "accelerate launch -m bertexplore.finetune --config job.yaml\n"
                 "torchrun --nproc_per_node 4 -m bertexplore.finetune --config job.yaml", language="bash")
         if raw is not None:
-            st.caption(f"Put your uploaded file next to job.yaml as `{filename}`.")
+            st.caption(f"Put your uploaded file next to job.yaml as {code(filename)}.")
 
 
 def draw_progress() -> None:
@@ -158,12 +165,12 @@ def draw_progress() -> None:
     snap = current.snapshot()
     label = {"queued": "Waiting", "running": "Training", "stopping": "Stopping", "finished": "Finished",
              "stopped": "Stopped", "failed": "Failed"}.get(snap.status, snap.status)
-    st.progress(snap.fraction, text=f"**{label}** · {snap.phase} · {eta_text(snap)}")
+    st.progress(snap.fraction, text=f"**{label}** · {plain(snap.phase)} · {eta_text(snap)}")
     if snap.running:
         st.button("Stop", key="ft_stop", on_click=current.stop, icon=":material/stop:",
                   help="Ends training at the end of the current step; the model so far is kept.")
     if snap.error:
-        st.error(snap.error)
+        st.error(plain(snap.error))
     if snap.losses or snap.evals:
         left, right = st.columns(2)
         left.plotly_chart(loss_figure(snap), width="stretch", key="ft_loss_chart")
@@ -191,26 +198,14 @@ if result is not None:
                f"{result.train_samples} training / {result.val_samples} validation examples"
                + (" — stopped early." if result.stopped else "."))
     for note in result.notes:
-        st.caption(note)
+        st.caption(plain(note))
     if "confusion_matrix" in result.metrics_after:
         st.plotly_chart(confusion_figure(result.metrics_after["confusion_matrix"], result.label_names),
                         width="content", key="ft_confusion")
 
     st.markdown("**Save** into the local models folder: it appears in every page's model picker, also after a restart.")
     short = "minilm" if result.config.base_model == OFFLINE_MODEL else result.config.base_model.rstrip("/").split("/")[-1]
-    s1, s2 = st.columns([3, 1])
-    save_name = s1.text_input("Model name", f"{short}-{result.config.task}", key="ft_save_name", max_chars=64)
-    overwrite = s2.checkbox("Replace if it exists", key="ft_overwrite")
-    if st.button("Save model", key="ft_save"):
-        with guard():
-            from bertexplore.finetune.save import save_model
-
-            folder = save_model(result, save_name, overwrite=overwrite)
-            st.session_state["ft_saved"] = (f"Saved as **{folder.name}** in `{folder}`. Pick it in the sidebar's "
-                                            f"model list; the {TASK_HEADS[result.config.task]} pages use it.")
-            st.rerun()  # the sidebar was drawn before the save: redraw it so the new model is listed
-    if saved := st.session_state.pop("ft_saved", None):
-        st.success(saved)
+    save_controls(result, f"{short}-{result.config.task}")
 
     st.markdown("**Before / after** on a sentence of your choice" + (" (type [MASK] where a word should be guessed)"
                                                                    if result.config.task == "mlm" else "") + ".")
@@ -231,7 +226,7 @@ if result is not None:
     comparison = st.session_state.get(COMPARISON)
     if comparison is not None:
         for notice in comparison.notices:
-            st.info(notice)
+            st.info(plain(notice))
         left, right = st.columns(2)
         left.markdown("Before")
         left.dataframe(pd.DataFrame(comparison.before.rows), hide_index=True, width="stretch")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED
 from ui.entry import inside_app
+from ui.markdown import plain
 from ui.models import current_model_name, get_model
 
 inside_app()
@@ -33,7 +34,7 @@ name = current_model_name()
 loaded = get_model("mlm", name)
 if loaded is not None:
     st.success(
-        f"**{name}** is ready on {loaded.device}: {loaded.num_layers} layers × {loaded.num_heads} heads, "
+        f"**{plain(name)}** is ready on {loaded.device}: {loaded.num_layers} layers × {loaded.num_heads} heads, "
         f"up to {loaded.max_length} tokens, loaded in {loaded.load_seconds:.1f} s."
     )
     if not loaded.has_head:

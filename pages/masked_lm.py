@@ -9,6 +9,7 @@ from bertexplore.mlm import FILL_ORDERS, fill_masks, top_k
 from bertexplore.pll import MAX_TOKENS, VARIANTS, compare_pair
 from bertexplore.trace import apply_masks
 from ui.feedback import guard, show_notices
+from ui.markdown import code, plain
 from ui.mlm_view import (chain_figure, load_examples, masked_sentence_html, memo, pair_figure, pill_labels,
                          positions_of_words, topk_figure)
 from ui.models import get_model
@@ -61,12 +62,12 @@ if loaded is None:
     st.stop()  # get_model already showed why, with the fetch command
 
 st.caption(
-    f"Model: **{loaded.name}** (from `{loaded.source}`, on {loaded.device}). "
+    f"Model: **{plain(loaded.name)}** (from {code(loaded.source)}, on {loaded.device}). "
     f"The recommended masked-LM checkpoint is {RECOMMENDED}: `{FETCH}`."
 )
 if not loaded.has_head:
     st.warning(
-        f"**{loaded.name}** has no masked-LM head (its checkpoint has no weights for one), so it cannot guess masked "
+        f"**{plain(loaded.name)}** has no masked-LM head (its checkpoint has no weights for one), so it cannot guess masked "
         "words (a head made of random weights would only produce noise, so this page refuses to use one). "
         "The Attention page works with it."
     )
@@ -97,7 +98,7 @@ if inputs is not None:
     if pending:
         state["mlm_masks"] = positions_of_words(inputs, pending)
     picked = st.pills("Click tokens to mask them", clickable, selection_mode="multi", key="mlm_masks",
-                      format_func=lambda p: labels.get(p, str(p)), bind="query-params")
+                      format_func=lambda p: plain(labels.get(p, str(p))), bind="query-params")
     whole = st.toggle("Whole-word masking", key="mlm_whole", bind="query-params",
                       help="Mask every wordpiece of a clicked word (un ##believ ##able), as BERT's later checkpoints were trained.")
     masked = tuple(sorted(inputs.whole_word(picked) if whole else picked))
@@ -117,7 +118,7 @@ if inputs is not None:
             st.html(masked_sentence_html(trace.inputs, trace.mask_positions,
                                          {r.position: r.predictions[0].token for r in results if r.predictions}))
             st.subheader(f"Predictions for {len(results)} mask{'s' if len(results) > 1 else ''}")
-            tabs = st.tabs([f"#{i + 1} at {r.position}" + (f" ({r.original})" if r.original else "")
+            tabs = st.tabs([f"#{i + 1} at {r.position}" + (f" ({plain(r.original)})" if r.original else "")
                             for i, r in enumerate(results)]) if len(results) > 1 else [st.container()]
             for tab, r in zip(tabs, results):
                 with tab:
@@ -126,7 +127,7 @@ if inputs is not None:
                                    column_config={"probability": st.column_config.ProgressColumn(
                                        "probability", format="%.4f", min_value=0.0, max_value=1.0)})
                     if r.original is not None:
-                        left.caption(f"The masked token **{r.original}** has probability {r.original_probability:.4f} "
+                        left.caption(f"The masked token **{plain(r.original)}** has probability {r.original_probability:.4f} "
                                      f"(rank {r.original_rank:,} of {trace.mask_log_probs.shape[1]:,}).")
                     right.plotly_chart(topk_figure(r, f"Mask at position {r.position}"), width="stretch",
                                        key=f"mlm_chart_{r.position}")

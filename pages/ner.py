@@ -4,8 +4,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from bertexplore.figures import plot_text
 from bertexplore.tasks.ner import STRATEGIES, entities, entity_attention, split_tag, tag
 from ui.feedback import guard, show_notices
+from ui.markdown import plain
 from ui.html import labelled_spans
 from ui.task_views import (clamp_state, colour_for, default_text, example_picker, memo, task_header, task_model,
                            token_labels)
@@ -39,7 +41,7 @@ with guard():
     spans = [(e.start, e.end, f"{e.type} {e.score:.2f}", colour_for(e.type, types)) for e in found]
     st.html(labelled_spans(tags.inputs.text, spans))
     if types:
-        st.caption("Types: " + " · ".join(types))
+        st.caption("Types: " + " · ".join(plain(t) for t in types))
     if not found:
         st.info("The model found no entities in this text.")
     else:
@@ -72,7 +74,7 @@ with guard():
             (f"Attention TO '{entity.text}' from every token (share of that token's attention)", to_weights, "share"),
         ):
             fig = go.Figure(go.Bar(x=labels, y=weights.tolist(), marker_color=colours))
-            fig.update_layout(title=dict(text=title, font_size=14), height=300, margin=dict(l=10, r=10, t=40, b=10),
+            fig.update_layout(title=dict(text=plot_text(title), font_size=14), height=300, margin=dict(l=10, r=10, t=40, b=10),
                               yaxis_title=axis, xaxis_tickangle=-45)
             st.plotly_chart(fig, width="stretch")
         st.caption(f"Layer {layer}, head {head}; the entity's own wordpieces are red. The Attention page shows "

@@ -4,8 +4,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from bertexplore.figures import plot_text
 from bertexplore.tasks.qa import DEFAULT_STRIDE, read, result
 from ui.feedback import guard, show_notices
+from ui.markdown import plain
 from ui.html import labelled_spans
 from ui.task_views import clamp_state, default_text, example_picker, follow, memo, task_header, task_model
 from ui.entry import inside_app
@@ -50,7 +52,7 @@ with guard():
     best = res.best_span_score
     if res.answer is not None:
         a = res.answer
-        st.success(f"**Answer:** {a.text}")
+        st.success(f"**Answer:** {plain(a.text)}")
         st.caption(
             f"Characters {a.start}–{a.end} of the context, from window {a.window + 1} of {total}; span score "
             f"{a.score:.3f} (start + end logit), probability {a.probability:.3f}. Null score ([CLS]) {res.null_score:.3f}"
@@ -82,13 +84,13 @@ with guard():
     char_from, char_to = w.char_range
     st.caption(f"Window {int(shown) + 1} of {total} covers context characters {char_from}–{char_to} "
                f"({len(positions)} context tokens; the question takes the rest of the {len(w.tokens)} tokens).")
-    labels = [f"{i}·{w.tokens[i]}" for i in positions]
+    labels = [f"{i}·{plot_text(w.tokens[i])}" for i in positions]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=labels, y=w.start_logits[positions].tolist(), name="start", mode="lines+markers"))
     fig.add_trace(go.Scatter(x=labels, y=w.end_logits[positions].tolist(), name="end", mode="lines+markers"))
     if res.answer is not None and res.answer.window == w.index:
-        fig.add_vrect(x0=f"{res.answer.start_token}·{w.tokens[res.answer.start_token]}",
-                      x1=f"{res.answer.end_token}·{w.tokens[res.answer.end_token]}", fillcolor="#a8e0c5",
+        fig.add_vrect(x0=f"{res.answer.start_token}·{plot_text(w.tokens[res.answer.start_token])}",
+                      x1=f"{res.answer.end_token}·{plot_text(w.tokens[res.answer.end_token])}", fillcolor="#a8e0c5",
                       opacity=0.4, line_width=0)
     fig.add_hline(y=float(w.start_logits[w.cls_index]), line_dash="dot", annotation_text="[CLS] start",
                   line_color="#1f77b4")

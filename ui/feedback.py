@@ -2,26 +2,33 @@
 from __future__ import annotations
 
 import logging
-import re
+import pickle
 from contextlib import contextmanager
 from typing import Iterator
 
 import streamlit as st
 
-from bertexplore.errors import BertExploreError, ModelUnavailable
+from bertexplore.errors import BertExploreError, ModelUnavailable, refused_pickle
+
+from .i18n import _
+from .markdown import plain
 
 log = logging.getLogger("bertexplore")
 
 
 def show_error(err: BaseException) -> None:
     if isinstance(err, ModelUnavailable):
-        st.error(str(err))
+        st.error(plain(err))  # messages quote names the user typed: shown as plain text, never Markdown
         st.code(err.command, language="bash")
     elif isinstance(err, BertExploreError):
-        st.error(str(err))
+        st.error(plain(err))
+    elif isinstance(err, pickle.UnpicklingError):  # a refused checkpoint reached here some other way
+        st.error(plain(refused_pickle("this model")))
+    elif isinstance(err, RecursionError):
+        st.error(_("The input is nested too deeply to be read. Use flat records (one level of lists at most)."))
     else:
         log.exception("unexpected error", exc_info=err)
-        st.error(f"Something went wrong ({type(err).__name__}: {err}). The app is still running; "
+        st.error(f"Something went wrong ({type(err).__name__}: {plain(err)}). The app is still running; "
                  "try other input or another model.")
 
 
@@ -36,14 +43,6 @@ def guard() -> Iterator[None]:
         show_error(err)
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
-def plain(text: str) -> str:
-    """Text that Streamlit's Markdown shows literally (user text inside st.info/st.warning)."""
-    return _MARKDOWN.sub(r"\\\1", text)
-
-
 def show_unknown(inputs) -> None:
     """The shared [UNK] notice: which characters the model's vocabulary lacks, how much of the text they are, and
     a model that covers them. `inputs`: a Tokenized (or anything with `.unknown`), or an UnknownReport."""
@@ -54,4 +53,4 @@ def show_unknown(inputs) -> None:
 
 def show_notices(notices) -> None:
     for notice in notices:
-        st.info(notice, icon="✂️" if "cut" in notice else "ℹ️")
+        st.info(plain(notice), icon="✂️" if "cut" in notice else "ℹ️")

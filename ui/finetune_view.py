@@ -1,11 +1,10 @@
 """Figures and small widgets for the fine-tuning page (plotly); the engine lives in bertexplore.finetune."""
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import plotly.graph_objects as go
 
+from bertexplore.figures import plot_text, plot_texts
 from bertexplore.finetune.job import Snapshot
 
 MAIN_METRIC = {"classification": "accuracy", "multilabel": "micro_f1", "ner": "entity_f1", "mlm": "perplexity"}
@@ -51,7 +50,7 @@ def metric_figure(snap: Snapshot, task: str) -> go.Figure:
 
 def confusion_figure(matrix: list[list[int]], names: list[str]) -> go.Figure:
     z = np.asarray(matrix, dtype=np.float32)
-    names = [html.escape(str(n)) for n in names]  # labels come from the user's file
+    names = plot_texts(names)  # labels come from the user's file
     fig = go.Figure(go.Heatmap(z=z, x=names, y=names, colorscale="Blues", text=np.asarray(matrix), texttemplate="%{text}",
                                hovertemplate="true %{y}<br>predicted %{x}<br>%{z:.0f} examples<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
@@ -63,7 +62,7 @@ def attention_change_figure(change: np.ndarray, tokens: tuple[str, ...], title: 
     z = np.ascontiguousarray(change, dtype=np.float32)
     bound = float(max(np.abs(z).max(), 1e-6))
     # Plotly reads a subset of HTML in tick labels: escape user text. Positions keep repeated tokens apart.
-    labels = [f"{i}:{html.escape(t)}" for i, t in enumerate(tokens)]
+    labels = [f"{i}:{plot_text(t)}" for i, t in enumerate(tokens)]
     fig = go.Figure(go.Heatmap(
         z=z, x=labels, y=labels, colorscale="RdBu", reversescale=True, zmin=-bound, zmax=bound,
         hovertemplate="from %{y}<br>to %{x}<br>change %{z:+.3f}<extra></extra>", colorbar=dict(title="after − before"),

@@ -5,8 +5,8 @@ import html
 from typing import Any, Callable, Sequence
 
 import plotly.graph_objects as go
-import streamlit as st
 
+from bertexplore.figures import plot_text
 from bertexplore.mlm import FillResult, MaskPredictions
 from bertexplore.pll import PairComparison
 from bertexplore.tokens import Tokenized
@@ -68,19 +68,19 @@ def masked_sentence_html(inputs: Tokenized, masked: Sequence[int], guesses: dict
 
 
 def topk_figure(result: MaskPredictions, title: str) -> go.Figure:
-    labels = [f"{i + 1}. {p.token}" for i, p in enumerate(result.predictions)]
+    labels = [f"{i + 1}. {plot_text(p.token)}" for i, p in enumerate(result.predictions)]
     probs = [p.probability for p in result.predictions]
     fig = go.Figure(go.Bar(x=probs, y=labels, orientation="h", text=[f"{p:.1%}" for p in probs],
                            textposition="auto", marker_color="#1f77b4",
                            hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title="probability", height=120 + 24 * len(labels),
+    fig.update_layout(title=plot_text(title), xaxis_title="probability", height=120 + 24 * len(labels),
                       margin=dict(l=10, r=10, t=40, b=10))
     fig.update_yaxes(autorange="reversed", type="category")
     return fig
 
 
 def chain_figure(result: FillResult) -> go.Figure:
-    labels = [f"{s.step}. {s.token} @{s.position}" for s in result.steps]
+    labels = [f"{s.step}. {plot_text(s.token)} @{s.position}" for s in result.steps]
     fig = go.Figure()
     fig.add_bar(x=labels, y=[s.probability for s in result.steps], name="probability of the choice",
                 hovertemplate="%{x}: %{y:.4f}<extra></extra>")
@@ -95,7 +95,7 @@ def chain_figure(result: FillResult) -> go.Figure:
 
 def pair_figure(comparison: PairComparison) -> go.Figure:
     rows = comparison.rows()
-    labels = [f"{i + 1}. {r['token A'] or '–'} | {r['token B'] or '–'}" for i, r in enumerate(rows)]
+    labels = [f"{i + 1}. {plot_text(r['token A'] or '–')} | {plot_text(r['token B'] or '–')}" for i, r in enumerate(rows)]
     fig = go.Figure()
     fig.add_bar(x=labels, y=[r["log-prob A"] for r in rows], name="A", marker_color="#2e7d32")
     fig.add_bar(x=labels, y=[r["log-prob B"] for r in rows], name="B", marker_color="#c62828")

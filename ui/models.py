@@ -7,6 +7,7 @@ from bertexplore.loading import LoadedModel, available_devices, load_model, weig
 from bertexplore.registry import OFFLINE_MODEL, describe, picker_choices, resolve
 
 from .feedback import show_error
+from .markdown import plain
 
 MODEL_KEY = "model"
 DEVICE_KEY = "device"
@@ -20,8 +21,17 @@ def _cached_load(name: str, head: str, device: str, dtype: str, stamp: float | N
     return load_model(name, head=head, device=device, dtype=dtype)
 
 
+@st.cache_resource(show_spinner=False)
+def _startup_cleanup() -> int:
+    """Once per server process: remove temporary folders that saves killed mid-way left in the models folder."""
+    from bertexplore.finetune.leftovers import clean_stale_saves  # light: no training stack
+
+    return len(clean_stale_saves())
+
+
 def sidebar() -> None:
     """Model, device and precision pickers; called from app.py so they persist across pages."""
+    _startup_cleanup()
     choices = picker_choices()
     typed = st.session_state.get(MODEL_KEY)
     if typed and typed not in choices:
@@ -62,7 +72,7 @@ def get_model(head: str = "mlm", name: str | None = None) -> LoadedModel | None:
     device = resolved_device()
     dtype = st.session_state.get(DTYPE_KEY, "float32") if device != "cpu" else "float32"
     try:
-        with st.spinner(f"Loading {name} on {device}…", show_time=True):
+        with st.spinner(f"Loading {plain(name)} on {device}…", show_time=True):
             return _cached_load(name, head, device, dtype, _stamp(name))
     except Exception as err:  # noqa: BLE001 - every failure becomes a message
         show_error(err)

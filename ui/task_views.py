@@ -6,11 +6,13 @@ from typing import Any, Callable
 import plotly.graph_objects as go
 import streamlit as st
 
+from bertexplore.figures import plot_text, plot_texts
 from bertexplore.loading import LoadedModel
 from bertexplore.registry import OFFLINE_MODEL, models_dir, resolve
 from bertexplore.tasks import checkpoints
 
 from . import examples as example_files
+from .markdown import code, plain
 from .models import get_model
 from .session_memo import memo, recall  # noqa: F401  (the task pages' memo)
 
@@ -59,11 +61,11 @@ def checkpoint_picker(head: str, key: str) -> str:
     name = st.selectbox(
         "Checkpoint", options, index=0, key=key, accept_new_options=True, bind="query-params",
         help=(f"Checkpoints with a {checkpoints.TASK_TITLES[head]} head. Local ones come from the models folder "
-              f"({models_dir()}); you can also type a Hugging Face id or a folder path."),
+              f"({plain(models_dir())}); you can also type a Hugging Face id or a folder path."),
     )
     local = checkpoints.local_checkpoints(head)
     suggested = ", ".join(checkpoints.recommended(head))
-    st.caption(f"Local {checkpoints.TASK_TITLES[head]} checkpoints: {', '.join(local) if local else 'none yet'} · "
+    st.caption(f"Local {checkpoints.TASK_TITLES[head]} checkpoints: {plain(', '.join(local)) if local else 'none yet'} · "
                f"recommended online: {suggested}")
     return (name or options[0]).strip()
 
@@ -94,7 +96,7 @@ def task_model(head: str, name: str) -> LoadedModel | None:
     loaded = get_model(head, name=name)
     if loaded is None:
         if name != OFFLINE_MODEL and name in checkpoints.recommended(head):
-            st.info(f"To use {name} offline: `{checkpoints.fetch_command(name)}` on a connected machine, "
+            st.info(f"To use {plain(name)} offline: {code(checkpoints.fetch_command(name))} on a connected machine, "
                     "then copy the models folder here.")
         return None
     problem = checkpoints.head_problem(loaded, head)
@@ -103,7 +105,7 @@ def task_model(head: str, name: str) -> LoadedModel | None:
         return None
     where = "local folder" if resolve(name)[1] else "Hugging Face hub / cache"
     st.caption(
-        f"Using checkpoint **{name}** ({where}: `{loaded.source}`) on {loaded.device}: "
+        f"Using checkpoint **{plain(name)}** ({where}: {code(loaded.source)}) on {loaded.device}: "
         f"{loaded.num_layers} layers × {loaded.num_heads} heads, up to {loaded.max_length} tokens."
     )
     return loaded
@@ -116,7 +118,7 @@ def colour_for(name: str, names: list[str] | tuple[str, ...]) -> str:
 
 def token_labels(tokens: tuple[str, ...] | list[str]) -> list[str]:
     """Unique x-axis labels ("3·cat") so repeated tokens get their own bar."""
-    return [f"{i}·{tok}" for i, tok in enumerate(tokens)]
+    return [f"{i}·{plot_text(tok)}" for i, tok in enumerate(tokens)]
 
 
 def clamp_state(key: str, low: int, high: int) -> None:
@@ -138,12 +140,12 @@ def label_figure(result) -> go.Figure:
     """Label scores as horizontal bars (predicted labels green), with the thresholds of a multi-label checkpoint."""
     measure = "score" if result.mode == "regression" else "probability"
     fig = go.Figure(go.Bar(
-        x=result.scores.tolist(), y=list(result.labels), orientation="h",
+        x=result.scores.tolist(), y=plot_texts(result.labels), orientation="h",
         marker_color=["#2e7d32" if i in result.predicted else "#90a4ae" for i in range(len(result.labels))],
         text=[f"{s:.3f}" for s in result.scores.tolist()], textposition="auto",
     ))
     if result.mode == "multi-label" and result.thresholds:
-        fig.add_trace(go.Scatter(x=list(result.thresholds), y=list(result.labels), mode="markers",
+        fig.add_trace(go.Scatter(x=list(result.thresholds), y=plot_texts(result.labels), mode="markers",
                                  marker_symbol="line-ns-open", marker_size=18, name="threshold"))
     fig.update_layout(height=80 + 32 * len(result.labels), margin=dict(l=10, r=10, t=10, b=10),
                       xaxis_title=measure, xaxis_range=None if result.mode == "regression" else [0, 1],

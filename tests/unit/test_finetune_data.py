@@ -36,6 +36,10 @@ def test_bundled_datasets_parse_for_their_task(name):
         assert len(data) >= 140
         assert {"B-PER", "I-PER", "B-LOC", "B-ORG"} <= set(data.label_names) and data.label_names[0] == "O"
         assert all(len(t) == len(y) for t, y in zip(data.tokens, data.labels))
+    elif task == "pretraining":
+        assert len(data) >= 40 and data.pairs >= 200  # documents, and consecutive sentence pairs in them
+    elif task == "qa":
+        assert len(data) >= 300 and len(set(data.contexts)) >= 40 and not data.unanswerable
     else:
         assert len(data) >= 100 and all(t.strip() for t in data.texts)
 

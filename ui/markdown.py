@@ -1,0 +1,37 @@
+"""The one place where user- or checkpoint-controlled text enters a Markdown context as plain text.
+
+Streamlit renders GitHub-flavoured Markdown (plus its own `:color[...]`, `:material/...:` and `$math$`) in
+st.markdown, captions, errors/warnings/info, subheaders, widget labels, help tooltips, tab and expander labels,
+radio/pills options and spinner text. A model name, file name, column, label or token put there raw can become a
+live link (`[Click](http://evil.example)`, a bare `http://…` or `www.…` autolink), a heading or an icon.
+`plain()` makes any string render exactly as typed; `code()` puts it in code formatting it cannot break out of.
+HTML contexts (st.html) use ui/html.py; figures use bertexplore.figures.plot_text.
+"""
+from __future__ import annotations
+
+import re
+
+# CommonMark lets any ASCII punctuation be backslash-escaped, and an escaped one is always shown literally.
+# Escaped here: everything that opens inline syntax (links, images, emphasis, strikethrough, code, HTML, entities,
+# tables, math `$`), ':' (GFM's bare http:// autolinks and Streamlit's ':icon:' / ':red[...]' directives),
+# '.' and '@' (www. and e-mail autolinks, "1." lists). '-' and '+' only open a list or a rule at the start.
+# The rest ("-", "/", "'", ",", "?", ...) is left alone so names like bert-base-uncased stay readable.
+_INLINE = re.compile(r"([\\`*_{}\[\]()#!|<>~$:&@.])")
+_LEADING = re.compile(r"^(\s*)([-+=])")
+_BACKTICKS = re.compile(r"`+")
+
+
+def plain(text: object) -> str:
+    """`text` escaped so that Markdown shows it literally (line breaks become spaces: no block structure)."""
+    flat = " ".join(str(text).splitlines())
+    return _LEADING.sub(r"\1\\\2", _INLINE.sub(r"\\\1", flat))
+
+
+def code(text: object) -> str:
+    """`text` as inline code: the fence is longer than any run of backticks inside, so the text cannot close it."""
+    flat = " ".join(str(text).splitlines())
+    longest = max((len(run) for run in _BACKTICKS.findall(flat)), default=0)
+    fence = "`" * (longest + 1)
+    # CommonMark strips one space on each side of a code span's content, so the padding is not shown and a
+    # leading or trailing backtick in the text cannot merge with the fence.
+    return f"{fence} {flat} {fence}"
