@@ -28,8 +28,8 @@ def show_error(err: BaseException) -> None:
         st.error(_("The input is nested too deeply to be read. Use flat records (one level of lists at most)."))
     else:
         log.exception("unexpected error", exc_info=err)
-        st.error(f"Something went wrong ({type(err).__name__}: {plain(err)}). The app is still running; "
-                 "try other input or another model.")
+        st.error(_("Something went wrong ({name}: {err}). The app is still running; try other input or "
+                   "another model.").format(name=type(err).__name__, err=plain(err)))
 
 
 @contextmanager
