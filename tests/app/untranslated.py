@@ -29,12 +29,17 @@ ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is
     PNG CSV NPZ JSON JSONL TSV TXT URL GPU CPU CUDA MPS float32 float16 bfloat16 int8 F1 IG NSP MLM NER QA SQuAD
     BIO PER LOC ORG MISC Hugging Face Hub Trainer PyPI bertviz bertexplore captum jieba Streamlit safetensors
     PyTorch torch transformers ID id ids top-k top-p max min MB GB KB ms wwm HFL MiniLM ext ETA PLL AUC
-    seqeval sentence-transformers Google Wikipedia Python pip npm emoji Q K V QK AB
+    seqeval sentence-transformers Google Wikipedia Python pip npm emoji Q K V QK AB ALTI PCA lens
+    auto cpu cuda mps base mlm pretraining
     """.split()
+} | {  # authors the pages cite
+    "Ferrando", "Kobayashi", "Clark", "Kovaleva", "Michel", "Linzen", "Ettinger", "Devlin", "Vaswani", "Abnar",
+    "Zuidema", "Sundararajan", "Gauss-Legendre", "Spearman",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]")
 CODE = re.compile(r"`[^`]*`")
-URL = re.compile(r"(https?://|www\.)\S+|\b[\w.\-]+/[\w.\-/]+\b|\b\w+\.(py|csv|jsonl|txt|tsv|npz|png|json)\b")
+URL = re.compile(r"(https?://|www\.)\S+|\b[\w.\-]+/[\w.\-/]+\b|\b\w+\.(py|csv|jsonl|txt|tsv|npz|png|json)\b"
+                 r"|\b[\w.]*(bert|BERT|roberta|RoBERTa|MiniLM|xlm|electra|albert)[\w.]*-[\w.\-]+")  # model ids
 BRACKETED = re.compile(r"\[[A-Z]{2,6}\]|##\w+")
 TAGS = re.compile(r"<[^>]+>")
 STYLE = re.compile(r"<style.*?</style>|<script.*?</script>", re.S)
