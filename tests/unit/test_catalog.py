@@ -118,3 +118,18 @@ def test_language_context_and_provider():
         assert i18n._("Fine-tune") == "微调"
         assert i18n.current_language() == "zh"
     assert i18n.normalize("zh_TW") == "zh" and i18n.normalize("fr") == "en" and i18n.normalize(None) == "en"
+
+
+def test_a_worker_thread_speaks_the_language_of_the_session_that_started_it():
+    """Fine-tuning runs in a thread without Streamlit's context: the job carries the language over."""
+    from bertexplore import i18n
+    from bertexplore.finetune.config import JobConfig
+    from bertexplore.finetune.job import FineTuneJob
+
+    job = FineTuneJob(JobConfig.for_task("classification", base_model="/nonexistent/model", epochs=0.05))
+    with i18n.language("zh"):
+        job.start()
+    job.wait(60)
+    assert job.status == "failed" and job.error
+    seen = job.snapshot()
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in job.error + seen.phase), (job.error, seen.phase)
