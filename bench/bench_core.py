@@ -35,6 +35,8 @@ from bertexplore.trace import default_names, forward_count, run_trace
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# the benchmark's model lives in a temporary folder: allow it the way an operator allows a folder
+os.environ.setdefault("BERTEXPLORE_ALLOWED_DIRS", tempfile.gettempdir())
 
 PAGE = "pages/attention.py"
 
