@@ -84,7 +84,9 @@ def _label_px(labels: Sequence[str]) -> int:
 def _margins(x: Sequence[str], y: Sequence[str]) -> dict:
     """Margins that fit the tick labels, computed here: plotly's automargin measures the labels in the browser and
     draws the figure again, which cost ~0.3 s per draw of a 512-token heatmap."""
-    top = 40 + 24 + int(_label_px(x) * 0.87)  # title, axis title, labels turned by 60 degrees
+    # The x axis sits on top, under the title: the top margin holds the title (~30 px), the axis title (~20 px) and
+    # the tick labels turned by 60 degrees, or a long title overlaps the ticks.
+    top = 66 + int(_label_px(x) * 0.87)
     return dict(l=10 + 24 + _label_px(y), r=10, t=top, b=10)
 
 
@@ -103,7 +105,8 @@ def heatmap_figure(view: AttentionView, colorscale: str = "Blues", zmax: float |
     ))
     side = max(len(x), len(y))
     fig.update_layout(
-        title=dict(text=plot_text(view.title), font=dict(size=14)),
+        title=dict(text=plot_text(view.title), font=dict(size=14), yref="container", y=1.0, yanchor="top",
+                   pad=dict(t=8)),
         xaxis=dict(title="attended to", side="top", tickangle=-60, **_axis(x)),
         yaxis=dict(title="attending", autorange="reversed", **_axis(y)),
         height=height or int(min(900, max(380, 160 + 18 * side))),

@@ -5,8 +5,10 @@ import numpy as np
 import streamlit as st
 
 from bertexplore.figures import export_config
+from bertexplore.loading import LoadedModel
 from bertexplore.registry import DEFAULT_ONLINE_MODEL
 from bertexplore.trace import Trace
+from ui.analysis_view import measure_selector
 from ui.attention_view import bertviz_panel, controls, downloads, grid_for, heatmap_for, summary_for, text_inputs
 from ui.feedback import guard, show_notices
 from ui.markdown import plain
@@ -40,19 +42,20 @@ with st.expander(f"Tokens ({len(trace.tokens)})"):
 
 
 @st.fragment
-def views(trace: Trace) -> None:
+def views(trace: Trace, loaded: LoadedModel) -> None:
     """Selectors and views. A layer, head, option or tab change reruns only this fragment: the text boxes, the
     token table and the model are left alone, and figures already built for this trace are reused."""
     ctl = controls(trace.num_layers, trace.num_heads)
     s = ctl.settings
-    zmax = 1.0 if ctl.fixed_scale else None
+    shown = measure_selector(trace, loaded)  # weights, ‖α·f(x)‖, + residual/LayerNorm, or ALTI, for the three views
+    zmax = 1.0 if ctl.fixed_scale and shown.bounded else None
     tabs = st.tabs(["Heatmap", "All heads", "Rollout", "bertviz head view", "bertviz model view"],
                    key="attention_tab", bind="query-params")
 
     with tabs[0]:
         if tabs[0].open is not False:
             with guard():
-                view, fig, nbytes = heatmap_for(trace, s, ctl.colorscale, zmax)
+                view, fig, nbytes = heatmap_for(shown, s, ctl.colorscale, zmax)
                 st.plotly_chart(fig, width="stretch", config=export_config(view.title), key="attention_heatmap")
                 summary = summary_for(trace)
                 if s.head is not None:
@@ -68,7 +71,7 @@ def views(trace: Trace) -> None:
     with tabs[1]:
         if tabs[1].open:
             with guard():
-                grid, fig, nbytes = grid_for(trace, ctl.colorscale, zmax, None if s.head is None else (s.layer, s.head))
+                grid, fig, nbytes = grid_for(shown, ctl.colorscale, zmax, None if s.head is None else (s.layer, s.head))
                 st.plotly_chart(fig, width="stretch", config=export_config("all_heads"), key="attention_grid")
                 if grid.pooled:
                     st.caption(f"{len(trace.tokens)} tokens: each tile is pooled to {grid.side}×{grid.side} cells "
@@ -83,7 +86,7 @@ def views(trace: Trace) -> None:
                         "position after the selected layer, multiplying head-averaged attention layer by layer with "
                         "0.5·I added for the residual connection.")
             with guard():
-                view, fig, _ = heatmap_for(trace, replace(s, rollout=True), ctl.colorscale, zmax)
+                view, fig, _nbytes = heatmap_for(shown, replace(s, rollout=True), ctl.colorscale, zmax)
                 st.plotly_chart(fig, width="stretch", config=export_config("rollout"), key="attention_rollout")
                 for note in view.notes:
                     st.caption(note)
@@ -99,4 +102,4 @@ def views(trace: Trace) -> None:
                 bertviz_panel(trace, "model", s.layer, s.head if s.head is not None else 0)
 
 
-views(trace)
+views(trace, loaded)
