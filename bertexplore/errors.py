@@ -34,8 +34,10 @@ class UnsupportedModel(BertExploreError):
 
 def refused_pickle(name: str) -> NotAModel:
     """A pickle weights file that torch's safe loader refused: say so, and never advise turning the check off."""
-    return NotAModel(
-        f"The weights of '{name}' were refused: its pickle file (pytorch_model.bin) holds more than plain tensors, "
+    from .i18n import _
+
+    return NotAModel(_(
+        "The weights of '{name}' were refused: its pickle file (pytorch_model.bin) holds more than plain tensors, "
         "and opening such a file can run code on this machine. Use a copy saved as safetensors "
         "(save_pretrained writes model.safetensors), or a model from the list."
-    )
+    ).format(name=name))

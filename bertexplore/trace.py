@@ -9,6 +9,7 @@ view needs; the default is every layer's attention pattern plus the outputs of t
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -146,11 +147,7 @@ def apply_masks(loaded: LoadedModel, inputs: Tokenized, positions: list[int] | t
     tokens = list(inputs.tokens)
     for p in chosen:
         tokens[p] = loaded.tokenizer.mask_token
-    return Tokenized(
-        text=inputs.text, text_pair=inputs.text_pair, tokens=tuple(tokens), input_ids=ids,
-        word_ids=inputs.word_ids, segment_ids=inputs.segment_ids, offsets=inputs.offsets,
-        special=inputs.special, full_length=inputs.full_length, notices=inputs.notices,
-    )
+    return dataclasses.replace(inputs, tokens=tuple(tokens), input_ids=ids)
 
 
 # Which model output each head name comes from.

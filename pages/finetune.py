@@ -11,6 +11,7 @@ from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, resolve
 from ui.jobs import JOB_KEY
 from ui.feedback import guard, show_error
 from ui.markdown import code, plain
+from ui.save_view import save_controls
 from ui.finetune_view import (METRIC_NAMES, attention_change_figure, change_by_layer_figure,
                               confusion_figure, eta_text, loss_figure, metric_figure)
 from ui.models import current_model_name
@@ -204,19 +205,7 @@ if result is not None:
 
     st.markdown("**Save** into the local models folder: it appears in every page's model picker, also after a restart.")
     short = "minilm" if result.config.base_model == OFFLINE_MODEL else result.config.base_model.rstrip("/").split("/")[-1]
-    s1, s2 = st.columns([3, 1])
-    save_name = s1.text_input("Model name", f"{short}-{result.config.task}", key="ft_save_name", max_chars=64)
-    overwrite = s2.checkbox("Replace if it exists", key="ft_overwrite")
-    if st.button("Save model", key="ft_save"):
-        with guard():
-            from bertexplore.finetune.save import save_model
-
-            folder = save_model(result, save_name, overwrite=overwrite)
-            st.session_state["ft_saved"] = (f"Saved as **{plain(folder.name)}** in {code(folder)}. Pick it in the sidebar's "
-                                            f"model list; the {TASK_HEADS[result.config.task]} pages use it.")
-            st.rerun()  # the sidebar was drawn before the save: redraw it so the new model is listed
-    if saved := st.session_state.pop("ft_saved", None):
-        st.success(saved)
+    save_controls(result, f"{short}-{result.config.task}")
 
     st.markdown("**Before / after** on a sentence of your choice" + (" (type [MASK] where a word should be guessed)"
                                                                    if result.config.task == "mlm" else "") + ".")

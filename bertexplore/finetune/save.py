@@ -3,22 +3,29 @@
 The files are written into a hidden temporary folder inside models_dir() (same filesystem), then
 moved into place with one os.rename: a crash, a closed tab or a full disk leaves either the complete
 model or nothing under the chosen name, never half of one. Hidden folders are not offered by the picker.
+
+A process killed mid-save (kill -9, power loss) cannot clean up after itself: every temporary folder carries a
+marker naming the process that made it, and `clean_stale_saves()` (run once at start-up) removes the ones whose
+process is gone. Replacing a saved model needs the fingerprint of the exact model the user agreed to lose
+(`saved_model(name).fingerprint`): models are shared by every session, and a model with another head is never
+replaced by a plain "overwrite".
 """
 from __future__ import annotations
 
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..i18n import _
 from ..registry import OFFLINE_MODEL, models_dir
 from .config import TASKS
+from .leftovers import MARKER, done, make_temp, release_temp
 from .train import TrainResult
 
 MAX_NAME = 64
@@ -46,7 +53,7 @@ def model_card(result: TrainResult, name: str) -> str:
 
     hyper = {k: getattr(cfg, k) for k in ("epochs", "learning_rate", "batch_size", "max_length", "seed",
                                           "weight_decay", "warmup_ratio", "validation_fraction")}
-    if cfg.task == "mlm":
+    if cfg.task in ("mlm", "pretraining"):
         hyper["mlm_probability"] = cfg.mlm_probability
     labels = ", ".join(result.label_names) if result.label_names else "(vocabulary: masked-LM)"
     lines = [
@@ -87,18 +94,98 @@ def model_card(result: TrainResult, name: str) -> str:
 
 
 _PIPELINE_TAGS = {"classification": "text-classification", "multilabel": "text-classification",
-                  "ner": "token-classification", "mlm": "fill-mask"}
+                  "ner": "token-classification", "mlm": "fill-mask", "pretraining": "fill-mask",
+                  "qa": "question-answering"}
 
 
-def save_model(result: TrainResult, name: str, overwrite: bool = False, root: Path | None = None) -> Path:
-    """Write model, tokenizer, model card, job config and metrics under root/name (default models_dir())."""
+# ------------------------------------------------------------------ what a replace would lose
+@dataclass(frozen=True)
+class SavedModel:
+    """A model already in the models folder, as the confirmation before replacing it names it."""
+
+    name: str
+    folder: Path
+    task: str  # the fine-tuning task key ("mlm", ...) when the app made it, else ""
+    architecture: str  # config.json architectures[0], e.g. BertForMaskedLM: tells the head
+    saved_at: str  # when it was saved (model card metrics, else the folder's time), "YYYY-MM-DD HH:MM"
+    fingerprint: str  # changes whenever the folder's model changes: a confirmation is for this exact model
+
+    def description(self) -> str:
+        what = TASKS[self.task] if self.task in TASKS else (self.architecture or _("unknown model type"))
+        return _("{what} ({architecture}), saved {date}").format(
+            what=what, architecture=self.architecture or "?", date=self.saved_at)
+
+
+def _architecture(folder: Path) -> str:
+    try:
+        archs = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("architectures") or []
+        return str(archs[0]) if archs else ""
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def saved_model(name: str, root: Path | None = None) -> SavedModel | None:
+    """The model saved under `name` (sanitised as save_model does), or None when there is none."""
+    folder_name = sanitize_name(name)
+    root = Path(root) if root is not None else models_dir()
+    folder = root / folder_name
+    if not folder.is_dir():
+        return None
+    task, saved_at = _read_yaml_task(folder / "training_config.yaml"), ""
+    try:
+        saved_at = json.loads((folder / "metrics.json").read_text(encoding="utf-8")).get("saved_at", "")
+    except (OSError, ValueError, AttributeError):
+        pass
+    stat = folder.stat()
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(stat.st_mtime))
+    if saved_at:
+        when = saved_at[:16].replace("T", " ")
+    try:
+        cfg = (folder / "config.json").stat()
+        stamp = f"{cfg.st_ino}:{cfg.st_mtime_ns}:{cfg.st_size}"
+    except OSError:
+        stamp = "no-config"
+    return SavedModel(folder_name, folder, task, _architecture(folder), when, f"{stat.st_ino}:{stamp}")
+
+
+def _read_yaml_task(path: Path) -> str:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, ValueError, yaml.YAMLError):
+        return ""  # not made by the app: the architecture still tells the head
+    return str(data.get("task", "")) if isinstance(data, dict) else ""
+
+
+def _new_architecture(result: TrainResult) -> str:
+    return type(result.model).__name__  # what save_pretrained writes into config.json's architectures
+
+
+def save_model(result: TrainResult, name: str, overwrite: bool = False, root: Path | None = None,
+               replace: str | None = None) -> Path:
+    """Write model, tokenizer, model card, job config and metrics under root/name (default models_dir()).
+
+    An existing model there is replaced only when `replace` is its fingerprint (the user confirmed losing exactly
+    that model), or with `overwrite` when it has the same architecture (head) as the new one (the command line's
+    --output-name). Anything else raises InputError naming what would be lost.
+    """
     folder_name = sanitize_name(name)
     root = Path(root) if root is not None else models_dir()
     root.mkdir(parents=True, exist_ok=True)
     final = root / folder_name
-    if final.exists() and not overwrite:
-        raise InputError(f"A model named '{folder_name}' already exists in {root}. Pick another name or allow overwriting.")
-    scratch = Path(tempfile.mkdtemp(prefix=f".tmp-{folder_name}-", dir=root))
+    existing = saved_model(folder_name, root)
+    if existing is not None:
+        same_head = existing.architecture == _new_architecture(result)
+        if replace is not None and replace != existing.fingerprint:
+            raise InputError(_("The model '{name}' changed after you confirmed replacing it (it is now: {what}). "
+                               "Nothing was saved; confirm again or pick another name.").format(
+                name=folder_name, what=existing.description()))
+        if replace is None and not (overwrite and same_head):
+            raise InputError(_("A model named '{name}' already exists: {what}. Replacing it deletes it for everyone "
+                               "using this app; pick another name or confirm the replacement.").format(
+                name=folder_name, what=existing.description()))
+    scratch = make_temp(f".tmp-{folder_name}-", root, folder_name)
     try:
         result.model.save_pretrained(scratch)
         result.tokenizer.save_pretrained(scratch)
@@ -114,13 +201,15 @@ def save_model(result: TrainResult, name: str, overwrite: bool = False, root: Pa
         os.chmod(scratch, 0o755)  # mkdtemp makes it private; a saved model is for every user of this app
         if final.exists():
             # Replace: move the old one aside first, so the name points to a complete model at every moment but one rename.
-            retired = Path(tempfile.mkdtemp(prefix=f".old-{folder_name}-", dir=root))
+            retired = make_temp(f".old-{folder_name}-", root, folder_name)
             os.rename(final, retired / "model")
             os.rename(scratch, final)
-            shutil.rmtree(retired, ignore_errors=True)
+            release_temp(retired)
         else:
             os.rename(scratch, final)
     except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
+        release_temp(scratch)
         raise
+    done(scratch)
+    (final / MARKER).unlink(missing_ok=True)  # a model now, not a leftover (only .tmp-/.old- folders are cleaned)
     return final

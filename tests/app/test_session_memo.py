@@ -1,0 +1,124 @@
+"""The per-session memo is bounded in bytes per session and per server, evicting the least recently used result
+across sessions, and stays consistent under threads (issue 7.6, memory)."""
+from __future__ import annotations
+
+import gc
+import random
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui.session_memo as sm
+
+MB = 2**20
+
+
+@pytest.fixture
+def budgets(monkeypatch):
+    def set_(session_mb: float, server_mb: float) -> None:
+        monkeypatch.setattr(sm, "SESSION_BUDGET_BYTES", int(session_mb * MB))
+        monkeypatch.setattr(sm, "SERVER_BUDGET_BYTES", int(server_mb * MB))
+    monkeypatch.setattr(sm, "_INDEX", sm._Index())  # a fresh server
+    return set_
+
+
+def session_script():
+    import numpy as np
+    import streamlit as st
+
+    from ui.session_memo import memo, usage
+
+    for key in st.session_state.get("touch", []):
+        assert memo("arr", (key,))[0] == key
+    for key in st.session_state.get("store", []):
+        memo("arr", (key,), lambda k=key: np.full(4 * 2**20 // 8, float(k)))  # 4 MB each
+    container = st.session_state["_bertexplore_memo"]  # looked at without touching anything
+    st.session_state["held"] = sorted(key[0] for kind, key in container.values)
+    st.session_state["usage"] = usage()
+
+
+def run(at: AppTest, store=(), touch=()) -> AppTest:
+    at.session_state["store"], at.session_state["touch"] = list(store), list(touch)
+    return at.run()
+
+
+def test_session_budget_keeps_the_most_recently_used(budgets):
+    budgets(session_mb=10, server_mb=100)
+    at = run(AppTest.from_function(session_script), store=[0, 1])
+    assert at.session_state["held"] == [0, 1]
+    run(at, touch=[0], store=[2])  # 12 MB > 10: the least recently used (1, since 0 was just used) goes
+    assert at.session_state["held"] == [0, 2]
+    assert at.session_state["usage"]["session"] == 8 * MB
+
+
+def test_server_budget_evicts_across_sessions_and_sessions_stay_apart(budgets):
+    budgets(session_mb=8, server_mb=10)
+    a = run(AppTest.from_function(session_script), store=[0, 1])
+    assert a.session_state["held"] == [0, 1]
+    b = run(AppTest.from_function(session_script), store=[0, 1])
+    assert b.session_state["held"] == [0, 1]  # b's own results, never a's (same keys, other session)
+    run(a)
+    assert a.session_state["held"] == []  # a's were the least recently used on the server
+    assert a.session_state["usage"]["server"] == 8 * MB <= sm.SERVER_BUDGET_BYTES
+
+
+def test_a_result_bigger_than_the_budget_is_returned_but_not_kept(budgets):
+    budgets(session_mb=3, server_mb=100)
+    at = run(AppTest.from_function(session_script), store=[5])
+    assert at.session_state["held"] == [] and at.session_state["usage"]["session"] == 0
+
+
+def test_closed_sessions_stop_counting():
+    index = sm._Index()
+    gone = sm._SessionMemo()
+    index.add(gone, ("arr", 1), object(), 5 * MB, None)
+    assert index.total() == 5 * MB
+    del gone
+    gc.collect()
+    assert index.total() == 0
+
+
+def test_index_stays_consistent_under_threads(monkeypatch):
+    monkeypatch.setattr(sm, "SESSION_BUDGET_BYTES", 40)
+    monkeypatch.setattr(sm, "SERVER_BUDGET_BYTES", 200)
+    index = sm._Index()
+    sessions = [sm._SessionMemo() for _ in range(8)]
+
+    def worker(seed: int) -> None:
+        rnd = random.Random(seed)
+        for _ in range(400):
+            container = sessions[rnd.randrange(len(sessions))]
+            slot = ("k", rnd.randrange(10))
+            if rnd.random() < 0.7:
+                index.add(container, slot, object(), rnd.randrange(1, 15), None)
+            else:
+                index.touch(container, slot)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert index.total() <= 200
+    for container in sessions:
+        assert index.total(container) <= 40
+        indexed = {slot for ref, slot, _ in index.entries.values() if ref() is container}
+        assert indexed == set(container.values)  # every stored value is counted, every counted one stored
+
+
+@dataclass
+class _Result:
+    scores: np.ndarray
+    names: tuple[str, ...]
+
+
+def test_sizes_come_from_nbytes_or_the_arrays_inside(tiny_mlm):
+    from bertexplore.trace import run_trace
+
+    trace = run_trace(tiny_mlm, "the cat sat on the mat")
+    assert sm.sizeof(trace) == trace.nbytes
+    result = _Result(np.zeros((1000, 10), dtype=np.float32), ("a", "b"))
+    assert 40_000 <= sm.sizeof(result) < 41_000
