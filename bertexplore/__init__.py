@@ -5,3 +5,9 @@
     trace = run_trace(load_model("bert-base-uncased"), "Paris is the [MASK] of France.")
 """
 __version__ = "0.1.0"
+
+import logging as _logging
+
+# transformers imports torchao (when installed) at import time; its CUDA-only kernels then fail to load on CPU
+# machines and log one warning each. They are not used here (the int8 path is CPU), so keep the log readable.
+_logging.getLogger("torchao").setLevel(_logging.ERROR)

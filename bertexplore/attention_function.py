@@ -30,17 +30,21 @@ def explorer_attention(module: nn.Module, query, key, value, attention_mask, sca
     scores = torch.matmul(query * scaling, key.transpose(2, 3))  # scaling q ([T, d]) is cheaper than scores ([T, T])
     if attention_mask is not None:
         scores = scores + attention_mask
-    weights = torch.softmax(scores, dim=-1)
-    weights = nn.functional.dropout(weights, p=dropout, training=module.training)
+    recorder = capture.current()
+    slot = recorder.pattern_slot(scores) if recorder is not None and not module.training else None
+    if slot is not None:  # the softmax lands straight in the trace's buffer: no copy of [heads, T, T] per layer
+        weights = torch.ops.aten._softmax.out(scores, -1, False, out=slot)
+    else:
+        weights = torch.softmax(scores, dim=-1)
+        weights = nn.functional.dropout(weights, p=dropout, training=module.training)
     mask = _head_mask.get()
     layer = getattr(module, "_bertexplore_layer", None)
     if mask is not None and layer is not None:
         keep = mask[:, layer].to(device=weights.device, dtype=weights.dtype)[:, :, None, None]  # [batch|1, heads]
-        weights = weights * keep
+        weights = weights.mul_(keep) if slot is not None else weights * keep
     z = torch.matmul(weights, value)  # [batch, heads, tokens, head_dim]
-    recorder = capture.current()
     if recorder is not None:
-        recorder.attention(query, key, value, scores, weights, z)
+        recorder.attention(query, key, value, scores, weights, z, in_place=slot is not None)
     return z.transpose(1, 2).contiguous(), weights
 
 

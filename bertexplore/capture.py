@@ -79,7 +79,22 @@ class Recorder:
         if name in self.wanted:
             self.store[name] = tensor.detach()
 
-    def attention(self, query, key, value, scores, weights, z) -> None:
+    def _buffer(self, like: torch.Tensor) -> torch.Tensor:
+        if self.patterns is None:  # one buffer, filled layer by layer: no stacking copy afterwards
+            b, h, t, s = like.shape
+            self.patterns = torch.empty((b, self.num_layers, h, t, s), dtype=torch.float32)
+        return self.patterns
+
+    def pattern_slot(self, scores: torch.Tensor) -> torch.Tensor | None:
+        """Where this layer's softmax may be written directly: the buffer's slice for the next layer, when it is
+        contiguous and of the scores' dtype and device (a batch of one float32 forward on the CPU)."""
+        layer = self._counts.get("attn", 0)
+        if not self._all_patterns or layer >= self.num_layers or scores.dtype != torch.float32 \
+                or scores.device.type != "cpu" or scores.shape[0] != 1:
+            return None
+        return self._buffer(scores)[:, layer]
+
+    def attention(self, query, key, value, scores, weights, z, in_place: bool = False) -> None:
         """Called by the attention function with [batch, heads, T, ...] tensors."""
         layer = self.layer("attn")
         prefix = f"blocks.{layer}.attn."
@@ -88,11 +103,8 @@ class Recorder:
         self.put(prefix + "v", value)
         self.put(prefix + "scores", scores)
         if self._all_patterns:
-            if self.patterns is None:  # one buffer, filled layer by layer: no stacking copy afterwards
-                b, h, t, s = weights.shape
-                self.patterns = torch.empty((b, self.num_layers, h, t, s), dtype=torch.float32)
-            if layer < self.num_layers:
-                self.patterns[:, layer].copy_(weights)
+            if not in_place and layer < self.num_layers:
+                self._buffer(weights)[:, layer].copy_(weights)
         else:
             self.put(prefix + "pattern", weights)
         if prefix + "z" in self.wanted or layer in self._need_z:

@@ -13,6 +13,7 @@ import numpy as np
 
 from .ablation import ablated, head_mask, one_head_off_masks
 from .errors import UnsupportedModel
+from .i18n import _
 from .loading import LoadedModel
 from .tokens import Tokenized
 from .trace import Trace, trace_batch, trace_tokens
@@ -45,11 +46,21 @@ class AblationComparison:
         return self.baseline - self.ablated if self.objective.kind == "mlm" else 1.0 - self.ablated
 
 
+def unavailable(loaded: LoadedModel) -> str | None:
+    """Why heads of this model cannot be switched off one layer at a time, or None when they can."""
+    if loaded.supports_ablation:
+        return None
+    if loaded.model_type == "albert":
+        return _("Head ablation is not available for '{name}': ALBERT's layers all share ONE attention module, so "
+                 "switching a head off would switch it off in every layer at once.").format(name=loaded.name)
+    return _("Head ablation is not available for '{name}' ({kind}): its attention modules could not be matched "
+             "one to one with its layers.").format(name=loaded.name, kind=loaded.model_type)
+
+
 def _check(loaded: LoadedModel) -> None:
-    if not loaded.supports_ablation:
-        why = " (its layers share one attention module, so a head cannot be switched off in one layer)" \
-            if loaded.num_layers and not loaded.supports_ablation and loaded.full_cache else ""
-        raise UnsupportedModel(f"Head ablation is not available for '{loaded.name}' ({loaded.model_type}){why}.")
+    problem = unavailable(loaded)
+    if problem:
+        raise UnsupportedModel(problem)
 
 
 def _uses_mlm(loaded: LoadedModel) -> bool:

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The repository root is on sys.path through pyproject's pytest `pythonpath`; this folder (tiny.py, families.py)
+# through pytest's rootdir conftest import.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the hub, and must not wait for it
 # The tests' tiny checkpoints live in pytest's temporary folders: the operator's allow-list names them
 # (bertexplore.registry.allowed_dirs); tests of the refusal set their own narrower list.

@@ -1,4 +1,4 @@
-"""Evaluation metrics as plain numpy, plus the Trainer hooks that feed them.
+"""Evaluation metrics (scikit-learn, seqeval), plus the Trainer hooks that feed them.
 
 Classification: accuracy, macro-F1, confusion matrix. Multi-label: micro/macro-F1 at threshold 0.5.
 NER: entity-level precision/recall/F1 (seqeval, conlleval-style). Masked-LM: perplexity and top-1/top-5
@@ -10,48 +10,39 @@ import math
 from typing import Any, Callable
 
 import numpy as np
+import sklearn.metrics as skm
 import torch
 
 IGNORE = -100
 
 
 def accuracy(y_true, y_pred) -> float:
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    return float((y_true == y_pred).mean()) if len(y_true) else 0.0
+    return float(skm.accuracy_score(y_true, y_pred)) if len(y_true) else 0.0
 
 
 def confusion_matrix(y_true, y_pred, num_labels: int) -> np.ndarray:
     """Rows: true label; columns: predicted label."""
-    matrix = np.zeros((num_labels, num_labels), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
-    return matrix
+    return skm.confusion_matrix(y_true, y_pred, labels=list(range(num_labels)))
 
 
-def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
-    denom = 2 * tp + fp + fn
-    return np.divide(2 * tp, denom, out=np.zeros(tp.shape, dtype=float), where=denom > 0)
-
-
-def per_class_f1(matrix: np.ndarray) -> np.ndarray:
-    tp = np.diag(matrix).astype(float)
-    return _f1(tp, matrix.sum(axis=0) - tp, matrix.sum(axis=1) - tp)
+def per_class_f1(y_true, y_pred, num_labels: int) -> np.ndarray:
+    return skm.f1_score(y_true, y_pred, labels=list(range(num_labels)), average=None, zero_division=0)
 
 
 def macro_f1(y_true, y_pred, num_labels: int) -> float:
     """Mean F1 over the labels that occur in the truth or the predictions (absent labels would count as 0)."""
-    matrix = confusion_matrix(y_true, y_pred, num_labels)
-    present = (matrix.sum(axis=0) + matrix.sum(axis=1)) > 0
-    return float(per_class_f1(matrix)[present].mean()) if present.any() else 0.0
+    if not len(y_true):
+        return 0.0
+    return float(skm.f1_score(y_true, y_pred, average="macro", zero_division=0))
 
 
 def multilabel_f1(y_true, y_pred) -> dict[str, float]:
-    """Micro- and macro-F1 over a [examples, labels] 0/1 matrix."""
+    """Micro- and macro-F1 over a [examples, labels] 0/1 matrix (macro over labels that occur anywhere)."""
     t, p = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
-    tp, fp, fn = (t & p).sum(0).astype(float), (~t & p).sum(0).astype(float), (t & ~p).sum(0).astype(float)
-    micro = _f1(np.array([tp.sum()]), np.array([fp.sum()]), np.array([fn.sum()]))[0]
     present = (t.sum(0) + p.sum(0)) > 0
-    macro = _f1(tp, fp, fn)[present].mean() if present.any() else 0.0
-    return {"micro_f1": float(micro), "macro_f1": float(macro), "exact_match": float((t == p).all(1).mean())}
+    macro = float(skm.f1_score(t[:, present], p[:, present], average="macro", zero_division=0)) if present.any() else 0.0
+    return {"micro_f1": float(skm.f1_score(t, p, average="micro", zero_division=0)), "macro_f1": macro,
+            "exact_match": float(skm.accuracy_score(t, p))}
 
 
 def entity_scores(true_tags: list[list[str]], pred_tags: list[list[str]]) -> dict[str, float]:
@@ -110,17 +101,15 @@ def evaluate_predictions(task: str, predictions: np.ndarray, labels: np.ndarray,
         pred = predictions.argmax(-1)
         out: dict[str, Any] = {"accuracy": accuracy(labels, pred), "macro_f1": macro_f1(labels, pred, len(names))}
         if full:
-            matrix = confusion_matrix(labels, pred, len(names))
-            out["confusion_matrix"] = matrix.tolist()
-            out["per_class_f1"] = dict(zip(names, per_class_f1(matrix).round(4).tolist()))
+            out["confusion_matrix"] = confusion_matrix(labels, pred, len(names)).tolist()
+            out["per_class_f1"] = dict(zip(names, per_class_f1(labels, pred, len(names)).round(4).tolist()))
         return out
     if task == "multilabel":
         pred = sigmoid(predictions) >= 0.5
         out = multilabel_f1(labels >= 0.5, pred)
         if full:
-            t = labels >= 0.5
-            tp, fp, fn = (t & pred).sum(0), (~t & pred).sum(0), (t & ~pred).sum(0)
-            out["per_label_f1"] = dict(zip(names, _f1(tp.astype(float), fp.astype(float), fn.astype(float)).round(4).tolist()))
+            per_label = skm.f1_score(labels >= 0.5, pred, average=None, zero_division=0)
+            out["per_label_f1"] = dict(zip(names, np.asarray(per_label).round(4).tolist()))
         return out
     if task == "ner":
         true_tags, pred_tags = _aligned_tags(predictions, labels, names)

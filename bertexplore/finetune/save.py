@@ -53,7 +53,7 @@ def model_card(result: TrainResult, name: str) -> str:
 
     hyper = {k: getattr(cfg, k) for k in ("epochs", "learning_rate", "batch_size", "max_length", "seed",
                                           "weight_decay", "warmup_ratio", "validation_fraction")}
-    if cfg.task == "mlm":
+    if cfg.task in ("mlm", "pretraining"):
         hyper["mlm_probability"] = cfg.mlm_probability
     labels = ", ".join(result.label_names) if result.label_names else "(vocabulary: masked-LM)"
     lines = [
@@ -73,7 +73,7 @@ def model_card(result: TrainResult, name: str) -> str:
         f"- Labels: {labels}",
         f"- Training: {result.steps} of {result.total_steps} steps in {result.train_seconds:.1f} s"
         + (" (stopped early by the user)" if result.stopped else ""),
-        f"- Hyper-parameters: " + ", ".join(f"{k}={v}" for k, v in hyper.items()),
+        "- Hyper-parameters: " + ", ".join(f"{k}={v}" for k, v in hyper.items()),
         "",
         "## Validation metrics",
         "",
@@ -94,7 +94,8 @@ def model_card(result: TrainResult, name: str) -> str:
 
 
 _PIPELINE_TAGS = {"classification": "text-classification", "multilabel": "text-classification",
-                  "ner": "token-classification", "mlm": "fill-mask"}
+                  "ner": "token-classification", "mlm": "fill-mask", "pretraining": "fill-mask",
+                  "qa": "question-answering"}
 
 
 # ------------------------------------------------------------------ what a replace would lose

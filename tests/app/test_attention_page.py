@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pytest
 
 from app_helpers import assert_no_exception, open_page
 from bertexplore.trace import forward_count

@@ -56,10 +56,11 @@ def test_train_save_and_compare_on_bundled_sentiment(tiny_dir, models_dir):
     charts = at.get("plotly_chart")
     assert any("Attention after" in c.proto.spec and "heads averaged" in c.proto.spec for c in charts)
 
-    # the saved model is now a choice in the sidebar's picker (which lists picker_choices())
+    # the saved classifier is now a choice in the Classification page's picker, not in the Explore pages' sidebar
     from bertexplore.registry import picker_choices
+    from bertexplore.tasks.checkpoints import choices
 
-    assert "panel-model" in picker_choices()
+    assert "panel-model" in choices("sequence-classification") and "panel-model" not in picker_choices()
 
 
 def test_stop_button_ends_a_long_run(tiny_dir, models_dir):
@@ -99,14 +100,40 @@ def test_bad_upload_and_wrong_mapping_show_messages(tiny_dir):
     assert at.button(key="ft_start").disabled
 
 
-def test_ner_task_via_query_param_key_and_other_task_defaults(tiny_dir):
-    at = open_page("pages/finetune.py", model=str(tiny_dir / "tiny-base"))
-    at.radio(key="ft_task").set_value("ner")
+def _open_with_query(tiny_dir, **params):
+    """The panel opened from a shared link: `params` arrive as URL query parameters, not as session state."""
+    from streamlit.testing.v1 import AppTest
+
+    from app_helpers import APP
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["model"] = str(tiny_dir / "tiny-base")
+    for key, value in params.items():
+        at.query_params[key] = value
     at.run()
+    at.switch_page("pages/finetune.py")
+    at.run()
+    return at
+
+
+def test_ner_task_via_query_param_key_and_other_task_defaults(tiny_dir):
+    from bertexplore.finetune.config import TASKS
+
+    # A bound radio writes its shown label into the address bar (AppTest does not echo that write back)
+    at = _open_with_query(tiny_dir, ft_task=TASKS["ner"])
     assert_no_exception(at)
     assert not at.error
+    assert at.radio(key="ft_task").value == "ner"  # set by the link alone
     assert at.number_input(key="ft_epochs_ner").value == 8.0
     assert any("B-PER" in s.value for s in at.success)
+    at.radio(key="ft_task").set_value("classification").run()
+    assert at.number_input(key="ft_epochs_classification").value == 3.0  # each task keeps its own defaults
+
+
+def test_garbage_task_query_param_falls_back_to_the_default(tiny_dir):
+    at = _open_with_query(tiny_dir, ft_task="<script>")
+    assert_no_exception(at)
+    assert at.radio(key="ft_task").value == "classification"
 
 
 def test_training_shows_in_the_sidebar_of_other_pages_and_stays_alive(tmp_path, monkeypatch, tiny_dir):
@@ -117,14 +144,17 @@ def test_training_shows_in_the_sidebar_of_other_pages_and_stays_alive(tmp_path, 
 
     monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(tmp_path))
     at = _open("pages/finetune.py", model=str(tiny_dir / "tiny-mlm"))
-    at.number_input(key="ft_epochs_classification").set_value(30.0).run()
+    at.number_input(key="ft_epochs_classification").set_value(50.0)
+    at.number_input(key="ft_batch_classification").set_value(1).run()  # thousands of steps: it cannot end first
     at.button(key="ft_start").click().run()
     job = at.session_state["ft_job"]
     before = job._seen
     time.sleep(0.05)
+    assert job.running
     at.switch_page("pages/attention.py").run()
     assert not at.exception
     assert job._seen > before  # the sidebar fragment's heartbeat, from the Attention page
-    assert any("Fine-tuning" in (p.proto.text or "") for p in at.sidebar.get("progress")) or not job.running
+    assert job.running  # stopped only below, so the sidebar must show the live run
+    assert any("Fine-tuning: step" in (p.proto.text or "") for p in at.sidebar.get("progress"))
     job.stop()
     job.wait(30)

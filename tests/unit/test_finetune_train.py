@@ -14,7 +14,8 @@ from bertexplore.finetune.config import JobConfig
 from bertexplore.finetune.job import FineTuneJob
 from bertexplore.finetune.train import embeddings_tied, run_training
 from bertexplore.loading import load_model
-from bertexplore.trace import forward, model_inputs
+from bertexplore.ablation import ablated, head_mask
+from bertexplore.trace import forward, model_inputs, run_trace
 from bertexplore.tokens import tokenize
 
 POSITIVE = ["good movie", "i love this film", "a great film", "this movie is good", "we love it", "great movie"]
@@ -95,9 +96,17 @@ def test_masked_lm_on_a_headless_base_trains_a_tied_head_and_loss_falls(tiny_dir
 
 
 def test_classification_loss_falls_and_shared_model_is_untouched(tiny_dir, data_dir):
+    # The explorer's model of the very checkpoint being fine-tuned is in memory during the run (as on a server).
     shared = load_model(str(tiny_dir / "tiny-base"), head="base", device="cpu")
     snapshot = {k: v.clone() for k, v in shared.model.state_dict().items()}
+    shared_storage = {p.untyped_storage().data_ptr() for p in shared.model.parameters()}
     result = run_training(config(tiny_dir, data_dir, epochs=15, learning_rate=5e-3))
+    # The run trained its own copy: not one parameter shares memory with the shared model (a loader that handed
+    # out cached or memory-mapped weights would fail here, and the training would have written into them).
+    assert result.model is not shared.model
+    assert not shared_storage & {p.untyped_storage().data_ptr() for p in result.model.parameters()}
+    assert any(not torch.equal(p, snapshot["encoder.layer.0.attention.self.query.weight"])
+               for n, p in result.model.named_parameters() if n.endswith("encoder.layer.0.attention.self.query.weight"))
     first, last = mean_first_last(result.losses, 6)
     assert last < first, result.losses
     assert result.metrics_after["accuracy"] >= result.metrics_before["accuracy"]
@@ -182,7 +191,12 @@ def test_saved_model_reloads_with_identical_predictions(tiny_dir, data_dir, mode
     folder = save_model(result, f"  Tiny {task}/../model ✓ ")
     assert folder.name == f"Tiny-{task}-.-model"
     assert folder.parent == models_dir and "/" not in folder.name and not folder.name.startswith(".")
-    assert folder.name in list_local_models() and folder.name in picker_choices()
+    assert folder.name in list_local_models()
+    # the sidebar (Explore pages) offers masked-LM models; a task model is offered by its task page's picker
+    assert (folder.name in picker_choices()) == (head == "mlm")
+    if head != "mlm":
+        from bertexplore.tasks.checkpoints import choices
+        assert folder.name in choices(head)
     assert sorted(p.name for p in models_dir.iterdir()) == [folder.name]  # no temp folder left behind
     card = (folder / "README.md").read_text()
     assert str(tiny_dir / "tiny-base") in card and "learning_rate=0.002" in card and "After fine-tuning" in card
@@ -236,3 +250,15 @@ def test_before_after_comparison(tiny_dir, data_dir):
     fill = compare(before_model(mlm), mlm.as_loaded(), "mlm", "the cat sat on the mat")
     assert fill.notices and "was masked" in fill.notices[0]
     assert len(fill.after.rows) == 5 and fill.after.rows[0]["rank"] == 1
+
+
+def test_fine_tuned_model_runs_the_apps_attention_and_can_be_ablated(tiny_dir, data_dir):
+    result = run_training(config(tiny_dir, data_dir, epochs=1))
+    loaded = result.as_loaded()
+    assert loaded.model.config._attn_implementation == "bertexplore_eager" and loaded.supports_ablation
+    base = run_trace(loaded, "good movie", names=["cls.logits", "blocks.1.attn.pattern"])
+    with ablated(head_mask(loaded.num_layers, loaded.num_heads, [(1, 0)])):
+        off = run_trace(loaded, "good movie", names=["cls.logits", "blocks.1.attn.pattern"])
+    assert np.allclose(off["blocks.1.attn.pattern"][0], 0) and not np.allclose(base["blocks.1.attn.pattern"][0], 0)
+    assert not np.allclose(base["cls.logits"], off["cls.logits"])
+

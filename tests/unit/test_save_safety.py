@@ -3,7 +3,6 @@ confirmation of exactly what is lost, and a model with another head is never rep
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -1,0 +1,120 @@
+"""Inside BERT: the forward pass step by step, on the user's own text, with the model's real numbers.
+
+One forward per (model, text, pair, masks) records every step; moving a slider never re-runs the model.
+"""
+import streamlit as st
+
+from bertexplore.inside.forward import model_key
+from bertexplore.inside.walk import auto_head, trace_names
+from bertexplore.tokens import tokenize
+from bertexplore.trace import apply_masks, trace_tokens
+from ui.entry import inside_app
+from ui.feedback import guard, show_notices
+from ui.i18n import N_, _
+from ui.inside_more import step_heads, step_practical, step_pretraining
+from ui.markdown import plain
+from ui.inside_view import Walk, step_attention, step_embeddings, step_layer, step_mask, step_tokens
+from ui.models import current_model_name, get_model
+from ui.session_memo import memo
+
+inside_app()  # a deep link on a fresh server must still run through app.py
+
+STEPS = {1: N_("Tokens"), 2: N_("Embeddings"), 3: N_("Self-attention"), 4: N_("Attention mask"),
+         5: N_("Residual + FFN"), 6: N_("Output heads"), 7: N_("Pre-training"), 8: N_("Practical questions")}
+HEADS = ("auto", "base", "pretraining", "mlm", "sequence-classification", "token-classification", "question-answering")
+DEFAULT_TEXT = "The keys to the cabinet are on the table. She put them there this morning."
+
+
+def clamp(key: str, low: int, high: int) -> None:
+    """A value from another model or text (or a shared link) may lie outside this one's range."""
+    value = st.session_state.get(key)
+    if isinstance(value, (int, float)) and not low <= value <= high:
+        st.session_state[key] = int(min(max(low, value), high))
+
+
+def resample() -> None:
+    st.session_state["inside_seed"] = (int(st.session_state.get("inside_seed") or 0) + 1) % (2**31 - 1)
+
+
+st.title(_("Inside BERT"))
+st.markdown(_("The forward pass step by step, on your own text: every number below is taken from one run of the "
+              "model, and every step is recomputed by hand from the model's weights to prove it."))
+
+name = current_model_name()
+c1, c2 = st.columns([3, 1])
+with c2:
+    head_choice = st.selectbox(_("Model head"), HEADS, key="inside_model_head", bind="query-params",
+                               help=_("auto: the head the checkpoint was saved with. 'pretraining' gives BERT's "
+                                      "masked-LM and next-sentence heads."))
+head = auto_head(name) if head_choice == "auto" else head_choice
+loaded = get_model(head, name)
+if loaded is None:
+    st.stop()
+with c1:
+    st.caption(_("Model: {name}, {layers} layers × {heads} heads, head: {head}, on {device}.").format(
+        name=plain(name), layers=loaded.num_layers, heads=loaded.num_heads, head=head, device=loaded.device))
+
+text = st.text_area(_("Your text"), DEFAULT_TEXT, key="inside_text", bind="query-params", height=80,
+                    help=_("Two or more sentences make the next-sentence step richer; type [MASK] for the output heads."))
+pair = st.text_input(_("Second sentence (B, optional)"), "", key="inside_pair", bind="query-params")
+
+inputs = None
+with guard():
+    with loaded.lock:
+        inputs = tokenize(loaded.tokenizer, text, pair.strip() or None, max_length=loaded.max_length)
+if inputs is None:
+    st.stop()
+show_notices(inputs.notices)
+labels = [f"{i}: {t}" for i, t in enumerate(inputs.tokens)]
+maskable = [lab for i, lab in enumerate(labels) if not inputs.special[i]]
+masks = st.multiselect(_("Mask tokens (for the output heads)"), maskable, key="inside_masks", bind="query-params",
+                       help=_("Each choice re-runs the model once on the masked text."))
+positions = tuple(sorted(labels.index(m) for m in masks if m in labels))
+
+trace = None
+with guard(), st.spinner(_("Running the model once…")):
+    def compute():
+        masked = apply_masks(loaded, inputs, positions) if positions else inputs
+        return trace_tokens(loaded, masked, names=trace_names(loaded, len(inputs)))
+
+    trace = memo("inside_trace", model_key(loaded) + (text, pair.strip() or None, positions), compute, keep=2)
+if trace is None:
+    st.stop()
+
+step = st.radio(_("Step"), list(STEPS), horizontal=True, key="inside_step", bind="query-params",
+                captions=[_(STEPS[i]) for i in STEPS])
+L, H, T = trace.num_layers, trace.num_heads, len(trace.tokens)
+c1, c2, c3 = st.columns(3)
+clamp("inside_layer", 1, L)
+clamp("inside_head", 1, H)
+with c1:
+    layer = st.slider(_("Layer"), 1, max(L, 2), 1, key="inside_layer", bind="query-params", disabled=L < 2) if L > 1 else 1
+with c2:
+    head_no = st.slider(_("Head"), 1, max(H, 2), 1, key="inside_head", bind="query-params", disabled=H < 2) if H > 1 else 1
+with c3:
+    token_labels = [f"{i}: {t}" for i, t in enumerate(trace.tokens)]
+    picked = st.selectbox(_("Token"), token_labels, index=min(1, T - 1), key="inside_token", bind="query-params")
+token = token_labels.index(picked) if picked in token_labels else 0
+
+walk = Walk(loaded, trace, (text, pair.strip() or None, positions), int(layer) - 1, int(head_no) - 1, token)
+st.header(f"{step}. {_(STEPS[step])}")
+with guard():
+    if step == 1:
+        step_tokens(walk)
+    elif step == 2:
+        step_embeddings(walk)
+    elif step == 3:
+        step_attention(walk)
+    elif step == 4:
+        step_mask(walk)
+    elif step == 5:
+        step_layer(walk)
+    elif step == 6:
+        step_heads(walk)
+    elif step == 7:
+        c1, c2 = st.columns([1, 3])
+        seed = int(c1.number_input(_("Sample seed"), 0, 2**31 - 2, 0, key="inside_seed", bind="query-params"))
+        c2.button(_("Re-sample"), key="inside_resample", icon=":material/casino:", on_click=resample)
+        step_pretraining(walk, seed)
+    else:
+        step_practical(walk)

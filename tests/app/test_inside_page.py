@@ -1,0 +1,149 @@
+"""AppTest of Inside BERT: every step renders from one trace, the URL restores the state, bad params are handled."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_helpers import APP, assert_no_exception, open_page
+from bertexplore.trace import forward_count
+
+PAGE = "pages/inside_bert.py"
+TEXT = "the cat sat on the mat . the dog sat on the table . john lives in london ."
+
+
+def _titles(at) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
+
+
+def _proof_headers(at) -> list[str]:
+    return [e.label for e in at.expander if "Recomputed by hand" in e.label]
+
+
+def _step(at, n: int) -> None:
+    at.radio(key="inside_step").set_value(n).run()
+    assert_no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("folder,head", [("tiny-pretraining", "auto"), ("tiny-cls", "auto")])
+def test_every_step_renders_with_proofs_and_no_extra_forwards(tiny_dir, folder, head):
+    at = open_page(PAGE, model=str(tiny_dir / folder), inside_text=TEXT, inside_model_head=head)
+    assert_no_exception(at)
+    assert at.header[0].value.startswith("1.")
+    assert any("pieces" in t.lower() for t in _titles(at))
+    before = forward_count()
+    for n in (2, 3, 5, 6, 8):
+        _step(at, n)
+        assert at.get("plotly_chart"), n
+        if n in (2, 3, 5):
+            headers = _proof_headers(at)
+            assert headers and all("= the model's own value" in h for h in headers), (n, headers)
+        assert at.get("download_button"), n
+    at.slider(key="inside_layer").set_value(2).run()
+    at.slider(key="inside_head").set_value(3).run()
+    at.selectbox(key="inside_token").set_value(at.selectbox(key="inside_token").options[4]).run()
+    _step(at, 3)
+    assert any("layer 2" in t for t in _titles(at))
+    assert forward_count() == before  # steps, layer, head and token never re-run the model
+    _step(at, 4)  # the padding experiment: one extra forward, memoised
+    assert forward_count() == before + 1
+    assert any("PAD" in str(m.value) for m in at.metric) or any(m.value == "0.0e+00" for m in at.metric)
+    assert any(w.value.startswith("**Common misconception:**") and "both directions" in w.value for w in at.warning)
+    _step(at, 3)
+    _step(at, 4)
+    assert forward_count() == before + 1
+    at.button(key="inside_unmasked").click().run()
+    assert forward_count() == before + 2
+    assert any("Without the mask" in c.value for c in at.caption)
+    _step(at, 7)
+    assert_no_exception(at)
+
+
+def test_pretraining_step_scores_the_sample_and_judges_pairs(tiny_dir):
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-pretraining"), inside_text=TEXT, inside_step=7,
+                   inside_model_head="pretraining")
+    assert_no_exception(at)
+    assert any("loss" in m.label for m in at.metric)
+    assert any("IsNext" in t for t in _titles(at))
+    seed = at.number_input(key="inside_seed").value
+    at.button(key="inside_resample").click().run()
+    assert at.number_input(key="inside_seed").value == seed + 1
+    assert_no_exception(at)
+
+
+def test_masked_tokens_feed_the_mlm_head(tiny_dir):
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-mlm"), inside_text="the cat sat on the mat", inside_step=6)
+    assert_no_exception(at)
+    assert any("[MASK]" in i.value for i in at.info)  # asks for a mask
+    at.multiselect(key="inside_masks").set_value(["2: cat"]).run()
+    assert_no_exception(at)
+    assert any("Top predictions at 2: [MASK]" in t for t in _titles(at))
+    assert any("= the model's own value" in h for h in _proof_headers(at))
+
+
+def test_packaged_minilm_offline_says_which_heads_are_missing():
+    at = open_page(PAGE, inside_text="The keys to the cabinet are on the table.", inside_step=6)
+    assert_no_exception(at)
+    assert any("no masked-LM head" in i.value for i in at.info)
+    assert any("bertexplore download" in c.value for c in at.code)
+    _step(at, 3)
+    assert any("= the model's own value" in h for h in _proof_headers(at))
+
+
+def _open_with_url(tiny_dir, params: dict) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["model"] = str(tiny_dir / "tiny-mlm")
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    return at
+
+
+def test_url_restores_text_step_layer_head_token(tiny_dir):
+    at = _open_with_url(tiny_dir, {"inside_text": "john lives in london", "inside_step": "3", "inside_layer": "2",
+                                   "inside_head": "4", "inside_token": "2: lives"})
+    assert_no_exception(at)
+    assert at.header[0].value.startswith("3.")
+    assert at.slider(key="inside_layer").value == 2 and at.slider(key="inside_head").value == 4
+    assert at.selectbox(key="inside_token").value == "2: lives"
+    assert any("layer 2" in t for t in _titles(at))
+
+
+def test_garbage_url_params_are_ignored(tiny_dir):
+    at = _open_with_url(tiny_dir, {"inside_text": "the cat sat", "inside_step": "banana", "inside_layer": "99",
+                                   "inside_head": "-4", "inside_token": "7: nowhere", "inside_seed": "x",
+                                   "inside_model_head": "evil", "inside_masks": "nope"})
+    assert_no_exception(at)
+    assert at.header[0].value.startswith("1.")
+    assert at.slider(key="inside_layer").value == 1
+
+
+def test_empty_text_gets_a_message(tiny_dir):
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-mlm"), inside_text="   ")
+    assert_no_exception(at)
+    assert any("empty" in e.value for e in at.error)
+
+
+def test_practical_step_compression_and_distillation_buttons(tiny_dir):
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-cls"), inside_text=TEXT, inside_step=8)
+    assert_no_exception(at)
+    assert any("window" in t.lower() for t in _titles(at))
+    assert any("softmax vs sigmoid" in t for t in _titles(at))
+    assert any("classifier on your text" in c.value for c in at.caption)  # the model's own logits, not typed ones
+    at.button(key="inside_compress").click().run()
+    assert_no_exception(at)
+    tables = [d.value for d in at.dataframe if "variant" in d.value.columns]
+    assert len(tables) == 1
+    variants = [str(v) for v in tables[0]["variant"]]
+    assert len(variants) == 3 and "bfloat16" in variants[1] and "int8" in variants[2]
+    assert tables[0]["size (MB)"].iloc[1] < tables[0]["size (MB)"].iloc[0]
+    assert any("relative to float32" in t for t in _titles(at))
+    at.button(key="inside_distill").click().run()  # bert-base-uncased is not on this machine: a message, no crash
+    assert_no_exception(at)
+    assert any("bertexplore download bert-base-uncased" in c.value for c in at.code)
+    at.slider(key="inside_stride").set_value(12).run()
+    assert_no_exception(at)

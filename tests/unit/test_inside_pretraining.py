@@ -1,0 +1,90 @@
+"""Inside BERT step 7: the 15% / 80-10-10 sample, the model's loss on it, next-sentence pairs and verdicts."""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from bertexplore.errors import InputError
+from bertexplore.inside.pretraining import nsp_pairs, nsp_verdicts, sample_loss, sample_masking, split_sentences
+from bertexplore.loading import load_model
+from bertexplore.tokens import Tokenized, tokenize
+
+TEXT = "the cat sat on the mat . the dog sat on the table . john lives in london and works at google ."
+
+
+@pytest.fixture(scope="module")
+def tiny_pt(tiny_dir):
+    return load_model(str(tiny_dir / "tiny-pretraining"), head="pretraining", device="cpu")
+
+
+def _sample(loaded, inputs, seed):
+    tok = loaded.tokenizer
+    return sample_masking(inputs, tok.mask_token_id, len(tok), set(tok.all_special_ids), seed)
+
+
+def test_sample_follows_the_15_and_80_10_10_rule(tiny_pt):
+    inputs = tokenize(tiny_pt.tokenizer, TEXT, max_length=64)
+    eligible = sum(not s for s in inputs.special)
+    kinds = Counter()
+    for seed in range(400):
+        s = _sample(tiny_pt, inputs, seed)
+        assert len(s.positions) == max(1, round(eligible * 0.15)) and s.eligible == eligible
+        assert not any(inputs.special[p] for p in s.positions)
+        untouched = [i for i in range(len(inputs)) if i not in s.positions]
+        assert np.array_equal(s.input_ids[untouched], s.original_ids[untouched])
+        for p, kind in zip(s.positions, s.kinds):
+            kinds[kind] += 1
+            if kind == "mask":
+                assert s.input_ids[p] == tiny_pt.tokenizer.mask_token_id
+            elif kind == "keep":
+                assert s.input_ids[p] == s.original_ids[p]
+            else:
+                assert s.input_ids[p] not in tiny_pt.tokenizer.all_special_ids
+    total = sum(kinds.values())
+    assert abs(kinds["mask"] / total - 0.8) < 0.03 and abs(kinds["random"] / total - 0.1) < 0.03
+    same = _sample(tiny_pt, inputs, 7), _sample(tiny_pt, inputs, 7)
+    assert same[0].positions == same[1].positions and np.array_equal(same[0].input_ids, same[1].input_ids)
+    only_special = Tokenized(text="x", text_pair=None, tokens=("[CLS]", "[SEP]"), input_ids=np.array([2, 3]),
+                             word_ids=(None, None), segment_ids=(0, 0), offsets=((0, 0), (0, 0)),
+                             special=(True, True), full_length=2)
+    with pytest.raises(InputError):
+        _sample(tiny_pt, only_special, 0)
+
+
+@pytest.mark.parametrize("folder,head", [("tiny-pretraining", "pretraining"), ("tiny-mlm", "mlm")])
+def test_loss_on_the_sample_is_cross_entropy_at_the_chosen_tokens(tiny_dir, folder, head):
+    loaded = load_model(str(tiny_dir / folder), head=head, device="cpu")
+    inputs = tokenize(loaded.tokenizer, TEXT, max_length=64)
+    s = _sample(loaded, inputs, 3)
+    result = sample_loss(loaded, inputs, s)
+    with torch.no_grad():
+        out = loaded.model(input_ids=torch.as_tensor(s.input_ids)[None],
+                           token_type_ids=torch.as_tensor(inputs.segment_ids)[None])
+    logits = (out.prediction_logits if head == "pretraining" else out.logits)[0].double()
+    lp = torch.log_softmax(logits, -1)
+    by_hand = -np.mean([lp[p, int(s.original_ids[p])].item() for p in s.positions])
+    assert abs(result.loss - by_hand) < 1e-5
+    assert all(p.ok for p in result.proofs)
+    assert [r[0] for r in result.per_token] == list(s.positions)
+
+
+def test_next_sentence_pairs_and_verdicts(tiny_pt):
+    sentences = split_sentences("The cat sat. The dog sat! John lives in London. He works at Google?")
+    assert len(sentences) == 4
+    pairs = nsp_pairs(sentences, seed=0)
+    assert [p.label for p in pairs] == ["IsNext", "NotNext"] * 3
+    for i in range(3):
+        assert pairs[2 * i].b == sentences[i + 1]
+        assert pairs[2 * i + 1].a == sentences[i] and pairs[2 * i + 1].b not in (sentences[i], sentences[i + 1])
+    judged = nsp_verdicts(tiny_pt, pairs)
+    for p in judged:
+        alone = tiny_pt.tokenizer(p.a, p.b, return_tensors="pt")
+        assert list(p.segments) == alone["token_type_ids"][0].tolist()
+        with torch.no_grad():
+            logits = tiny_pt.model(**alone).seq_relationship_logits[0]
+        assert abs(p.p_is_next - torch.softmax(logits, -1)[0].item()) < 1e-5  # padding in the batch changed nothing
+    two = nsp_pairs(["A one.", "B two."], seed=0)
+    assert [(p.a, p.b, p.label) for p in two] == [("A one.", "B two.", "IsNext"), ("B two.", "A one.", "NotNext")]
