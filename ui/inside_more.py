@@ -13,7 +13,7 @@ from bertexplore.errors import BertExploreError
 from bertexplore.inside import figures as F
 from bertexplore.inside.compression import VARIANTS, available_variants, compression_report
 from bertexplore.inside.heads_step import mlm_head_step, pooler_step, task_head_step
-from bertexplore.inside.practical import compare_configs, long_text_windows, representation_agreement, softmax_vs_sigmoid
+from bertexplore.inside.practical import compare_configs, long_text_windows, model_agreement, softmax_vs_sigmoid
 from bertexplore.inside.pretraining import NSP_SENTENCES, nsp_pairs, nsp_verdicts, sample_loss, sample_masking, split_sentences
 from bertexplore.registry import DEFAULT_ONLINE_MODEL, OFFLINE_MODEL
 
@@ -292,8 +292,6 @@ def memo_get(w: Walk, kind: str, extra: tuple):
 
 
 def _agreement(w: Walk) -> float:
-    from bertexplore.trace import run_trace
-
     from .models import get_model
 
     other_name = DEFAULT_ONLINE_MODEL if w.loaded.name != DEFAULT_ONLINE_MODEL else OFFLINE_MODEL
@@ -301,6 +299,4 @@ def _agreement(w: Walk) -> float:
     if other is None:
         raise BertExploreError(_("The second model is not on this machine."))
     inputs = w.trace.inputs
-    other_trace = run_trace(other, inputs.text, inputs.text_pair, names=[f"blocks.{other.num_layers - 1}.resid_post"])
-    mine = _last_hidden(w)
-    return representation_agreement(mine, other_trace[f"blocks.{other.num_layers - 1}.resid_post"])
+    return model_agreement(w.loaded, other, inputs.text, inputs.text_pair, max_length=len(inputs))
