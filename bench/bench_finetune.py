@@ -3,12 +3,14 @@
 1. Throughput: samples/s of bertexplore.finetune.train.run_training (the panel's path: its callback,
    per-step logging, progress reporting) vs a plain Hugging Face Trainer script on the same model, data,
    batch size and number of steps, same torch thread count. Runs alternate; medians are reported.
-2. Fine-tuning the packaged MiniLM on each bundled dataset with the panel's default settings:
-   wall time and validation metrics (accuracy / macro-F1, micro/macro-F1, entity F1, masked-LM
-   perplexity before/after and top-5 accuracy on held-out masked tokens).
+2. Fine-tuning the packaged MiniLM on each bundled dataset with the panel's default settings, several
+   runs each: median wall time (and every run's, with the load average: the machines are shared) and
+   validation metrics (accuracy / macro-F1, micro/macro-F1, entity F1, masked-LM perplexity and top-5
+   accuracy on held-out masked tokens, next-sentence accuracy, QA exact match / F1 on held-out paragraphs).
 
     python -m bench.bench_finetune            # from the repository root; several minutes on 2 CPU cores
     python -m bench.bench_finetune --quick    # fewer steps and epochs
+    python -m bench.bench_finetune --skip-throughput --runs 3 --tasks pretraining qa
 """
 from __future__ import annotations
 
@@ -85,20 +87,43 @@ def throughput(quick: bool) -> dict:
             "panel_default_threads_samples_per_s": shared}
 
 
-def per_dataset(quick: bool) -> list[dict]:
+TASKS = ("classification", "multilabel", "ner", "mlm", "pretraining", "qa")
+
+
+def machine() -> str:
+    """What the numbers were measured on, and how busy it was (these lab machines are shared)."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return (f"{os.cpu_count()} CPU cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
+            f"cuda {torch.cuda.is_available()}, load average {load[0]:.1f}")
+
+
+def per_dataset(quick: bool, runs: int = 3, tasks: tuple[str, ...] = TASKS) -> list[dict]:
+    """Each bundled task with the panel's defaults, `runs` times: the median wall time (and the spread).
+
+    Runs of one task are seeded alike, so their metrics agree on a CPU; the times vary with the machine's load.
+    """
     rows = []
-    for task in ("classification", "multilabel", "ner", "mlm"):
+    for task in tasks:
         config = JobConfig.for_task(task, device="cuda" if torch.cuda.is_available() else "cpu", eval_times=0)
         if quick:
             config.epochs = min(config.epochs, 2.0)
-        started = time.perf_counter()
-        result = run_training(config)
-        wall = time.perf_counter() - started
+        walls, trains, loads = [], [], []
+        result = None
+        for _ in range(runs):
+            started = time.perf_counter()
+            result = run_training(config)
+            walls.append(time.perf_counter() - started)
+            trains.append(result.train_seconds)
+            loads.append(os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"))
+            print(f"  {task} run {len(walls)}: {walls[-1]:.1f} s wall, {trains[-1]:.1f} s training, load average "
+                  f"{loads[-1]:.1f}", flush=True)  # partial results survive an interrupted benchmark
         scalars = lambda m: {k: round(v, 4) for k, v in m.items() if isinstance(v, float)}  # noqa: E731
         rows.append({"task": task, "data": config.data, "epochs": config.epochs, "steps": result.steps,
-                     "train": result.train_samples, "validation": result.val_samples, "wall_s": round(wall, 1),
-                     "train_s": round(result.train_seconds, 1), "before": scalars(result.metrics_before),
-                     "after": scalars(result.metrics_after), "notes": result.notes})
+                     "train": result.train_samples, "validation": result.val_samples, "runs": runs,
+                     "wall_s": round(statistics.median(walls), 1), "wall_s_runs": [round(w, 1) for w in walls],
+                     "train_s": round(statistics.median(trains), 1), "load_average": [round(x, 1) for x in loads],
+                     "before": scalars(result.metrics_before), "after": scalars(result.metrics_after),
+                     "notes": result.notes})
         print(json.dumps(rows[-1]), flush=True)
         del result
     return rows
@@ -109,8 +134,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer steps and epochs")
     parser.add_argument("--json", help="also write the numbers to this file")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--runs", type=int, default=3, help="runs per task; the table gives the median time")
+    parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     args = parser.parse_args()
-    print(f"model: {OFFLINE_MODEL}; torch threads {torch.get_num_threads()}; cuda {torch.cuda.is_available()}", flush=True)
+    print(f"model: {OFFLINE_MODEL}; {machine()}", flush=True)
     report: dict = {}
     if not args.skip_throughput:
         report["throughput"] = throughput(args.quick)
@@ -118,12 +145,14 @@ def main() -> int:
         print(f"panel {t['panel_samples_per_s']:.1f} samples/s vs plain Trainer {t['plain_samples_per_s']:.1f} "
               f"samples/s: {t['ratio']:.3f}x ({t['steps']} steps, batch {t['batch_size']}, {t['threads']} threads); "
               f"panel with its default thread policy: {t['panel_default_threads_samples_per_s']:.1f} samples/s", flush=True)
-    report["datasets"] = per_dataset(args.quick)
-    print("\n| task | data | epochs | steps | wall s | before | after |\n|---|---|---|---|---|---|---|")
+    report["datasets"] = per_dataset(args.quick, max(1, args.runs), tuple(args.tasks))
+    report["machine_after"] = machine()
+    print(f"\nafter the runs: {report['machine_after']}")
+    print("\n| task | data | epochs | steps | wall s (median; runs) | before | after |\n|---|---|---|---|---|---|---|")
     for row in report["datasets"]:
         fmt = lambda m: ", ".join(f"{k} {v:g}" for k, v in m.items())  # noqa: E731
-        print(f"| {row['task']} | {row['data']} | {row['epochs']:g} | {row['steps']} | {row['wall_s']} | "
-              f"{fmt(row['before'])} | {fmt(row['after'])} |")
+        print(f"| {row['task']} | {row['data']} | {row['epochs']:g} | {row['steps']} | {row['wall_s']} "
+              f"({', '.join(map(str, row['wall_s_runs']))}) | {fmt(row['before'])} | {fmt(row['after'])} |")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0

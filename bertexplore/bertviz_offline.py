@@ -49,15 +49,26 @@ def _script(code: str) -> str:
     return "<script type=\"text/javascript\">\n" + re.sub(r"</(script)", r"<\\/\1", code, flags=re.I) + "\n</script>\n"
 
 
-def make_offline(html: str) -> tuple[str, bool]:
-    """bertviz HTML -> (HTML with the libraries inlined, True), or (unchanged HTML, False) without node_modules."""
+# bertviz's model view draws a fixed 970-px-wide SVG: in a narrower column its last head column was cut off.
+# Scale the page down to the frame's width instead (CSS zoom also shrinks the height the frame needs).
+MODEL_VIEW_WIDTH = 985
+FIT_WIDTH = ("(function(){function fit(){var z=Math.min(1,document.documentElement.clientWidth/%d);"
+             "document.body.style.zoom=z;}document.addEventListener('DOMContentLoaded',fit);"
+             "window.addEventListener('resize',fit);})();")
+
+
+def make_offline(html: str, fit_width: int | None = None) -> tuple[str, bool]:
+    """bertviz HTML -> (HTML with the libraries inlined, True), or (unchanged HTML, False) without node_modules.
+
+    With `fit_width`, the page is scaled down to fit a frame narrower than that many pixels.
+    """
     files = library_files()
     if files is None:
         return html, False
     body = CDN_SCRIPT.sub("", html)
     body = REQUIRE_CONFIG.sub("", body, count=1)
     libs = "".join(_script(f.read_text(encoding="utf-8")) for f in files)
-    head = libs + _script(AMD_SHIMS)
+    head = libs + _script(AMD_SHIMS) + (_script(FIT_WIDTH % fit_width) if fit_width else "")
     page = (
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n" + head +
         "<style>body{margin:0;background:white;overflow-x:auto;}</style></head>\n<body>\n" + body + "\n</body></html>"
@@ -154,52 +165,84 @@ def _escape_params(html: str, kind: str) -> str:
     return html[:json_start] + params + between + html[stop:]
 
 
+def window_for_all_heads(layers: int, heads: int, budget: int = VALUE_BUDGET) -> int:
+    """The longest token window whose every layer and head fits the budget."""
+    return max(2, int(math.isqrt(budget // max(1, layers * heads))))
+
+
+def token_window(length: int, center: int, size: int) -> tuple[int, int]:
+    """[start, stop) of `size` consecutive tokens around `center`, kept inside the input."""
+    size = max(1, min(int(size), length))
+    start = min(max(0, int(center) - size // 2), length - size)
+    return start, start + size
+
+
 @dataclass(frozen=True)
 class BertvizHTML:
     html: str
     offline: bool
     subset: Subset
     kind: str  # "head" or "model"
+    window: tuple[int, int] | None = None  # [start, stop) of the tokens shown, None: all of them
+    pair: bool = False  # a sentence pair: bertviz adds its A/B filter above the view
 
     @property
     def nbytes(self) -> int:
         return len(self.html.encode("utf-8"))
 
 
-def head_view_html(trace: Trace, layer: int = 0, head: int = 0, budget: int = VALUE_BUDGET) -> BertvizHTML:
-    """bertviz head view of the trace; for long inputs only the heads in `subset` (boxes in that order)."""
+def _windowed(trace: Trace, window: tuple[int, int] | None) -> tuple[np.ndarray, list[str], int | None]:
+    """(attentions, tokens, sentence-B start) of the whole input, or of the tokens in `window` only.
+
+    A window shows the weights between its own tokens: the rows no longer sum to 1 (the rest went outside it).
+    """
+    att = np.asarray(trace.attentions)
+    tokens = list(trace.tokens)
+    b_start = _sentence_b_start(trace)
+    if window is None:
+        return att, tokens, b_start
+    start, stop = window
+    if b_start is not None:
+        b_start = b_start - start if start < b_start < stop else None
+    return att[:, :, start:stop, start:stop], tokens[start:stop], b_start
+
+
+def head_view_html(trace: Trace, layer: int = 0, head: int = 0, budget: int = VALUE_BUDGET,
+                   window: tuple[int, int] | None = None) -> BertvizHTML:
+    """bertviz head view of the trace (or of a token window of it); for long inputs only the heads in `subset`."""
     from bertviz import head_view
 
-    att = np.asarray(trace.attentions)
+    att, tokens, b_start = _windowed(trace, window)
     n_layers, n_heads, length = att.shape[0], att.shape[1], att.shape[-1]
     subset = choose_subset(length, n_layers, n_heads, layer, head, budget)
     sliced = None if len(subset.heads) == n_heads else subset.heads
-    start = _sentence_b_start(trace) if subset.complete else None  # pair filters double the payload
+    start = b_start if subset.complete else None  # pair filters double the payload
     shown = layer if layer in subset.layers else subset.layers[0]
     selected = subset.heads.index(head) if head in subset.heads else 0
     raw = head_view(
-        _rounded(att, subset.layers, sliced), list(trace.tokens), sentence_b_start=start,
+        _rounded(att, subset.layers, sliced), tokens, sentence_b_start=start,
         include_layers=list(subset.layers), layer=shown, heads=[selected], html_action="return",
     ).data
     html, offline = make_offline(_escape_params(raw, "head"))
-    return BertvizHTML(html, offline, subset, "head")
+    return BertvizHTML(html, offline, subset, "head", window, start is not None)
 
 
-def model_view_html(trace: Trace, layer: int = 0, head: int = 0, budget: int = VALUE_BUDGET) -> BertvizHTML:
-    """bertviz model view (thumbnails of every included layer x head)."""
+def model_view_html(trace: Trace, layer: int = 0, head: int = 0, budget: int = VALUE_BUDGET,
+                    window: tuple[int, int] | None = None) -> BertvizHTML:
+    """bertviz model view (thumbnails of every included layer x head), scaled to fit the frame's width."""
     from bertviz import model_view
 
-    att = np.asarray(trace.attentions)
+    att, tokens, b_start = _windowed(trace, window)
     n_layers, n_heads, length = att.shape[0], att.shape[1], att.shape[-1]
     subset = choose_subset(length, n_layers, n_heads, layer, head, budget)
-    start = _sentence_b_start(trace) if subset.complete else None
+    start = b_start if subset.complete else None
     raw = model_view(
-        _rounded(att, subset.layers, None), list(trace.tokens), sentence_b_start=start,
+        _rounded(att, subset.layers, None), tokens, sentence_b_start=start,
         include_layers=list(subset.layers), include_heads=list(subset.heads), display_mode="light",
         html_action="return",
     ).data
-    html, offline = make_offline(_escape_params(raw, "model"))
-    return BertvizHTML(html, offline, subset, "model")
+    html, offline = make_offline(_escape_params(raw, "model"), fit_width=MODEL_VIEW_WIDTH)
+    return BertvizHTML(html, offline, subset, "model", window, start is not None)
 
 
 def model_view_payload_bytes(attentions: list, tokens: list[str]) -> int:
@@ -209,9 +252,18 @@ def model_view_payload_bytes(attentions: list, tokens: list[str]) -> int:
     return len(model_view(attentions, tokens, html_action="return").data.encode("utf-8"))
 
 
-def iframe_height(kind: str, length: int, subset: Subset) -> int:
-    """Pixels the iframe needs: the head view is a column of tokens, the model view a grid of thumbnails."""
+def iframe_height(kind: str, length: int, subset: Subset, pair: bool = False) -> int:
+    """Pixels the iframe needs: the head view is a column of tokens, the model view a grid of thumbnails.
+
+    The model view's height follows bertviz's own layout (model_view.js): each thumbnail is `length` boxes of
+    7·12/heads px plus 10 px padding, one row per layer, 38 px of axis labels; the zoom-out detail of a head
+    needs 18 px per token plus 70. A sentence pair adds bertviz's A/B filter line above the grid.
+    """
+    extra = 40 if pair else 0
     if kind == "head":
-        return int(min(4000, 140 + 22 * length))
-    rows = len(subset.layers)
-    return int(min(6000, 120 + rows * 150 + math.ceil(length / 25) * 10))
+        return int(min(4000, 140 + extra + 22 * length))
+    heads = max(1, len(subset.heads))
+    thumb = length * 7 * 12 / heads + 10
+    grid = len(subset.layers) * thumb + 38
+    detail = length * 18 + 70
+    return int(min(6000, math.ceil(max(grid, detail)) + 60 + extra))

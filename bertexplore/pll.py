@@ -101,9 +101,10 @@ def score_tokens(loaded: LoadedModel, inputs: Tokenized, variant: Variant = "tok
     if not positions:
         raise InputError("There is no token to score: type a sentence without [MASK].")
     if len(inputs) > max_tokens:
+        # full_length: a text past the model's limit was already cut to it; say how long the text really is.
         raise InputError(
-            f"Scoring needs one masked copy of the text per token; this text has {len(inputs)} tokens. "
-            f"Score sentences of up to {max_tokens} tokens."
+            f"Scoring needs one masked copy of the text per token; this text has {max(inputs.full_length, len(inputs))} "
+            f"tokens. Score sentences of up to {max_tokens} tokens."
         )
     if len(positions) < sum(not s for s in inputs.special):
         notices.append("Tokens that already are [MASK] are not scored.")

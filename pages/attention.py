@@ -4,9 +4,11 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from bertexplore.attention import head_summary, tiled_grid, view_matrix
+from bertexplore.attention import head_summary, tiled_grid
 from bertexplore.figures import export_config, figure_bytes, grid_figure, heatmap_figure
 from bertexplore.registry import DEFAULT_ONLINE_MODEL
+from bertexplore.analysis.measures import measured_view
+from ui.analysis_view import measure_selector
 from ui.attention_view import bertviz_panel, controls, downloads, text_inputs
 from ui.feedback import guard, show_notices
 from ui.markdown import plain
@@ -40,14 +42,15 @@ with st.expander(f"Tokens ({len(trace.tokens)})"):
 
 ctl = controls(trace.num_layers, trace.num_heads)
 s = ctl.settings
-zmax = 1.0 if ctl.fixed_scale else None
+shown = measure_selector(trace, loaded)  # weights, ‖α·f(x)‖, + residual/LayerNorm, or ALTI, for the three views
+zmax = 1.0 if ctl.fixed_scale and shown.bounded else None
 tabs = st.tabs(["Heatmap", "All heads", "Rollout", "bertviz head view", "bertviz model view"],
                key="attention_tab", bind="query-params")
 
 with tabs[0]:
     if tabs[0].open is not False:
         with guard():
-            view = view_matrix(trace, s)
+            view = measured_view(shown, s)
             fig = heatmap_figure(view, ctl.colorscale, zmax)
             st.plotly_chart(fig, width="stretch", config=export_config(view.title), key="attention_heatmap")
             summary = head_summary(trace)
@@ -64,7 +67,7 @@ with tabs[0]:
 with tabs[1]:
     if tabs[1].open:
         with guard():
-            grid = tiled_grid(trace.attentions)
+            grid = tiled_grid(shown.attentions)
             fig = grid_figure(grid, ctl.colorscale, zmax, selected=None if s.head is None else (s.layer, s.head))
             st.plotly_chart(fig, width="stretch", config=export_config("all_heads"), key="attention_grid")
             if grid.pooled:
@@ -80,7 +83,7 @@ with tabs[2]:
                     "position after the selected layer, multiplying head-averaged attention layer by layer with "
                     "0.5·I added for the residual connection.")
         with guard():
-            view = view_matrix(trace, replace(s, rollout=True))
+            view = measured_view(shown, replace(s, rollout=True))
             fig = heatmap_figure(view, ctl.colorscale, zmax)
             st.plotly_chart(fig, width="stretch", config=export_config("rollout"), key="attention_rollout")
             for note in view.notes:

@@ -11,6 +11,7 @@ from ui.html import highlighted_tokens
 from ui.task_views import (clamp_state, default_text, example_picker, follow, label_figure, memo, recall,
                            task_header, task_model)
 from ui.entry import inside_app
+from ui.i18n import _
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
@@ -75,7 +76,9 @@ with guard():
     key = (loaded.key, text, pair or "", int(target), method, int(steps) if method == "integrated-gradients" else 0)
     explanation = recall("cls_attr", key)
     if explanation is None and method == "integrated-gradients":
-        st.caption(f"Integrated gradients runs {int(steps)} forward and backward passes, batched.")
+        st.caption(_("Integrated gradients runs Gauss-Legendre rules of 4, 8, 16, … up to {steps} steps (each a forward "
+                     "and backward pass, batched), stopping once the completeness error is under 5%.").format(
+            steps=int(steps)))
         if st.button("Compute integrated gradients", key="cls_run_ig", type="primary"):
             with st.spinner("Integrating gradients…", show_time=True):
                 explanation = memo("cls_attr", key, lambda: attribute(loaded, inputs, int(target), method, output,
@@ -94,6 +97,9 @@ with guard():
                 f"completeness error {explanation.delta:+.2e} with {explanation.steps} steps in batches of "
                 f"{explanation.internal_batch_size}. A large error means more steps are needed."
             )
+            st.caption(_("{evaluations} gradient evaluations in all; the model was held at most {hold:.2f} s at a "
+                         "time, so other sessions waited at most that long.").format(
+                evaluations=explanation.evaluations, hold=explanation.longest_lock_seconds))
         else:
             st.caption(f"Sum of gradient × input {total:+.4f}; {what} at the text {explanation.value:.4f}.")
         with st.expander("Attribution per token"):

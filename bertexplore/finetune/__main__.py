@@ -12,6 +12,8 @@ import os
 import sys
 import threading
 
+from .config import TASKS
+
 
 class _Printer:
     def __init__(self, quiet: bool) -> None:
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bertexplore.finetune", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="job YAML (the panel shows and downloads one)")
-    parser.add_argument("--example", choices=["classification", "multilabel", "ner", "mlm"],
+    parser.add_argument("--example", choices=list(TASKS),
                         help="print an example job YAML for a task on a bundled dataset and exit")
     parser.add_argument("--output-name", help="save under this name in the models folder (overrides output_name)")
     parser.add_argument("--max-steps", type=int, help="override max_steps (0: whole epochs)")

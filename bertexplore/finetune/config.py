@@ -20,6 +20,8 @@ TASKS: dict[str, str] = {
     "multilabel": "Multi-label classification (any number of labels per sentence)",
     "ner": "Token classification with BIO tags (named entities)",
     "mlm": "Masked-LM continued pre-training on plain text",
+    "pretraining": "Pre-training: masked-LM and next-sentence prediction together, on documents of plain text",
+    "qa": "Extractive question answering (the answer is a span of the paragraph)",
 }
 
 # The loading head each task trains and saves; load_model(saved_name, head=...) reads it back.
@@ -28,6 +30,8 @@ TASK_HEADS: dict[str, str] = {
     "multilabel": "sequence-classification",
     "ner": "token-classification",
     "mlm": "mlm",
+    "pretraining": "pretraining",
+    "qa": "question-answering",
 }
 
 # Starting points that train the packaged MiniLM to a useful model on the bundled samples in minutes on a CPU.
@@ -38,6 +42,9 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
                        data="assets/datasets/topics.csv", label_column="labels"),
     "ner": dict(epochs=8.0, learning_rate=1e-4, batch_size=16, max_length=64, data="assets/datasets/ner.jsonl"),
     "mlm": dict(epochs=12.0, learning_rate=3e-4, batch_size=16, max_length=64, data="assets/datasets/corpus.txt"),
+    "pretraining": dict(epochs=12.0, learning_rate=3e-4, batch_size=16, max_length=64,
+                        data="assets/datasets/stories.txt"),
+    "qa": dict(epochs=6.0, learning_rate=2e-4, batch_size=16, max_length=160, data="assets/datasets/qa.jsonl"),
 }
 
 # (minimum, maximum) for every numeric hyper-parameter; the panel's widgets use the same bounds.
@@ -68,6 +75,11 @@ class JobConfig:
     label_column: str = "label"
     tokens_column: str = "tokens"
     tags_column: str = "tags"
+    # Question answering (SQuAD-like): a nested SQuAD `answers` column works in place of answer_text.
+    question_column: str = "question"
+    context_column: str = "context"
+    answer_column: str = "answer_text"
+    answer_start_column: str = "answer_start"
     label_separator: str = "|"  # multi-label cells like "sports|politics"
     labels: list[str] = field(default_factory=list)  # optional: the allowed labels; others are errors
     validation_fraction: float = 0.2

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..i18n import _
+from ..i18n import N_, _
 from .config import JobConfig
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
@@ -24,11 +24,18 @@ MIN_EXAMPLES = 4
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "datasets"
 
 # Bundled sample sets (written for this project), keyed by the name the panel shows.
+# The names are English ids marked for translation: show them with _(name). The Chinese sets need a Chinese-capable
+# model (bert-base-chinese, hfl/chinese-*, multilingual): their NER tokens are single characters.
 BUNDLED: dict[str, tuple[str, str]] = {
-    "sentiment (positive / negative)": ("sentiment.csv", "classification"),
-    "topics (multi-label)": ("topics.csv", "multilabel"),
-    "named entities (BIO tags)": ("ner.jsonl", "ner"),
-    "plain-text corpus (masked-LM)": ("corpus.txt", "mlm"),
+    N_("sentiment (positive / negative)"): ("sentiment.csv", "classification"),
+    N_("topics (multi-label)"): ("topics.csv", "multilabel"),
+    N_("named entities (BIO tags)"): ("ner.jsonl", "ner"),
+    N_("plain-text corpus (masked-LM)"): ("corpus.txt", "mlm"),
+    N_("short stories and facts (48 paragraphs)"): ("stories.txt", "pretraining"),
+    N_("questions over short paragraphs (384 questions, 48 paragraphs)"): ("qa.jsonl", "qa"),
+    N_("Chinese sentiment (正面 / 负面)"): ("sentiment_zh.csv", "classification"),
+    N_("Chinese named entities (BIO tags per character)"): ("ner_zh.jsonl", "ner"),
+    N_("Chinese plain-text corpus (masked-LM)"): ("corpus_zh.txt", "mlm"),
 }
 BIO_TAG = re.compile(r"^(O|[BI]-[^\s]+)$")
 
@@ -40,6 +47,7 @@ class Table:
     filename: str
     frame: pd.DataFrame | None = None
     lines: list[str] | None = None
+    text: str | None = None  # plain text as read, blank lines kept (documents for pre-training)
 
     @property
     def columns(self) -> list[str]:
@@ -173,7 +181,7 @@ def read_data(raw: bytes, filename: str) -> Table:
         return Table(filename, frame=pd.DataFrame.from_records(records))
     if suffix in (".txt", ".text", ".md", ""):
         lines = [line.strip() for line in text.splitlines() if line.strip()]
-        return Table(filename, lines=lines)
+        return Table(filename, lines=lines, text=text)
     raise InputError(f"'{filename}': unsupported file type '{suffix}'. Use .csv, .tsv, .jsonl or .txt.")
 
 
@@ -236,6 +244,15 @@ def _label_set(found: list[str], allowed: list[str], filename: str) -> list[str]
 def prepare(table: Table, config: JobConfig) -> TaskData:
     """Check the table against the task and turn it into examples with integer labels."""
     task = config.task
+    if task == "pretraining":
+        from .pretraining import prepare_text
+        if table.text is None:
+            raise InputError(f"'{table.filename}' is a table: pre-training reads plain text (.txt), paragraphs "
+                             "separated by blank lines.")
+        return prepare_text(table.text, table.filename)
+    if task == "qa":
+        from .qa import prepare_table
+        return prepare_table(table, config)
     if task == "mlm":
         if table.lines is not None:
             texts = list(table.lines)
@@ -336,6 +353,8 @@ def load_task_data(config: JobConfig, raw: bytes | None = None, filename: str | 
 
 def split(data: TaskData, fraction: float, seed: int) -> tuple[TaskData, TaskData]:
     """Seeded train/validation split; single-label data is stratified so every class is in both when it can be."""
+    if hasattr(data, "split"):  # pre-training and QA hold out whole documents / paragraphs
+        return data.split(fraction, seed)
     n = len(data)
     rng = np.random.default_rng(seed)
     if data.task == "classification":

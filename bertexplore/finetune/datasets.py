@@ -115,4 +115,10 @@ def build(task: str, train: TaskData, val: TaskData, tokenizer, max_length: int,
         return (mlm_dataset(train, tokenizer, max_length),
                 fixed_mask_dataset(val, tokenizer, max_length, mlm_probability, seed),
                 MaskedLMCollator(tokenizer, mlm_probability, seed))
+    if task == "pretraining":
+        from . import pretraining
+        return pretraining.build(train, val, tokenizer, max_length, mlm_probability, seed)
+    if task == "qa":
+        from . import qa
+        return qa.build(train, val, tokenizer, max_length)
     raise ValueError(f"unknown task {task!r}")

@@ -13,7 +13,9 @@ import traceback
 from dataclasses import dataclass
 
 from ..errors import BertExploreError
+from ..i18n import current_language, language
 from .config import JobConfig
+from .eta import EtaEstimator, planned_evaluations
 from .train import TrainResult, run_training
 
 _SLOT = threading.Semaphore(1)
@@ -61,6 +63,7 @@ class FineTuneJob:
         self._losses: list[tuple[int, float]] = []
         self._evals: list[tuple[int, dict[str, float]]] = []
         self._train_started: float | None = None
+        self._eta = EtaEstimator()
         self._created = time.monotonic()
         self._finished: float | None = None
         self._seen = time.monotonic()
@@ -74,7 +77,14 @@ class FineTuneJob:
         if self.thread is not None:
             raise RuntimeError("a job starts once")
         self.status = "queued"
-        self.thread = threading.Thread(target=self._work, name="bertexplore-finetune", daemon=True)
+        # The worker's messages (phases, errors) in the language of the session that started it.
+        lang = current_language()
+
+        def work() -> None:
+            with language(lang):
+                self._work()
+
+        self.thread = threading.Thread(target=work, name="bertexplore-finetune", daemon=True)
         self.thread.start()
         return self
 
@@ -105,7 +115,7 @@ class FineTuneJob:
             elapsed = now - (self._train_started or now)
             eta = None
             if self._train_started and self._step and self._total and self.status in ("running", "stopping"):
-                eta = elapsed / self._step * max(0, self._total - self._step)
+                eta = self._eta.remaining()
             return Snapshot(self.status, self._phase, self._step, self._total, self._epoch, list(self._losses),
                             [(s, dict(m)) for s, m in self._evals], elapsed, eta, self.error)
 
@@ -114,11 +124,13 @@ class FineTuneJob:
         with self._lock:
             self._total = total_steps
             self._train_started = time.monotonic()
+            self._eta.begin(total_steps, planned_evaluations(total_steps, int(self.config.eval_times)))
 
     def loss(self, step: int, value: float, epoch: float) -> None:
         with self._lock:
             self._step, self._epoch = step, epoch
             self._losses.append((step, value))
+            self._eta.stepped(step)
         if time.monotonic() - self._seen > ABANDON_AFTER_S:
             self.stop("abandoned: the browser tab stopped asking for progress")
 
@@ -129,6 +141,10 @@ class FineTuneJob:
     def phase(self, text: str) -> None:
         with self._lock:
             self._phase = text
+
+    def evaluation_took(self, seconds: float) -> None:
+        with self._lock:
+            self._eta.evaluation_took(seconds)
 
     # -- worker ------------------------------------------------------------------------------
     def _work(self) -> None:

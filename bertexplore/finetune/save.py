@@ -53,7 +53,7 @@ def model_card(result: TrainResult, name: str) -> str:
 
     hyper = {k: getattr(cfg, k) for k in ("epochs", "learning_rate", "batch_size", "max_length", "seed",
                                           "weight_decay", "warmup_ratio", "validation_fraction")}
-    if cfg.task == "mlm":
+    if cfg.task in ("mlm", "pretraining"):
         hyper["mlm_probability"] = cfg.mlm_probability
     labels = ", ".join(result.label_names) if result.label_names else "(vocabulary: masked-LM)"
     lines = [
@@ -94,7 +94,8 @@ def model_card(result: TrainResult, name: str) -> str:
 
 
 _PIPELINE_TAGS = {"classification": "text-classification", "multilabel": "text-classification",
-                  "ner": "token-classification", "mlm": "fill-mask"}
+                  "ner": "token-classification", "mlm": "fill-mask", "pretraining": "fill-mask",
+                  "qa": "question-answering"}
 
 
 # ------------------------------------------------------------------ what a replace would lose

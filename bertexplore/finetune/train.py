@@ -96,7 +96,7 @@ def build_model(config: JobConfig, label_names: list[str], device: str = "cpu") 
     so the trained model can be traced and ablated like any other.
     """
     overrides: dict[str, Any] = {}
-    if config.task != "mlm":
+    if config.task in ("classification", "multilabel", "ner"):  # a fresh label head of the right size
         overrides.update(
             num_labels=len(label_names),
             id2label=dict(enumerate(label_names)),
@@ -108,8 +108,11 @@ def build_model(config: JobConfig, label_names: list[str], device: str = "cpu") 
                                          else "single_label_classification")
     set_seed(config.seed)
     built = build(config.base_model, TASK_HEADS[config.task], device=device, train=True, **overrides)
-    if config.task == "mlm" and built.tokenizer.mask_token_id is None:
+    if config.task in ("mlm", "pretraining") and built.tokenizer.mask_token_id is None:
         raise UnsupportedModel(f"The tokenizer of '{config.base_model}' has no mask token: it cannot train a masked-LM.")
+    if config.task == "pretraining":
+        from .pretraining import check_model
+        check_model(built.model, config.base_model)
     return built.model, built.tokenizer, built.source
 
 
@@ -127,6 +130,13 @@ def training_threads() -> int:
     if override and override.isdigit() and int(override) > 0:
         return int(override)
     return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1))
+
+
+def _evaluation_took(progress, seconds: float) -> None:
+    """Optional part of Progress: how long one validation pass took (the job's ETA counts the passes left)."""
+    report = getattr(progress, "evaluation_took", None)
+    if report is not None:
+        report(seconds)
 
 
 class _Callback(TrainerCallback):
@@ -155,6 +165,8 @@ class _Callback(TrainerCallback):
             self.progress.loss(int(state.global_step), value, float(state.epoch or 0.0))
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if metrics and isinstance(metrics.get("eval_runtime"), (int, float)):
+            _evaluation_took(self.progress, float(metrics["eval_runtime"]))
         if metrics:
             clean = {k.removeprefix("eval_"): float(v) for k, v in metrics.items()
                      if isinstance(v, (int, float)) and not k.endswith(("_runtime", "_per_second", "_time"))}
@@ -203,6 +215,8 @@ def samples_seen(steps: int, dataset_size: int, batch: int) -> int:
 
 def predict_metrics(trainer: Trainer, dataset, task: str, names: list[str]) -> dict[str, Any]:
     output = trainer.predict(dataset)
+    if hasattr(dataset, "evaluate"):  # pre-training and QA score with what their held-out set carries
+        return dataset.evaluate(output.predictions, output.label_ids, full=True)
     preds = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
     return evaluate_predictions(task, preds, output.label_ids, names, full=True)
 
@@ -223,7 +237,8 @@ def run_training(config: JobConfig, progress: Progress | None = None, stop: thre
     length = max_tokens(config, model)
     train_set, val_set, collator = task_datasets.build(config.task, train_data, val_data, tokenizer, length,
                                                        config.mlm_probability, config.seed)
-    compute_metrics, preprocess = trainer_hooks(config.task, names)
+    hooks = getattr(val_set, "metric_hooks", None)
+    compute_metrics, preprocess = hooks() if hooks else trainer_hooks(config.task, names)
     callback = _Callback(progress, stop, config.task, names)
     scratch = tempfile.mkdtemp(prefix="bertexplore-train-")
     previous_threads = torch.get_num_threads()
@@ -237,7 +252,9 @@ def run_training(config: JobConfig, progress: Progress | None = None, stop: thre
         )
         trainer.remove_callback(PrinterCallback)  # progress goes to `progress`, not stdout
         progress.phase("Measuring the model before training")
+        measured = time.perf_counter()
         before = predict_metrics(trainer, val_set, config.task, names)
+        _evaluation_took(progress, time.perf_counter() - measured)
         progress.evaluated(0, {k: v for k, v in before.items() if isinstance(v, float)})
         started = time.perf_counter()
         stopped = stop.is_set()
@@ -264,7 +281,7 @@ def run_training(config: JobConfig, progress: Progress | None = None, stop: thre
     model.eval()
     model.requires_grad_(False)
     notes = []
-    if config.task == "mlm":
+    if config.task in ("mlm", "pretraining"):
         notes.append("Masked-LM head tied to the input embeddings." if embeddings_tied(model)
                      else "Masked-LM decoder is NOT tied to the input embeddings (the base config says so).")
     return TrainResult(

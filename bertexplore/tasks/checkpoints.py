@@ -42,10 +42,66 @@ def has_task_architecture(folder: str | Path, head: str) -> bool:
     return any(arch.endswith(endings) for arch in architectures(folder))
 
 
+def weight_names(folder: str | Path) -> frozenset[str]:
+    """Tensor names in a checkpoint's safetensors files, read from their headers (no weights are loaded).
+
+    Empty when the checkpoint has only pickled weights or cannot be read: callers fall back to `architectures`.
+    """
+    import struct
+
+    folder = Path(folder)
+    files = [folder / "model.safetensors"]
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            return frozenset(json.loads(index.read_text(encoding="utf-8")).get("weight_map", {}))
+        except (OSError, ValueError):
+            return frozenset()
+    names: set[str] = set()
+    for path in files:
+        try:
+            with path.open("rb") as handle:
+                size = struct.unpack("<Q", handle.read(8))[0]
+                if size > 100_000_000:
+                    continue
+                header = json.loads(handle.read(size))
+        except (OSError, ValueError, struct.error):
+            continue
+        names.update(k for k in header if k != "__metadata__")
+    return frozenset(names)
+
+
+# Weight-name prefixes of masked-LM heads, per family (BERT, DistilBERT, RoBERTa-likes, ALBERT, ELECTRA's generator).
+_MLM_WEIGHTS = ("cls.predictions.", "vocab_projector.", "vocab_transform.", "lm_head.", "predictions.",
+                "generator_lm_head.")
+
+
+def saved_heads(folder: str | Path) -> tuple[str, ...]:
+    """The heads a local checkpoint really carries, from its weights when they can be read, else its architectures.
+
+    bert-base-uncased declares BertForMaskedLM yet ships its next-sentence head too: by weights it serves the
+    Next-sentence page as well as the Masked-LM page.
+    """
+    archs = architectures(folder)
+    names = weight_names(folder)
+    heads = [head for head, endings in HEAD_ARCHITECTURES.items() if any(a.endswith(endings) for a in archs)]
+    if names:
+        has_nsp = any("seq_relationship" in n for n in names)
+        if "pretraining" in heads and not has_nsp:
+            heads.remove("pretraining")  # e.g. ELECTRA's pre-training class: a discriminator, no next-sentence head
+        elif has_nsp and "pretraining" not in heads:
+            heads.append("pretraining")
+        if any(n.startswith(_MLM_WEIGHTS) for n in names):
+            heads.append("mlm")
+    elif any(a.endswith(("ForMaskedLM", "ForPreTraining")) for a in archs):
+        heads.append("mlm")
+    return tuple(dict.fromkeys(heads))
+
+
 def local_checkpoints(head: str) -> list[str]:
-    """Names (relative to the models folder) of local checkpoints whose config says they carry `head`."""
+    """Names (relative to the models folder) of local checkpoints that carry `head` (by weights or architecture)."""
     root = models_dir()
-    return [name for name in list_local_models() if has_task_architecture(root / name, head)]
+    return [name for name in list_local_models() if head in saved_heads(root / name)]
 
 
 def recommended(head: str) -> tuple[str, ...]:

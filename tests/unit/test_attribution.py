@@ -8,7 +8,7 @@ from transformers import BertForSequenceClassification
 
 from bertexplore.errors import InputError
 from bertexplore.loading import load_model
-from bertexplore.tasks.attribution import attribute, auto_batch_size
+from bertexplore.tasks.attribution import attribute, auto_batch_size, step_schedule
 from bertexplore.tasks.classify import encode
 from tiny import make_tiny_model
 
@@ -40,15 +40,16 @@ def test_integrated_gradients_completeness(classifier, output):
 
 def test_more_steps_shrink_the_completeness_error(classifier):
     inputs = encode(classifier, "this film was terrible")
-    coarse = attribute(classifier, inputs, target=0, output="logit", steps=4)
-    fine = attribute(classifier, inputs, target=0, output="logit", steps=96)
+    coarse = attribute(classifier, inputs, target=0, output="logit", steps=4, tolerance=None)
+    fine = attribute(classifier, inputs, target=0, output="logit", steps=96, tolerance=None)
+    assert (coarse.steps, fine.steps) == (4, 96)
     assert abs(fine.delta) < abs(coarse.delta)
 
 
 def test_batched_steps_equal_unbatched(classifier):
     inputs = encode(classifier, "john loves the movie")
-    batched = attribute(classifier, inputs, target=1, steps=16, internal_batch_size=16)
-    unbatched = attribute(classifier, inputs, target=1, steps=16, internal_batch_size=1)
+    batched = attribute(classifier, inputs, target=1, steps=16, internal_batch_size=16, tolerance=None)
+    unbatched = attribute(classifier, inputs, target=1, steps=16, internal_batch_size=1, tolerance=None)
     assert batched.internal_batch_size == 16 and unbatched.internal_batch_size == 1
     np.testing.assert_allclose(batched.scores, unbatched.scores, rtol=1e-4, atol=1e-6)
 
@@ -88,3 +89,35 @@ def test_auto_batch_size_shrinks_with_length(classifier):
     assert auto_batch_size(classifier, 16, 32) == 32
     assert auto_batch_size(classifier, 2048, 32) < auto_batch_size(classifier, 512, 32) <= 32
     assert auto_batch_size(classifier, 100_000, 32) == 1
+
+
+def test_adaptive_quadrature_stops_at_the_first_rule_within_tolerance(classifier):
+    assert step_schedule(32) == [4, 8, 16, 32] and step_schedule(4) == [4] and step_schedule(10) == [4, 8, 10]
+    assert step_schedule(2) == [2]
+    inputs = encode(classifier, "the movie was great and i love it")
+    res = attribute(classifier, inputs, target=1, output="logit", steps=64, internal_batch_size=3)
+    change = res.value - res.baseline_value
+    assert res.converged and abs(res.delta) <= 0.05 * abs(change) + 1e-6
+    tried = step_schedule(64)[: step_schedule(64).index(res.steps) + 1]
+    assert res.evaluations == sum(tried)
+    # The result is exactly the fixed rule of that size, and every smaller rule tried before missed the tolerance.
+    fixed = attribute(classifier, inputs, target=1, output="logit", steps=res.steps, tolerance=None)
+    np.testing.assert_allclose(res.scores, fixed.scores, rtol=1e-4, atol=1e-6)
+    for n in tried[:-1]:
+        assert abs(attribute(classifier, inputs, target=1, output="logit", steps=n, tolerance=None).delta) > 0.05 * abs(change)
+    assert 0 < res.longest_lock_seconds
+
+
+def test_one_node_gauss_legendre_is_the_midpoint_rule(classifier):
+    # One Gauss-Legendre node sits at the midpoint with weight 1: attributions are (x - b)·∇f at the midpoint.
+    inputs = encode(classifier, "a good movie")
+    one = attribute(classifier, inputs, target=1, output="logit", steps=1, tolerance=None)
+    ids = torch.as_tensor(inputs.input_ids)[None]
+    emb = classifier.model.get_input_embeddings()
+    x = emb(ids).detach()
+    special = torch.as_tensor(inputs.special)[None]
+    b = emb(torch.where(special, ids, torch.full_like(ids, classifier.tokenizer.pad_token_id))).detach()
+    mid = ((x + b) / 2).requires_grad_()
+    logit = classifier.model(inputs_embeds=mid, token_type_ids=torch.zeros_like(ids)).logits[0, 1]
+    (grad,) = torch.autograd.grad(logit, mid)
+    np.testing.assert_allclose(one.scores, ((x - b) * grad).sum(-1)[0].numpy(), rtol=1e-4, atol=1e-6)

@@ -114,3 +114,38 @@ def test_without_node_modules_falls_back_to_cdn(monkeypatch, tmp_path):
 
 def test_library_code_cannot_end_the_inline_script():
     assert B._script('var s = "</script>";') == '<script type="text/javascript">\nvar s = "<\\/script>";\n</script>\n'
+
+
+def test_token_window_shows_every_layer_and_head_of_the_tokens_around_one():
+    tokens = [f"t{i}" for i in range(120)]
+    trace = fake_trace(tokens, layers=3, heads=4, segments=[0] * 50 + [1] * 70)
+    size = B.window_for_all_heads(3, 4, budget=3 * 4 * 30 * 30)
+    assert size == 30 and 3 * 4 * size * size <= 3 * 4 * 30 * 30 < 3 * 4 * (size + 1) ** 2
+    window = B.token_window(len(tokens), center=55, size=size)
+    assert window == (40, 70)
+    assert B.token_window(len(tokens), center=2, size=size) == (0, 30)  # kept inside the input
+    assert B.token_window(len(tokens), center=119, size=size) == (90, 120)
+    whole = B.model_view_html(trace, budget=3 * 4 * 30 * 30)
+    assert not whole.subset.complete  # the whole input would not fit: the old thin column
+    view = B.model_view_html(trace, budget=3 * 4 * 30 * 30, window=window)
+    assert view.subset.complete and view.window == window
+    params = _params(view.html)
+    assert params["attention"][0]["left_text"] == tokens[40:70]
+    np.testing.assert_allclose(np.array(params["attention"][0]["attn"]),
+                               np.round(trace.attentions[:, :, 40:70, 40:70].astype(np.float64), B.DECIMALS))
+    # The pair boundary (token 50) falls inside the window: bertviz's A/B filters start at 50 - 40.
+    assert [d["name"] for d in params["attention"]][:2] == ["All", "Sentence A -> Sentence A"]
+    assert len(params["attention"][1]["left_text"]) == 10 and view.pair
+    head = B.head_view_html(trace, budget=3 * 4 * 30 * 30, window=(60, 90))  # all in sentence B: no filter
+    assert not head.pair and len(_params(head.html)["attention"]) == 1  # one view, no A/B filters
+
+
+def test_model_view_scales_to_the_frame_and_its_height_covers_bertviz_layout():
+    trace = fake_trace([f"t{i}" for i in range(20)], layers=4, heads=12, segments=[0] * 10 + [1] * 10)
+    view = B.model_view_html(trace)
+    assert "document.body.style.zoom" in view.html.split("<body>", 1)[0]
+    # bertviz model_view.js: thumbnail = tokens * 7 * 12 / heads + 2 * 5; grid = layers * thumbnail + 38 px of axis.
+    grid = 4 * (20 * 7 * 12 / 12 + 10) + 38
+    single = B.iframe_height("model", 20, view.subset, pair=False)
+    pair = B.iframe_height("model", 20, view.subset, pair=True)
+    assert single >= grid + 30 and pair >= single + 30  # the A/B filter line above the grid needs its room

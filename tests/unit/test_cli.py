@@ -13,7 +13,7 @@ def test_download_offline_fails_clearly_and_fast():
     proc = subprocess.run([sys.executable, "-m", "bertexplore", "download", "bert-base-uncased", "--to", "models-x"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
-    assert "bert-base-uncased: failed" in proc.stderr and "offline" in proc.stderr.lower()
+    assert "bert-base-uncased: not downloaded" in proc.stderr and "offline" in proc.stderr.lower()
     assert not (ROOT / "models-x").exists()
 
 

@@ -8,7 +8,7 @@ from bertexplore.finetune.config import JobConfig
 from bertexplore.loading import load_model
 
 
-@pytest.mark.parametrize("task", ["classification", "multilabel", "ner", "mlm"])
+@pytest.mark.parametrize("task", ["classification", "multilabel", "ner", "mlm", "pretraining", "qa"])
 def test_example_configs_are_valid_and_use_bundled_data(task, capsys):
     assert main(["--example", task]) == 0
     config = JobConfig.from_yaml(capsys.readouterr().out)

@@ -64,6 +64,9 @@ def test_device_and_dtype_checks(tiny_dir):
 def test_local_models_folder_is_listed(tiny_dir, monkeypatch):
     monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(tiny_dir))
     assert "tiny-mlm" in list_local_models()
-    assert picker_choices()[0] == OFFLINE_MODEL and "tiny-cls" in picker_choices()
+    # The sidebar serves the Explore pages: encoders and masked-LM models; task models go to their pages' pickers.
+    assert picker_choices()[0] == OFFLINE_MODEL and "tiny-mlm" in picker_choices() and "tiny-base" in picker_choices()
+    assert "tiny-pretraining" in picker_choices()
+    assert not {"tiny-cls", "tiny-ner", "tiny-qa"} & set(picker_choices())
     assert resolve("tiny-cls") == (str(tiny_dir / "tiny-cls"), True)
     assert load_model("tiny-cls", "sequence-classification").has_head

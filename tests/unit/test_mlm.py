@@ -241,3 +241,12 @@ def test_minimal_pair_comparison(tiny_mlm):
     assert sum(r["log-prob A"] for r in rows) == pytest.approx(cmp.a.pll)
     same = compare_pair(tiny_mlm, KEYS_ARE, KEYS_ARE)
     assert same.preferred == "tie" and same.difference == 0.0
+
+
+def test_pll_refusal_names_the_real_length_of_a_text_past_the_model_limit(tiny_mlm):
+    """The tiny model reads 64 tokens: a 90-token text is cut to 64 first, but the message gives its 90 tokens."""
+    text = " ".join(["the cat sat on the mat ."] * 13)  # 7 words x 13 = 91 tokens + [CLS] [SEP]
+    full = len(tiny_mlm.tokenizer(text)["input_ids"])
+    assert full > tiny_mlm.max_length
+    with pytest.raises(InputError, match=f"this text has {full} tokens"):
+        score_sentence(tiny_mlm, text, max_tokens=32)
