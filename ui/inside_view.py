@@ -254,7 +254,7 @@ def step_attention(w: Walk) -> None:
     misconception(_("“Attention compares the embeddings directly: Q = K = V = the input, and softmax(Q·Kᵀ)·V.”"),
                   _("BERT first projects x with learned W_Q, W_K, W_V ({D} × {hd} each, split into {heads} heads of "
                     "{d}) and divides the scores by √d_head = {sqrt:.2f}. Without that division the scores of this "
-                    "token would be off by up to {off:.2f}; with it the weights match the model's to {diff:.1e}.").format(
+                    "token would be off by up to {off:.2f}; with it they match the model's to {diff:.1e}.").format(
                       D=lw.q_w.shape[0], hd=lw.q_w.shape[1], heads=lw.heads, d=d, sqrt=np.sqrt(d), off=no_sqrt,
                       diff=max(pr.max_abs_diff for pr in hs.proofs)))
 
