@@ -313,6 +313,9 @@ def step_mask(w: Walk) -> None:
                                              "head {head})").format(layer=L + 1, head=H + 1),
                            [token_label(trace, i) for i in range(len(trace.tokens))], what.future_share, _("share")),
                "future")
+    misconception(_("“attention_mask holds the position embeddings.”"),
+                  _("attention_mask is the 1/0 row above: it marks real tokens and padding. Positions come from the "
+                    "position-embedding table, one learned row per position (step 2)."))
     misconception(_("“BERT's attention mask stops it from looking at future words.”"),
                   _("BERT reads in both directions: in this head, tokens put on average {share:.0%} of their attention "
                     "on tokens AFTER them. Its mask only hides [PAD]; hiding the future is what GPT-style decoders "

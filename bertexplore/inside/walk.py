@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 
 from ..i18n import N_
 from ..loading import LoadedModel
@@ -95,11 +96,21 @@ def head_for_architectures(architectures) -> str:
 
 def auto_head(name: str) -> str:
     """Read the checkpoint's configuration (local files first, the hub where reachable) to pick its own head."""
-    from ..loading import load_config
+    from ..loading import weights_stamp
     from ..registry import resolve
 
     try:
         source, is_local = resolve(name)
+    except Exception:  # noqa: BLE001 - loading the model itself reports the real problem
+        return "pretraining"
+    return _auto_head(name, source, is_local, weights_stamp(source) if is_local else None)
+
+
+@lru_cache(maxsize=64)  # once per name and weights' revision, not on every rerun (a hub id may cost a request)
+def _auto_head(name: str, source: str, is_local: bool, stamp: float | None) -> str:
+    from ..loading import load_config
+
+    try:
         config = load_config(source, is_local, name)[0]
     except Exception:  # noqa: BLE001 - loading the model itself reports the real problem
         return "pretraining"
