@@ -84,11 +84,14 @@ def heatmap_figure(view: AttentionView, colorscale: str = "Blues", zmax: float |
     ))
     side = max(len(x), len(y))
     fig.update_layout(
-        title=dict(text=plot_text(view.title), font=dict(size=14)),
+        # The x axis sits on top, under the title; the top margin holds the title (~30 px), the axis title (~20 px)
+        # and the tick labels rotated by 60° (~5.6 px per character at 11 px), or long titles overlap the ticks.
+        title=dict(text=plot_text(view.title), font=dict(size=14), yref="container", y=1.0, yanchor="top",
+                   pad=dict(t=8)),
         xaxis=dict(title="attended to", side="top", tickangle=-60, **_axis(x)),
         yaxis=dict(title="attending", autorange="reversed", **_axis(y)),
         height=height or int(min(900, max(380, 160 + 18 * side))),
-        margin=dict(l=10, r=10, t=90, b=10),
+        margin=dict(l=10, r=10, t=66 + int(5.6 * max((len(t) for t in x), default=1)), b=10),
     )
     return fig
 

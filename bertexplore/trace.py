@@ -275,12 +275,16 @@ def _build(loaded: LoadedModel, inputs: Tokenized, recorder: capture.Recorder, o
             value = getattr(out, attr, None)
             if name in wanted and head == loaded.head and value is not None:
                 cache[name] = _crop(name, value, row, n)
-        if "mlm.log_probs" in wanted and positions:
-            from .mlm import mlm_logits  # the output's attribute name differs between MLM and pre-training models
-            logits = mlm_logits(out)[row, list(positions)].float()
+        vocab_logits = getattr(out, "prediction_logits", None)  # pre-training models; masked-LMs call it logits
+        if vocab_logits is None:
+            vocab_logits = getattr(out, "logits", None)
+        vocab = int(getattr(loaded.config, "vocab_size", -1))
+        if "mlm.log_probs" in wanted and positions and vocab_logits is not None and vocab_logits.dim() == 3 \
+                and vocab_logits.shape[-1] == vocab:  # not ELECTRA's per-token discriminator scores
+            logits = vocab_logits[row, list(positions)].float()
             cache["mlm.log_probs"] = _readonly(torch.log_softmax(logits, dim=-1).cpu().numpy())
-    if patterns is None and loaded.num_layers and all(f"blocks.{l}.attn.pattern" not in cache for l in range(loaded.num_layers)) \
-            and any(n.endswith(".attn.pattern") for n in wanted):
+    asked_patterns = any(n.endswith(".attn.pattern") for n in wanted)
+    if asked_patterns and not any(n.endswith(".attn.pattern") for n in cache):
         raise UnsupportedModel(_("'{name}' returned no attention weights; it needs the app's attention "
                                  "function.").format(name=loaded.name))
     return Trace(model_name=loaded.name, inputs=inputs, cache=cache, num_layers=loaded.num_layers,
