@@ -9,6 +9,7 @@ view needs; the default is every layer's attention pattern plus the outputs of t
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -146,11 +147,7 @@ def apply_masks(loaded: LoadedModel, inputs: Tokenized, positions: list[int] | t
     tokens = list(inputs.tokens)
     for p in chosen:
         tokens[p] = loaded.tokenizer.mask_token
-    return Tokenized(
-        text=inputs.text, text_pair=inputs.text_pair, tokens=tuple(tokens), input_ids=ids,
-        word_ids=inputs.word_ids, segment_ids=inputs.segment_ids, offsets=inputs.offsets,
-        special=inputs.special, full_length=inputs.full_length, notices=inputs.notices,
-    )
+    return dataclasses.replace(inputs, tokens=tuple(tokens), input_ids=ids)
 
 
 # Which model output each head name comes from.
@@ -275,12 +272,16 @@ def _build(loaded: LoadedModel, inputs: Tokenized, recorder: capture.Recorder, o
             value = getattr(out, attr, None)
             if name in wanted and head == loaded.head and value is not None:
                 cache[name] = _crop(name, value, row, n)
-        if "mlm.log_probs" in wanted and positions:
-            from .mlm import mlm_logits  # the output's attribute name differs between MLM and pre-training models
-            logits = mlm_logits(out)[row, list(positions)].float()
+        vocab_logits = getattr(out, "prediction_logits", None)  # pre-training models; masked-LMs call it logits
+        if vocab_logits is None:
+            vocab_logits = getattr(out, "logits", None)
+        vocab = int(getattr(loaded.config, "vocab_size", -1))
+        if "mlm.log_probs" in wanted and positions and vocab_logits is not None and vocab_logits.dim() == 3 \
+                and vocab_logits.shape[-1] == vocab:  # not ELECTRA's per-token discriminator scores
+            logits = vocab_logits[row, list(positions)].float()
             cache["mlm.log_probs"] = _readonly(torch.log_softmax(logits, dim=-1).cpu().numpy())
-    if patterns is None and loaded.num_layers and all(f"blocks.{l}.attn.pattern" not in cache for l in range(loaded.num_layers)) \
-            and any(n.endswith(".attn.pattern") for n in wanted):
+    asked_patterns = any(n.endswith(".attn.pattern") for n in wanted)
+    if asked_patterns and not any(n.endswith(".attn.pattern") for n in cache):
         raise UnsupportedModel(f"'{loaded.name}' returned no attention weights; it needs the app's attention function.")
     return Trace(model_name=loaded.name, inputs=inputs, cache=cache, num_layers=loaded.num_layers,
                  num_heads=loaded.num_heads, mask_positions=positions, patterns=patterns)

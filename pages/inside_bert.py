@@ -12,6 +12,7 @@ from ui.entry import inside_app
 from ui.feedback import guard, show_notices
 from ui.i18n import N_, _
 from ui.inside_more import step_heads, step_practical, step_pretraining
+from ui.markdown import plain
 from ui.inside_view import Walk, step_attention, step_embeddings, step_layer, step_mask, step_tokens
 from ui.models import current_model_name, get_model
 from ui.session_memo import memo
@@ -51,7 +52,7 @@ if loaded is None:
     st.stop()
 with c1:
     st.caption(_("Model: {name}, {layers} layers × {heads} heads, head: {head}, on {device}.").format(
-        name=name, layers=loaded.num_layers, heads=loaded.num_heads, head=head, device=loaded.device))
+        name=plain(name), layers=loaded.num_layers, heads=loaded.num_heads, head=head, device=loaded.device))
 
 text = st.text_area(_("Your text"), DEFAULT_TEXT, key="inside_text", bind="query-params", height=80,
                     help=_("Two or more sentences make the next-sentence step richer; type [MASK] for the output heads."))

@@ -9,7 +9,7 @@ from bertexplore.mlm import FILL_ORDERS, fill_masks, top_k
 from bertexplore.pll import MAX_TOKENS, VARIANTS, compare_pair
 from bertexplore.trace import apply_masks
 from ui.feedback import guard, show_notices
-from ui.markdown import code, plain
+from ui.markdown import code, label, plain
 from ui.mlm_view import (chain_figure, load_examples, masked_sentence_html, memo, pair_figure, pill_labels,
                          positions_of_words, topk_figure)
 from ui.models import get_model
@@ -98,7 +98,7 @@ if inputs is not None:
     if pending:
         state["mlm_masks"] = positions_of_words(inputs, pending)
     picked = st.pills("Click tokens to mask them", clickable, selection_mode="multi", key="mlm_masks",
-                      format_func=lambda p: plain(labels.get(p, str(p))), bind="query-params")
+                      format_func=lambda p: label(labels.get(p, str(p))), bind="query-params")
     whole = st.toggle("Whole-word masking", key="mlm_whole", bind="query-params",
                       help="Mask every wordpiece of a clicked word (un ##believ ##able), as BERT's later checkpoints were trained.")
     masked = tuple(sorted(inputs.whole_word(picked) if whole else picked))

@@ -4,10 +4,7 @@ Everything here renders from a Trace already in the session; nothing calls the m
 """
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 
@@ -16,16 +13,15 @@ from bertexplore.bertviz_offline import head_view_html, iframe_height, model_vie
 from bertexplore.figures import COLORSCALES, safe_filename
 from bertexplore.trace import Trace
 
-EXAMPLES_FILE = Path(__file__).resolve().parent.parent / "assets" / "examples" / "attention.json"
+from . import examples
+
 TEXT_KEY, PAIR_KEY, EXAMPLE_KEY = "attention_text", "attention_pair", "attention_example"
 
 
-@lru_cache(maxsize=1)  # read once per process, not on every rerun
 def load_examples() -> list[dict]:
-    try:
-        return json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))["examples"]
-    except (OSError, ValueError, KeyError):
-        return []
+    """The page's examples, the interface language's first (read once per process: ui/examples.py)."""
+    data = examples.load("attention")
+    return list(data.get("examples", [])) if isinstance(data, dict) else []
 
 
 def _use_example() -> None:

@@ -5,7 +5,6 @@ padding experiment (step 4), memoised per text.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -27,6 +26,7 @@ from bertexplore.loading import LoadedModel
 from bertexplore.trace import Trace
 
 from .i18n import _
+from .markdown import plain
 from .feedback import guard
 from .session_memo import memo, recall
 
@@ -48,14 +48,6 @@ class Walk:
 
     def memo(self, kind: str, extra: tuple, compute: Callable[[], Any]) -> Any:
         return memo("inside_" + kind, self.key + extra, compute, keep=4)
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
-def plain(text: object) -> str:
-    """Checkpoint-controlled text (tokens, activation names) placed inside Markdown: every markup character escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def explain(text: str) -> None:

@@ -39,8 +39,8 @@ def sidebar() -> None:
     if typed and typed not in choices:
         choices.append(typed)  # keep a typed id or folder selectable after reruns
     st.sidebar.selectbox(
-        "Model", choices, index=0, key=MODEL_KEY, accept_new_options=True, bind="query-params",
-        help="Pick one, or type a Hugging Face id (e.g. bert-base-cased) or a local folder path.",
+        _("Model"), choices, index=0, key=MODEL_KEY, accept_new_options=True, bind="query-params",
+        help=_("Pick one, or type a Hugging Face id (e.g. bert-base-cased) or a local folder path."),
     )
     name = current_model_name()
     # The full name (a narrow sidebar cuts it in the box), what it is, and the heads it brings.
@@ -49,9 +49,9 @@ def sidebar() -> None:
         _("Heads: {heads}.").format(heads=", ".join(head_title(h) for h in heads)) if heads else
         _("Encoder only: the Attention and Head ablation pages work with it.")))
     devices = ["auto"] + available_devices()
-    st.sidebar.selectbox("Device", devices, key=DEVICE_KEY, help="auto picks cuda, then mps, then cpu.")
+    st.sidebar.selectbox(_("Device"), devices, key=DEVICE_KEY, help=_("auto picks cuda, then mps, then cpu."))
     dtypes = ["float32"] if resolved_device() == "cpu" else ["float32", "float16", "bfloat16"]
-    st.sidebar.selectbox("Precision", dtypes, key=DTYPE_KEY, help="Half precision is offered on GPUs only.")
+    st.sidebar.selectbox(_("Precision"), dtypes, key=DTYPE_KEY, help=_("Half precision is offered on GPUs only."))
 
 
 def current_model_name() -> str:
@@ -78,7 +78,7 @@ def get_model(head: str = "mlm", name: str | None = None) -> LoadedModel | None:
     device = resolved_device()
     dtype = st.session_state.get(DTYPE_KEY, "float32") if device != "cpu" else "float32"
     try:
-        with st.spinner(f"Loading {plain(name)} on {device}…", show_time=True):
+        with st.spinner(_("Loading {name} on {device}…").format(name=plain(name), device=device), show_time=True):
             return _cached_load(name, head, device, dtype, _stamp(name))
     except Exception as err:  # noqa: BLE001 - every failure becomes a message
         show_error(err)

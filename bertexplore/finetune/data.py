@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..i18n import _
+from ..i18n import N_, _
 from .config import JobConfig
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
@@ -24,13 +24,18 @@ MIN_EXAMPLES = 4
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "datasets"
 
 # Bundled sample sets (written for this project), keyed by the name the panel shows.
+# The names are English ids marked for translation: show them with _(name). The Chinese sets need a Chinese-capable
+# model (bert-base-chinese, hfl/chinese-*, multilingual): their NER tokens are single characters.
 BUNDLED: dict[str, tuple[str, str]] = {
-    "sentiment (positive / negative)": ("sentiment.csv", "classification"),
-    "topics (multi-label)": ("topics.csv", "multilabel"),
-    "named entities (BIO tags)": ("ner.jsonl", "ner"),
-    "plain-text corpus (masked-LM)": ("corpus.txt", "mlm"),
-    "short stories and facts (48 paragraphs)": ("stories.txt", "pretraining"),
-    "questions over short paragraphs (384 questions, 48 paragraphs)": ("qa.jsonl", "qa"),
+    N_("sentiment (positive / negative)"): ("sentiment.csv", "classification"),
+    N_("topics (multi-label)"): ("topics.csv", "multilabel"),
+    N_("named entities (BIO tags)"): ("ner.jsonl", "ner"),
+    N_("plain-text corpus (masked-LM)"): ("corpus.txt", "mlm"),
+    N_("short stories and facts (48 paragraphs)"): ("stories.txt", "pretraining"),
+    N_("questions over short paragraphs (384 questions, 48 paragraphs)"): ("qa.jsonl", "qa"),
+    N_("Chinese sentiment (正面 / 负面)"): ("sentiment_zh.csv", "classification"),
+    N_("Chinese named entities (BIO tags per character)"): ("ner_zh.jsonl", "ner"),
+    N_("Chinese plain-text corpus (masked-LM)"): ("corpus_zh.txt", "mlm"),
 }
 BIO_TAG = re.compile(r"^(O|[BI]-[^\s]+)$")
 
