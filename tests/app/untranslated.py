@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Iterator
+from ui.markdown import plain
 
 # Terms Chinese BERT teaching material writes in English; everything else English is a leak.
 ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is not
@@ -138,6 +139,7 @@ def user_inputs(at) -> tuple[str, ...]:
 
 def find_leaks(at, exclude: tuple[str, ...] = ()) -> list[tuple[str, str, list[str]]]:
     exclude = tuple(exclude) + user_inputs(at)
+    exclude += tuple(plain(e) for e in exclude)  # names reach Markdown escaped (ui.markdown.plain)
     own = frozenset(w.lower() for item in exclude for w in WORD.findall(item))
     out = []
     for where, text in rendered_texts(at):
