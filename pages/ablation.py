@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bertexplore.figures import head_effect_figure
-from bertexplore.head_importance import compare, scan_heads, unavailable
+from bertexplore.head_importance import baseline, compare, scan_heads, unavailable
 from ui.feedback import guard, show_notices
 from ui.markdown import plain
 from ui.entry import inside_app
@@ -41,6 +41,10 @@ off = [(int(s.split()[0][1:]) - 1, int(s.split()[1][1:]) - 1) for s in off_label
 
 with guard():
     inputs = loaded.tokenize(text)
+
+    def base_trace():  # the unablated forward, once per sentence, shared by comparisons and the scan
+        return memo("ablation-base", (loaded.key, inputs.text), lambda: baseline(loaded, inputs), keep=1)
+
     show_notices(inputs.notices)
     n_masks = inputs.tokens.count(loaded.tokenizer.mask_token) if loaded.tokenizer.mask_token else 0
     if has_mlm and n_masks == 0:
@@ -51,7 +55,8 @@ with guard():
     if not off:
         st.caption("Pick heads to switch off together, or scan every head one at a time.")
     if off:
-        result = memo("ablation", (loaded.key, inputs.text, tuple(off)), lambda: compare(loaded, inputs, off), keep=1)
+        result = memo("ablation", (loaded.key, inputs.text, tuple(off)),
+                      lambda: compare(loaded, inputs, off, base=base_trace()), keep=1)
         st.subheader(f"{len(off)} head(s) off")
         st.caption("Measured: " + plain(result.objective.describe()))
         if result.objective.kind == "mlm":
@@ -68,7 +73,8 @@ with guard():
     scan_key = ("scan", loaded.key, inputs.text)
     if st.button("Scan every head", key="abl_scan", help=f"{loaded.num_layers * loaded.num_heads} ablated forwards, batched"):
         bar = st.progress(0.0, text="Switching heads off one at a time…")
-        memo("ablation-scan", scan_key, lambda: scan_heads(loaded, inputs, progress=lambda f: bar.progress(f)), keep=1)
+        memo("ablation-scan", scan_key, lambda: scan_heads(loaded, inputs, progress=lambda f: bar.progress(f), base=base_trace()),
+             keep=1)
         bar.empty()
     stored = recall("ablation-scan", scan_key)
     if stored:

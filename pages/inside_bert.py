@@ -5,13 +5,14 @@ One forward per (model, text, pair, masks) records every step; moving a slider n
 import streamlit as st
 
 from bertexplore.inside.forward import model_key
-from bertexplore.inside.walk import auto_head, trace_names
+from bertexplore.inside.walk import MAX_TOKENS, auto_head, trace_names
 from bertexplore.tokens import tokenize
 from bertexplore.trace import apply_masks, trace_tokens
 from ui.entry import inside_app
 from ui.feedback import guard, show_notices
 from ui.i18n import N_, _
 from ui.inside_more import step_heads, step_practical, step_pretraining
+from ui.markdown import plain
 from ui.inside_view import Walk, step_attention, step_embeddings, step_layer, step_mask, step_tokens
 from ui.models import current_model_name, get_model
 from ui.session_memo import memo
@@ -51,7 +52,7 @@ if loaded is None:
     st.stop()
 with c1:
     st.caption(_("Model: {name}, {layers} layers × {heads} heads, head: {head}, on {device}.").format(
-        name=name, layers=loaded.num_layers, heads=loaded.num_heads, head=head, device=loaded.device))
+        name=plain(name), layers=loaded.num_layers, heads=loaded.num_heads, head=head, device=loaded.device))
 
 text = st.text_area(_("Your text"), DEFAULT_TEXT, key="inside_text", bind="query-params", height=80,
                     help=_("Two or more sentences make the next-sentence step richer; type [MASK] for the output heads."))
@@ -61,9 +62,14 @@ inputs = None
 with guard():
     with loaded.lock:
         inputs = tokenize(loaded.tokenizer, text, pair.strip() or None, max_length=loaded.max_length)
+    show_notices(inputs.notices)
+    if len(inputs) > MAX_TOKENS:
+        with loaded.lock:
+            inputs = tokenize(loaded.tokenizer, text, pair.strip() or None, max_length=MAX_TOKENS)
+        st.info(_("This walk reads the first {n} tokens (every step of every layer is kept for them); step 8 shows "
+                  "how a longer text is cut into windows.").format(n=MAX_TOKENS), icon="✂️")
 if inputs is None:
     st.stop()
-show_notices(inputs.notices)
 labels = [f"{i}: {t}" for i, t in enumerate(inputs.tokens)]
 maskable = [lab for i, lab in enumerate(labels) if not inputs.special[i]]
 masks = st.multiselect(_("Mask tokens (for the output heads)"), maskable, key="inside_masks", bind="query-params",

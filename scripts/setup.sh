@@ -24,6 +24,9 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# The interface translations: bertexplore/locales/*/messages.po → .mo (Babel; the .mo files are not committed).
+.venv/bin/python scripts/i18n.py compile
+
 # require.js, d3 and jQuery for bertviz, from npm (never copied into the repo).
 if [ ! -f node_modules/d3/dist/d3.min.js ] || [ ! -f node_modules/jquery/dist/jquery.min.js ] || [ ! -f node_modules/requirejs/require.js ]; then
   if command -v npm >/dev/null 2>&1; then

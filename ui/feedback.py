@@ -28,8 +28,8 @@ def show_error(err: BaseException) -> None:
         st.error(_("The input is nested too deeply to be read. Use flat records (one level of lists at most)."))
     else:
         log.exception("unexpected error", exc_info=err)
-        st.error(f"Something went wrong ({type(err).__name__}: {plain(err)}). The app is still running; "
-                 "try other input or another model.")
+        st.error(_("Something went wrong ({name}: {err}). The app is still running; try other input or "
+                   "another model.").format(name=type(err).__name__, err=plain(err)))
 
 
 @contextmanager
@@ -41,6 +41,14 @@ def guard() -> Iterator[None]:
         if type(err).__name__ in ("RerunException", "StopException"):  # st.rerun()/st.stop() must work
             raise
         show_error(err)
+
+
+def show_unknown(inputs) -> None:
+    """The shared [UNK] notice: which characters the model's vocabulary lacks, how much of the text they are, and
+    a model that covers them. `inputs`: a Tokenized (or anything with `.unknown`), or an UnknownReport."""
+    report = getattr(inputs, "unknown", inputs)
+    if report is not None:
+        st.warning(plain(report.message()), icon="❓")
 
 
 def show_notices(notices) -> None:

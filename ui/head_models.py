@@ -59,9 +59,9 @@ def switch_buttons(head: str, key: str, current: str, names: list[str] | None = 
 
     cols = st.columns(min(3, len(names)))
     for i, name in enumerate(names):
-        # The label is the folder name: plain text in a button, never Markdown.
-        cols[i % len(cols)].button(name, key=f"switch_{key}_{head}_{i}", on_click=use, args=(name,),
-                                   icon=":material/swap_horiz:", help=_("Use {name} on this page").format(name=name))
+        # The label is the folder name: button labels and help are Markdown in Streamlit, so it goes in as plain text.
+        cols[i % len(cols)].button(plain(name), key=f"switch_{key}_{head}_{i}", on_click=use, args=(name,),
+                                   icon=":material/swap_horiz:", help=_("Use {name} on this page").format(name=plain(name)))
     return len(names)
 
 
@@ -126,3 +126,35 @@ def open_saved_buttons(task: str, name: str) -> None:
                      icon=":material/open_in_new:"):
             st.session_state[key] = name
             st.switch_page(page)
+
+
+def trained_in_app(name: str) -> dict | None:
+    """The job config of a model this app's Fine-tune page saved (its training_config.yaml), else None."""
+    from bertexplore.registry import list_local_models
+
+    if name not in list_local_models():
+        return None
+    try:
+        import yaml
+
+        values = yaml.safe_load((models_dir() / name / "training_config.yaml").read_text(encoding="utf-8"))
+    except (OSError, ValueError, ImportError):
+        return None
+    return values if isinstance(values, dict) else None
+
+
+def expectations_note(name: str) -> str | None:
+    """For a masked-LM head trained here on the packaged sentence-embedding model: say plainly what to expect."""
+    from bertexplore.registry import OFFLINE_MODEL
+
+    trained = trained_in_app(name)
+    if not trained or trained.get("task") not in ("mlm", "pretraining"):
+        return None
+    base = str(trained.get("base_model", ""))
+    note = _("This masked-LM head was trained in this app on a small corpus, so expect weak guesses: the measured "
+             "top-1 accuracy on held-out masked words is about 15–20% (\"The capital of France is [MASK].\" → morning, "
+             "sun, the…).")
+    if base == OFFLINE_MODEL:
+        note += " " + _("Its base, all-MiniLM-L6-v2, is a sentence-embedding model that was never trained to fill in "
+                        "words.")
+    return note + " " + _("For a convincing demo, use bert-base-uncased from the classroom pack (see Start here).")

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from .i18n import N_, _
+
 JOB_KEY = "ft_job"
+# The job's status words, marked for translation (bertexplore/finetune/job.py sets them).
+STATUS = {"created": N_("created"), "queued": N_("queued"), "running": N_("running"), "stopping": N_("stopping"),
+          "stopped": N_("stopped"), "finished": N_("finished"), "failed": N_("failed")}
 
 
 @st.fragment(run_every=3)
@@ -14,9 +19,11 @@ def _job_status() -> None:
     job.heartbeat()  # the tab is open, on whichever page: the job is not abandoned
     snap = job.snapshot()
     if snap.running:
-        st.progress(snap.fraction, text=f"Fine-tuning: step {snap.step} of {snap.total_steps or '?'}")
+        st.progress(snap.fraction, text=_("Fine-tuning: step {step} of {total}").format(
+                                            step=snap.step, total=snap.total_steps or '?'))
     else:
-        st.caption(f"Fine-tuning {snap.status}.")
+        status = STATUS.get(snap.status, snap.status)
+        st.caption(_("Fine-tuning {status}.").format(status=_(status)))
 
 
 def sidebar_job_status() -> None:

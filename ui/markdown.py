@@ -35,3 +35,17 @@ def code(text: object) -> str:
     # CommonMark strips one space on each side of a code span's content, so the padding is not shown and a
     # leading or trailing backtick in the text cannot merge with the fence.
     return f"{fence} {flat} {fence}"
+
+
+# What can turn a short label into markup: HTML/entities, emphasis, code, math, tables, escapes, link and image
+# brackets followed by a target, Streamlit's ':icon:' / ':red[...]' directives, bare-URL and e-mail autolinks, and
+# block starters (lists, quotes, headings).
+_RISKY = re.compile(r"[<>*_`$~&\\|@]|\]\s*[(\[:]|:[\w/+-]*[\[:]|://|www\.|^\s*([-+*>=]|#{1,6}(\s|$)|\d+[.)](\s|$))")
+
+
+def label(text: object) -> str:
+    """An option label that is also a URL value (st.pills with bind="query-params" writes the shown label into the
+    link): unchanged when it cannot render as markup, so links stay readable (`##believ`, `the (2)`, `[UNK]`),
+    else escaped like plain()."""
+    flat = " ".join(str(text).splitlines())
+    return plain(flat) if _RISKY.search(flat) else flat

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import html
-import json
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import plotly.graph_objects as go
@@ -14,16 +11,15 @@ from bertexplore.mlm import FillResult, MaskPredictions
 from bertexplore.pll import PairComparison
 from bertexplore.tokens import Tokenized
 
+from . import examples
 from .session_memo import memo as session_memo
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples" / "masked_lm.json"
 
 
-@lru_cache(maxsize=1)
 def load_examples() -> dict:
-    try:
-        data = json.loads(EXAMPLES.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """Sentences to fill and minimal pairs, the interface language's first (ui/examples.py)."""
+    data = examples.load("masked_lm")
+    if not isinstance(data, dict):
         return {"fill": [], "pairs": []}  # a missing examples file must not break the page
     return {"fill": list(data.get("fill", [])), "pairs": list(data.get("pairs", []))}
 

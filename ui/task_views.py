@@ -1,9 +1,6 @@
 """Glue shared by the task-demo pages: checkpoint picker, loading with head checks, examples, per-session memo."""
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable
 
 import plotly.graph_objects as go
@@ -14,22 +11,19 @@ from bertexplore.loading import LoadedModel
 from bertexplore.registry import OFFLINE_MODEL, models_dir, resolve
 from bertexplore.tasks import checkpoints
 
+from . import examples as example_files
 from .markdown import code, plain
 from .models import get_model
 from .session_memo import memo, recall  # noqa: F401  (the task pages' memo)
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples" / "tasks.json"
 
 # Colour-blind-friendly palette (Okabe-Ito, lightened) for entity types and segments.
 PALETTE = ("#f6c28b", "#9ad0ec", "#a8e0c5", "#f3a6c8", "#f9e79f", "#c9b3e6", "#f5b7a5", "#b8c4cc")
 
 
-@lru_cache(maxsize=1)
 def _examples() -> dict:
-    try:
-        return json.loads(EXAMPLES.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    data = example_files.load("tasks")  # the interface language's examples first (ui/examples.py)
+    return data if isinstance(data, dict) else {}
 
 
 def examples(task: str) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 int8 is dynamic quantization of every Linear layer (weights int8, activations quantised per forward) with torchao's
 `quantize_(model, Int8DynamicActivationInt8WeightConfig())`: torchao is the maintained successor of
 torch.ao.quantization.quantize_dynamic, which torch 2.13 marks deprecated, and its int8 path runs on CPU.
-Every variant is a COPY of the shared model, built under `building()` and kept once per process: the model every
-session reads is never converted in place.
+Every variant is a COPY of the shared model, built under `building()` and kept once per process (for the last model
+measured): the model every session reads is never converted in place.
 """
 from __future__ import annotations
 
@@ -67,6 +67,8 @@ def variant_model(loaded: LoadedModel, variant: str) -> tuple[torch.nn.Module, t
             model = model.to(getattr(torch, variant))
         entry = (model, threading.Lock())
         with _copies_lock:
+            for old in [k for k in _copies if k[0] != key[0]]:
+                del _copies[old]  # the copies of one model at a time: a bert-base pair holds ~430 MB
             _copies[key] = entry
         return entry
 

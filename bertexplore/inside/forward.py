@@ -36,6 +36,8 @@ def mlm_head(loaded: LoadedModel):
         return model.lm_head
     if getattr(model, "vocab_projector", None) is not None:  # DistilBERT
         return lambda h: model.vocab_projector(model.vocab_layer_norm(model.activation(model.vocab_transform(h))))
+    if getattr(model, "predictions", None) is not None and hasattr(model.predictions, "decoder"):  # ALBERT
+        return model.predictions
     if getattr(model, "generator_lm_head", None) is not None:  # ELECTRA's generator
         return lambda h: model.generator_lm_head(model.generator_predictions(h))
     return None

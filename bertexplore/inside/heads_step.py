@@ -38,6 +38,8 @@ _MLM_PATHS = (
     ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.decoder", "hidden_act"),
     ("vocab_transform", "vocab_layer_norm", "vocab_projector", "activation"),  # DistilBERT
     ("lm_head.dense", "lm_head.layer_norm", "lm_head.decoder", "=gelu"),  # RoBERTa, XLM-R, CamemBERT
+    ("predictions.dense", "predictions.LayerNorm", "predictions.decoder", "hidden_act"),  # ALBERT
+    ("generator_predictions.dense", "generator_predictions.LayerNorm", "generator_lm_head", "=gelu"),  # ELECTRA
 )
 
 
@@ -71,7 +73,7 @@ def mlm_head_step(loaded: LoadedModel, last_hidden: np.ndarray, positions: tuple
     act = act_p[1:] if act_p.startswith("=") else str(getattr(loaded.config, act_p, "gelu"))
     words = loaded.encoder.get_input_embeddings().weight
     tied = dec.weight is words or dec.weight.data_ptr() == words.data_ptr()
-    bias = _get(model, "cls.predictions.bias") if dec.bias is None else dec.bias
+    bias = dec.bias if dec.bias is not None else (_get(model, "cls.predictions.bias") or _get(model, "predictions.bias"))
     preds, proofs = [], []
     if positions:
         h = np.asarray(last_hidden, np.float64)[list(positions)]

@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from bertexplore.attention import AttentionView, Units
 from bertexplore.figures import heatmap_figure, plot_text
 from bertexplore.mlm import MaskPredictions, Prediction
-from ui.markdown import code, plain
+from ui.markdown import code, label, plain
 
 HOSTILE = [
     "[Click to log in](http://evil.example/login)",
@@ -117,3 +117,17 @@ def test_label_chart_escapes_label_names():
     assert "<a " not in json.dumps(spec)
     for trace in spec["data"]:
         assert [html.unescape(y) for y in trace["y"]] == [LINK, "**md42**"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_labels_render_literally(text):
+    out, visible = rendered_text(label(text))
+    assert set(re.findall(r"<(\w+)", out)) == {"p"}, out
+    assert visible == " ".join(text.splitlines()).strip()
+
+
+@pytest.mark.parametrize("token", ["##believ", "the (2)", "[UNK]", "don't", "3.5", "e-mail", "café", "?", "!", "#1", "a + b"])
+def test_ordinary_tokens_keep_their_label_in_links(token):
+    assert label(token) == token  # the pill's label is also its value in a shared link
+    out, visible = rendered_text(token)
+    assert set(re.findall(r"<(\w+)", out)) == {"p"} and visible == token

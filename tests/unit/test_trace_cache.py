@@ -118,3 +118,31 @@ def test_key_changes_when_a_model_is_saved_again(tiny_dir, tmp_path):
     again = load_model(str(folder), head="mlm", device="cpu")
     assert again.key != first.key
     assert load_model(str(folder), head="base", device="cpu").key[1] == "base"
+
+
+def test_task_results_carry_the_trace_of_their_one_forward(tiny_dir):
+    from bertexplore.tasks import classify, ner, nsp, qa
+
+    cls = load_model(str(tiny_dir / "tiny-cls"), head="sequence-classification", device="cpu")
+    before = forward_count()
+    result = classify.classify(cls, "good movie")
+    assert forward_count() - before == 1
+    np.testing.assert_array_equal(result.logits, result.trace["cls.logits"])
+    assert result.trace.attentions.shape[:2] == (2, 4)
+
+    tagger = load_model(str(tiny_dir / "tiny-ner"), head="token-classification", device="cpu")
+    tags = ner.tag(tagger, "john lives in london")
+    assert tags.attentions is tags.trace.attentions and tags.probs.shape == tags.trace["token.logits"].shape
+
+    pre = load_model(str(tiny_dir / "tiny-pretraining"), head="pretraining", device="cpu")
+    res = nsp.predict_next(pre, "the cat sat", "the dog sat")
+    np.testing.assert_allclose(res.probs.sum(), 1.0, atol=1e-6)
+    assert res.trace["nsp.logits"].shape == (2,)
+
+    reader = load_model(str(tiny_dir / "tiny-qa"), head="question-answering", device="cpu")
+    context = " ".join(["the cat sat on the mat in paris ."] * 20)
+    reading = qa.read(reader, "where is the cat ?", context, max_length=48, stride=8)
+    assert len(reading.traces) == len(reading.windows) > 1
+    for window, trace in zip(reading.windows, reading.traces):
+        np.testing.assert_array_equal(window.start_logits, trace["qa.start_logits"])
+        assert len(trace.tokens) == len(window.input_ids)
