@@ -69,7 +69,8 @@ def step_heads(w: Walk) -> None:
     else:
         positions = tuple(getattr(trace, "mask_positions", ()) or ())
         ref = trace["mlm.log_probs"] if "mlm.log_probs" in trace else None
-        mlm = mlm_head_step(loaded, last, positions, ref)
+        # The decoder multiplies by the whole word table (~94 MB on bert-base): once per text, not per rerun.
+        mlm = w.memo("mlm_head", (), lambda: mlm_head_step(loaded, last, positions, ref))
         if mlm is None:
             st.info(_("This family's masked-LM head is laid out differently; its predictions are on the Masked-LM page."))
         elif not positions:
