@@ -80,7 +80,8 @@ def _pooled(loaded: LoadedModel, trace: Trace) -> np.ndarray:
     """Mean over tokens of the last layer's output."""
     name = f"blocks.{loaded.num_layers - 1}.resid_post"
     if name not in trace:
-        raise UnsupportedModel(f"'{loaded.name}' ({loaded.model_type}) gives no layer outputs to compare.")
+        raise UnsupportedModel(_("'{name}' ({model_type}) gives no layer outputs to compare.").format(
+                                   name=loaded.name, model_type=loaded.model_type))
     return trace[name].astype(np.float64).mean(axis=0)
 
 

@@ -50,7 +50,8 @@ def leaks(text: str, exclude: tuple[str, ...] = (), words: frozenset[str] = froz
     as lower-case words: a token of the input may show on its own) and allowed terms are out."""
     if not text:
         return []
-    text = STYLE.sub(" ", str(text))
+    text = re.sub(r"\\(.)", r"\1", str(text))  # Markdown escapes (ui.markdown.plain) show as the character
+    text = STYLE.sub(" ", text)
     text = TAGS.sub(" ", text)
     text = CODE.sub(" ", text)
     for item in sorted((e for e in exclude if e), key=len, reverse=True):
