@@ -34,7 +34,7 @@ ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is
     """.split()
 } | {  # authors the pages cite
     "Ferrando", "Kobayashi", "Clark", "Kovaleva", "Michel", "Linzen", "Ettinger", "Devlin", "Vaswani", "Abnar",
-    "Zuidema", "Sundararajan", "Gauss-Legendre", "Spearman",
+    "Zuidema", "Sundararajan", "Gauss-Legendre", "Spearman", "Salazar", "Kauf", "Ivanova", "Top-k",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]")
 CODE = re.compile(r"`[^`]*`")
@@ -127,12 +127,20 @@ def rendered_texts(at) -> Iterator[tuple[str, str]]:
 
 
 def user_inputs(at) -> tuple[str, ...]:
-    """What the user typed (or the page pre-filled from examples): not interface text."""
+    """What the user typed (or the page pre-filled from examples), and the data the page shows in its tables
+    (tokens, predictions, labels): not interface text, wherever else it also shows (token chips in HTML)."""
     out = []
     for kind in ("text_input", "text_area"):
         for el in getattr(at, kind):
             if el.value:
                 out.append(str(el.value))
+    for el in at.dataframe:
+        try:
+            frame = el.value
+        except Exception:  # noqa: BLE001
+            continue
+        for column in frame.columns:
+            out.extend(v for v in frame[column].tolist() if isinstance(v, str))
     return tuple(out)
 
 
