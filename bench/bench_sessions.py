@@ -251,18 +251,28 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def lock_probe(sentences: list[str], runs: int = 15) -> float:
-    """Median seconds one Attention-page forward (run_trace on MiniLM) holds the shared model's lock."""
+    """Median seconds one Attention-page forward (run_trace on MiniLM) holds the shared model's lock.
+
+    Timed on a worker thread, as the server's script threads run it: on an oversubscribed CPU torch's main-thread
+    OpenMP team can be 50-100x slower than the same forward on another thread (measured here: ~1 s vs ~12 ms).
+    """
     from bertexplore.loading import load_model
     from bertexplore.registry import OFFLINE_MODEL
     from bertexplore.trace import run_trace
 
     loaded = load_model(OFFLINE_MODEL, head="mlm", device="cpu")
-    run_trace(loaded, sentences[0])
-    times = []
-    for i in range(runs):
-        started = time.perf_counter()
-        run_trace(loaded, sentences[i % len(sentences)])
-        times.append(time.perf_counter() - started)
+    times: list[float] = []
+
+    def work() -> None:
+        run_trace(loaded, sentences[0])
+        for i in range(runs):
+            started = time.perf_counter()
+            run_trace(loaded, sentences[i % len(sentences)])
+            times.append(time.perf_counter() - started)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
     return statistics.median(times)
 
 

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from bertexplore.loading import LoadedModel
 from bertexplore.mlm import FILL_ORDERS, fill_masks, top_k
 from bertexplore.pll import MAX_TOKENS, VARIANTS, compare_pair
+from bertexplore.tokens import Tokenized
 from bertexplore.trace import apply_masks
 from ui.feedback import guard, show_notices, show_unknown
 from ui.markdown import code, label, plain
@@ -95,7 +97,10 @@ with guard():
     show_notices(inputs.notices)
     show_unknown(inputs)
 
-if inputs is not None:
+@st.fragment
+def masking(loaded: LoadedModel, inputs: Tokenized) -> None:
+    """Token pills, predictions and joint fill. Clicking a token reruns only this fragment (one forward for the
+    new mask), not the text box above or the scoring below."""
     mask_id = loaded.tokenizer.mask_token_id
     clickable = [p for p in range(len(inputs)) if not inputs.special[p] and int(inputs.input_ids[p]) != mask_id]
     labels = pill_labels(inputs, clickable)
@@ -164,43 +169,53 @@ if inputs is not None:
                              "Greedy: each step keeps the single best token.").format(
                                log_prob=fill.log_prob, forwards=fill.forwards))
 
+
+if inputs is not None:
+    masking(loaded, inputs)
+
 # ---------------------------------------------------------------- sentence scoring
-st.divider()
-st.subheader(_("Score sentences (pseudo-log-likelihood)"))
-st.markdown(
-    _("Mask each token in turn and add up the log-probability the model gives the original token (Salazar "
-      "et al., 2020). Higher (closer to 0) means the model finds the sentence more natural. Compare a "
-      "**minimal pair**: two sentences that differ in one spot.")
-)
-if PAIRS:
-    st.selectbox(_("Minimal pairs"), [p["label"] for p in PAIRS], index=None, key="mlm_pair_example",
-                 placeholder=_("Pick a minimal pair…"), on_change=_use_pair)
-a_col, b_col = st.columns(2)
-a_col.text_input(_("Sentence A"), key="mlm_pair_a", bind="query-params")
-b_col.text_input(_("Sentence B"), key="mlm_pair_b", bind="query-params")
-variant = st.radio(_("Scoring"), list(VARIANTS), format_func=lambda v: _(VARIANTS[v]), horizontal=True, key="mlm_pll_variant",
-                   bind="query-params")
-pair_key = ("pll", loaded.key, state["mlm_pair_a"], state["mlm_pair_b"], variant)
-with guard():
-    if st.button(_("Compare"), key="mlm_score", icon=":material/balance:"):
-        memo(pair_key, lambda: compare_pair(loaded, state["mlm_pair_a"], state["mlm_pair_b"], variant,
-                                            max_tokens=MAX_TOKENS))
-    comparison = memo(pair_key)
-    if comparison is not None:
-        show_notices(comparison.a.notices + comparison.b.notices)
-        m1, m2, m3 = st.columns(3)
-        m1.metric(_("PLL of A"), f"{comparison.a.pll:.3f}", help=_("{n_scores} tokens").format(
-                                                                  n_scores=len(comparison.a.scores)))
-        m2.metric(_("PLL of B"), f"{comparison.b.pll:.3f}", help=_("{n_scores} tokens").format(
-                                                                  n_scores=len(comparison.b.scores)))
-        m3.metric("A − B", f"{comparison.difference:+.3f}")
-        verdict = {"A": _("Sentence A is more probable to the model."), "B": _("Sentence B is more probable to the model."),
-                   "tie": _("The model scores both sentences the same.")}[comparison.preferred]
-        st.success(verdict)
-        st.plotly_chart(pair_figure(comparison), width="stretch", key="mlm_pair_chart")
-        st.dataframe(table(comparison.rows()), hide_index=True, width="stretch")
-        st.caption(_("Pseudo-perplexity: A {pseudo_perplexity:.2f}, B {pseudo_perplexity2:.2f}. {forwards} "
-                     "batched forwards.").format(
-                       pseudo_perplexity=comparison.a.pseudo_perplexity,
-                       pseudo_perplexity2=comparison.b.pseudo_perplexity,
-                       forwards=comparison.a.forwards + comparison.b.forwards))
+@st.fragment
+def scoring(loaded: LoadedModel) -> None:
+    """Minimal-pair scoring: its inputs and Compare button rerun only this fragment."""
+    st.divider()
+    st.subheader(_("Score sentences (pseudo-log-likelihood)"))
+    st.markdown(
+        _("Mask each token in turn and add up the log-probability the model gives the original token "
+          "(Salazar et al., 2020). Higher (closer to 0) means the model finds the sentence more natural. "
+          "Compare a **minimal pair**: two sentences that differ in one spot.")
+    )
+    if PAIRS:
+        st.selectbox(_("Minimal pairs"), [p["label"] for p in PAIRS], index=None, key="mlm_pair_example",
+                     placeholder=_("Pick a minimal pair…"), on_change=_use_pair)
+    a_col, b_col = st.columns(2)
+    a_col.text_input(_("Sentence A"), key="mlm_pair_a", bind="query-params")
+    b_col.text_input(_("Sentence B"), key="mlm_pair_b", bind="query-params")
+    variant = st.radio(_("Scoring"), list(VARIANTS), format_func=lambda v: _(VARIANTS[v]), horizontal=True, key="mlm_pll_variant",
+                       bind="query-params")
+    pair_key = ("pll", loaded.key, state["mlm_pair_a"], state["mlm_pair_b"], variant)
+    with guard():
+        if st.button(_("Compare"), key="mlm_score", icon=":material/balance:"):
+            memo(pair_key, lambda: compare_pair(loaded, state["mlm_pair_a"], state["mlm_pair_b"], variant,
+                                                max_tokens=MAX_TOKENS))
+        comparison = memo(pair_key)
+        if comparison is not None:
+            show_notices(comparison.a.notices + comparison.b.notices)
+            m1, m2, m3 = st.columns(3)
+            m1.metric(_("PLL of A"), f"{comparison.a.pll:.3f}", help=_("{n_scores} tokens").format(
+                                                                      n_scores=len(comparison.a.scores)))
+            m2.metric(_("PLL of B"), f"{comparison.b.pll:.3f}", help=_("{n_scores} tokens").format(
+                                                                      n_scores=len(comparison.b.scores)))
+            m3.metric("A − B", f"{comparison.difference:+.3f}")
+            verdict = {"A": _("Sentence A is more probable to the model."), "B": _("Sentence B is more probable to the model."),
+                       "tie": _("The model scores both sentences the same.")}[comparison.preferred]
+            st.success(verdict)
+            st.plotly_chart(pair_figure(comparison), width="stretch", key="mlm_pair_chart")
+            st.dataframe(table(comparison.rows()), hide_index=True, width="stretch")
+            st.caption(_("Pseudo-perplexity: A {pseudo_perplexity:.2f}, B {pseudo_perplexity2:.2f}. "
+                         "{forwards} batched forwards.").format(
+                           pseudo_perplexity=comparison.a.pseudo_perplexity,
+                           pseudo_perplexity2=comparison.b.pseudo_perplexity,
+                           forwards=comparison.a.forwards + comparison.b.forwards))
+
+
+scoring(loaded)

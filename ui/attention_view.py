@@ -8,12 +8,16 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from bertexplore.attention import FILTERS, ViewSettings, trace_npz, view_csv
+from bertexplore.analysis.measures import MeasuredTrace, measured_view
+from bertexplore.attention import (FILTERS, HeadSummary, ViewSettings, head_summary, tiled_grid, trace_npz, view_csv,
+                                   view_matrix)
 from bertexplore.bertviz_offline import head_view_html, iframe_height, model_view_html
-from bertexplore.figures import COLORSCALES, safe_filename
+from bertexplore.figures import COLORSCALES, figure_bytes, grid_figure, heatmap_figure, safe_filename
 from bertexplore.trace import Trace
 
 from . import examples
+from .i18n import LANG_KEY
+from .view_memo import derived
 
 TEXT_KEY, PAIR_KEY, EXAMPLE_KEY = "attention_text", "attention_pair", "attention_example"
 
@@ -131,3 +135,34 @@ def bertviz_panel(trace: Trace, kind: str, layer: int, head: int) -> None:
                 f"({view.nbytes / 1e6:.1f} MB). Move the layer/head selectors to see others, or use the "
                 "All heads tab for the overview.", icon="✂️")
     st.iframe(view.html, height=iframe_height(kind, len(trace.tokens), sub))
+
+
+# ---------------------------------------------------------------- figures, built once per trace and view
+def _language() -> str | None:
+    return st.session_state.get(LANG_KEY)  # figure titles are translated: a language switch builds them anew
+
+
+def heatmap_for(shown: Trace | MeasuredTrace, settings: ViewSettings, colorscale: str, zmax: float | None):
+    """(view, figure, bytes sent) of `shown` (a trace, or the analysis selector's measure of one) under these
+    settings; rebuilt only for settings this trace has not shown yet."""
+    def build():
+        view = measured_view(shown, settings) if isinstance(shown, MeasuredTrace) else view_matrix(shown, settings)
+        fig = heatmap_figure(view, colorscale, zmax)
+        return view, fig, figure_bytes(fig)
+
+    return derived("attention_heatmap", shown, (settings, colorscale, zmax, _language()), build)
+
+
+def grid_for(shown: Trace | MeasuredTrace, colorscale: str, zmax: float | None, selected: tuple[int, int] | None):
+    """(tiled grid, figure, bytes sent) of all layers x heads."""
+    def build():
+        grid = derived("attention_tiles", shown, (), lambda: tiled_grid(shown.attentions), keep=3)
+        fig = grid_figure(grid, colorscale, zmax, selected=selected)
+        return grid, fig, figure_bytes(fig)
+
+    return derived("attention_grid", shown, (colorscale, zmax, selected, _language()), build)
+
+
+def summary_for(trace: Trace) -> HeadSummary:
+    """Entropy and special-token share of every head (~0.15 s at 512 tokens): once per trace."""
+    return derived("attention_summary", trace, (), lambda: head_summary(trace), keep=3)

@@ -59,9 +59,9 @@ def switch_buttons(head: str, key: str, current: str, names: list[str] | None = 
 
     cols = st.columns(min(3, len(names)))
     for i, name in enumerate(names):
-        # The label is the folder name: plain text in a button, never Markdown.
-        cols[i % len(cols)].button(name, key=f"switch_{key}_{head}_{i}", on_click=use, args=(name,),
-                                   icon=":material/swap_horiz:", help=_("Use {name} on this page").format(name=name))
+        # The label is the folder name: button labels and help are Markdown in Streamlit, so it goes in as plain text.
+        cols[i % len(cols)].button(plain(name), key=f"switch_{key}_{head}_{i}", on_click=use, args=(name,),
+                                   icon=":material/swap_horiz:", help=_("Use {name} on this page").format(name=plain(name)))
     return len(names)
 
 

@@ -147,3 +147,30 @@ def test_practical_step_compression_and_distillation_buttons(tiny_dir):
     assert any("bertexplore download bert-base-uncased" in c.value for c in at.code)
     at.slider(key="inside_stride").set_value(12).run()
     assert_no_exception(at)
+
+
+def test_long_inputs_keep_a_smaller_trace_and_every_step_still_proves_itself(tiny_dir, monkeypatch):
+    from bertexplore.inside import walk
+
+    monkeypatch.setattr(walk, "TRACE_BUDGET", 1)  # nothing optional fits: scores, FFN activations, head shares
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-mlm"), inside_text=TEXT, inside_step=3)
+    assert_no_exception(at)
+    for n in (3, 4, 5):
+        _step(at, n)
+        headers = _proof_headers(at)
+        assert all("= the model's own value" in h for h in headers), (n, headers)
+        if n != 4:
+            assert headers, n
+
+
+def test_the_walk_reads_at_most_max_tokens(tiny_dir, monkeypatch):
+    from bertexplore.inside import walk
+
+    monkeypatch.setattr(walk, "MAX_TOKENS", 16)
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-mlm"), inside_text="the cat sat on the mat . " * 30)
+    assert_no_exception(at)
+    assert any("cut to 64" in i.value for i in at.info)  # the model's own limit first
+    assert any("first 16 tokens" in i.value for i in at.info)  # then the walk's
+    assert len(at.selectbox(key="inside_token").options) == 16
+    _step(at, 8)
+    assert any("210 tokens" in c.value for c in at.caption)  # the windows still cover the whole text
