@@ -5,7 +5,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from bertexplore.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, _, ngettext, normalize, set_language_provider
+from bertexplore.i18n import (DEFAULT_LANGUAGE, LANGUAGES, N_, _, current_language, ngettext, normalize,
+                              set_language_provider)
 
 LANG_KEY = "lang"
 _RERUN = "_lang_rerun"
@@ -96,4 +97,4 @@ def finish_language_switch() -> None:
         st.rerun()
 
 
-__all__ = ["COLUMNS", "LANGUAGES", "LANG_KEY", "N_", "_", "finish_language_switch", "language_switch", "ngettext", "table"]
+__all__ = ["COLUMNS", "LANGUAGES", "LANG_KEY", "N_", "_", "current_language", "finish_language_switch", "language_switch", "ngettext", "table"]
