@@ -361,7 +361,7 @@ def main() -> None:
 
     load_after = os.getloadavg()
     print(f"\nload average at end: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
-    print(f"\n| interaction | " + " | ".join(f"{n}: median / p95 (s)" for n in names)
+    print("\n| interaction | " + " | ".join(f"{n}: median / p95 (s)" for n in names)
           + (" | ratio of medians |" if len(names) == 2 else " |"))
     print("|---|" + "---|" * len(names) + ("---|" if len(names) == 2 else ""))
     for what in dict.fromkeys(w for w, _ in results):

@@ -59,19 +59,23 @@ def switch_buttons(head: str, key: str, current: str, names: list[str] | None = 
 
     cols = st.columns(min(3, len(names)))
     for i, name in enumerate(names):
-        # The label is the folder name: plain text in a button, never Markdown.
-        cols[i % len(cols)].button(name, key=f"switch_{key}_{head}_{i}", on_click=use, args=(name,),
-                                   icon=":material/swap_horiz:", help=_("Use {name} on this page").format(name=name))
+        # The label is the folder name: button labels and help are Markdown in Streamlit, so it goes in as plain text.
+        cols[i % len(cols)].button(plain(name), key=f"switch_{key}_{head}_{i}", on_click=use, args=(name,),
+                                   icon=":material/swap_horiz:", help=_("Use {name} on this page").format(name=plain(name)))
     return len(names)
 
 
-def missing_head(head: str, key: str, current: str, what_works: str = "") -> None:
-    """One calm message: what is missing, the saved models that have it (one click), else the two ways to get one."""
+def missing_head(head: str, key: str, current: str, what_works: str = "", reason: str | None = None) -> None:
+    """One calm message: what is missing, the saved models that have it (one click), else the two ways to get one.
+
+    `reason` replaces the first sentence (e.g. the model is not on this machine); `what_works` follows it.
+    """
     offered = models_with(head)
     with st.container(border=True):
         # Model names and folders are checkpoint/user text: shown as plain text (ui.markdown), never as Markdown.
-        st.markdown(_("**{model}** has no {head} head, so this page cannot make its predictions with it.").format(
-            model=plain(current), head=head_title(head)) + (" " + what_works if what_works else ""))
+        first = reason or _("**{model}** has no {head} head, so this page cannot make its predictions with it.").format(
+            model=plain(current), head=head_title(head))
+        st.markdown(first + (" " + what_works if what_works else ""))
         if switch_buttons(head, key, current, offered):
             return
         st.markdown(_("Two ways to get one:"))

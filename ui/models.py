@@ -4,10 +4,11 @@ from __future__ import annotations
 import streamlit as st
 
 from bertexplore.loading import LoadedModel, available_devices, load_model, weights_stamp
-from bertexplore.registry import OFFLINE_MODEL, describe, picker_choices, resolve
+from bertexplore.registry import OFFLINE_MODEL, describe, heads_of, picker_choices, resolve
 
 from .feedback import show_error
 from .heap import no_collection
+from .head_models import head_title
 from .i18n import _
 from .markdown import plain
 
@@ -44,7 +45,11 @@ def sidebar() -> None:
         help=_("Pick one, or type a Hugging Face id (e.g. bert-base-cased) or a local folder path."),
     )
     name = current_model_name()
-    st.sidebar.caption(describe(name))
+    # The full name (a narrow sidebar cuts it in the box), what it is, and the heads it brings.
+    heads = heads_of(name)
+    st.sidebar.caption(f"**{plain(name)}** · {describe(name)} " + (
+        _("Heads: {heads}.").format(heads=", ".join(head_title(h) for h in heads)) if heads else
+        _("Encoder only: the Attention and Head ablation pages work with it.")))
     devices = ["auto"] + available_devices()
     st.sidebar.selectbox(_("Device"), devices, key=DEVICE_KEY, help=_("auto picks cuda, then mps, then cpu."))
     dtypes = ["float32"] if resolved_device() == "cpu" else ["float32", "float16", "bfloat16"]
@@ -67,6 +72,14 @@ def _stamp(name: str) -> float | None:
         return weights_stamp(resolve(name)[0])
     except Exception:  # noqa: BLE001 - a bad name is reported by the load itself
         return None
+
+
+def load_quietly(head: str, name: str) -> LoadedModel:
+    """The shared model, or the engine's error raised (for pages that explain a missing model their own way)."""
+    device = resolved_device()
+    dtype = st.session_state.get(DTYPE_KEY, "float32") if device != "cpu" else "float32"
+    with st.spinner(_("Loading {name} on {device}…").format(name=plain(name), device=device), show_time=True):
+        return _cached_load(name, head, device, dtype, _stamp(name))
 
 
 def get_model(head: str = "mlm", name: str | None = None) -> LoadedModel | None:
