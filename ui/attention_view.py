@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from bertexplore.analysis.measures import MeasuredTrace, measured_view
-from bertexplore.attention import (FILTERS, HeadSummary, ViewSettings, head_summary, tiled_grid, trace_npz, view_csv,
+from bertexplore.attention import (FILTERS, ViewSettings, tiled_grid, trace_npz, view_csv,
                                    view_matrix)
 from bertexplore.bertviz_offline import head_view_html, iframe_height, model_view_html
 from bertexplore.figures import COLORSCALES, figure_bytes, grid_figure, heatmap_figure, safe_filename
@@ -170,8 +170,3 @@ def grid_for(shown: Trace | MeasuredTrace, colorscale: str, zmax: float | None, 
         return grid, fig, figure_bytes(fig)
 
     return derived("attention_grid", shown, (colorscale, zmax, selected, _language()), build)
-
-
-def summary_for(trace: Trace) -> HeadSummary:
-    """Entropy and special-token share of every head (~0.15 s at 512 tokens): once per trace."""
-    return derived("attention_summary", trace, (), lambda: head_summary(trace), keep=3)
