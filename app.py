@@ -5,10 +5,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.entry import app_run
-from ui.i18n import N_, _, finish_language_switch, language_switch
-from ui.jobs import sidebar_job_status
-from ui.models import sidebar
+from ui.heap import startup
+
+with startup():  # the first run imports torch and transformers: see ui/heap.py
+    from ui.entry import app_run
+    from ui.i18n import N_, _, finish_language_switch, language_switch
+    from ui.jobs import sidebar_job_status
+    from ui.models import sidebar
 
 ROOT = Path(__file__).resolve().parent
 

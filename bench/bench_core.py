@@ -7,7 +7,8 @@
 2. bytes the Attention page sends at 512 tokens (what it draws by default) vs bertviz's full model view;
 3. model forwards caused by changing layer and head on the page.
 
-Run from the repository root: python -m bench.bench_core [--runs 5] [--device cpu] [--core-only] [--exact-bertviz]
+Run from the repository root: python -m bench.bench_core [--runs 5] [--device cpu] [--threads N] [--core-only]
+[--exact-bertviz]
 (a few minutes on 2 cores). The model is saved to a temporary folder and loaded through the app's loader.
 """
 from __future__ import annotations
@@ -83,10 +84,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement (median)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--core-only", action="store_true", help="only part 1 (no page, no bertviz)")
     parser.add_argument("--exact-bertviz", action="store_true",
                         help="build bertviz's full model view at 512 tokens (~1 GB of RAM, a minute) instead of scaling from 128")
     args = parser.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     tok_dir = packaged_model_dir()
     if tok_dir is None:

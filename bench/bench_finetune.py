@@ -115,8 +115,9 @@ def per_dataset(quick: bool, runs: int = 3, tasks: tuple[str, ...] = TASKS) -> l
             walls.append(time.perf_counter() - started)
             trains.append(result.train_seconds)
             loads.append(os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"))
+            scores = {k: round(v, 4) for k, v in result.metrics_after.items() if isinstance(v, float)}
             print(f"  {task} run {len(walls)}: {walls[-1]:.1f} s wall, {trains[-1]:.1f} s training, load average "
-                  f"{loads[-1]:.1f}", flush=True)  # partial results survive an interrupted benchmark
+                  f"{loads[-1]:.1f}; after: {scores}", flush=True)  # partial results survive an interrupted benchmark
         scalars = lambda m: {k: round(v, 4) for k, v in m.items() if isinstance(v, float)}  # noqa: E731
         rows.append({"task": task, "data": config.data, "epochs": config.epochs, "steps": result.steps,
                      "train": result.train_samples, "validation": result.val_samples, "runs": runs,

@@ -6,6 +6,7 @@ from typing import Iterable
 import torch
 
 from .attention_function import ablated, supports_ablation  # noqa: F401  (the public ablation API)
+from .i18n import _
 
 
 def head_mask(num_layers: int, num_heads: int, off: Iterable[tuple[int, int]] = ()) -> torch.Tensor:
@@ -13,7 +14,9 @@ def head_mask(num_layers: int, num_heads: int, off: Iterable[tuple[int, int]] = 
     mask = torch.ones(1, num_layers, num_heads)
     for layer, head in off:
         if not (0 <= layer < num_layers and 0 <= head < num_heads):
-            raise ValueError(f"Head L{layer} H{head} does not exist (layers 0..{num_layers - 1}, heads 0..{num_heads - 1}).")
+            raise ValueError(_("Head L{layer} H{head} does not exist (layers 0..{num_layers}, heads "
+                               "0..{num_heads}).").format(
+                                 layer=layer, head=head, num_layers=num_layers - 1, num_heads=num_heads - 1))
         mask[0, layer, head] = 0.0
     return mask
 

@@ -17,6 +17,7 @@ from . import families
 from .errors import UnsupportedModel
 from .loading import LoadedModel
 from .trace import Trace
+from .i18n import _
 
 EMBED_STEPS = ("embed.word", "embed.position", "embed.segment", "embed.sum", "embed.out")
 LAYER_STEPS = ("attn.q", "attn.k", "attn.v", "attn.scores", "attn.pattern", "attn.z", "attn.head_out", "attn.out",
@@ -186,7 +187,8 @@ def recompute_layer(trace: Trace, loaded: LoadedModel, layer: int) -> list[Check
     """Rebuild every step of `layer`: q, k, v; scores; softmax; z; each head's share; their sum + bias; residual +
     LayerNorm; the MLP; residual + LayerNorm. Each step starts from the cache's value of the step before."""
     if not loaded.full_cache:
-        raise UnsupportedModel(f"'{loaded.name}' ({loaded.model_type}) has no step-by-step cache.")
+        raise UnsupportedModel(_("'{name}' ({model_type}) has no step-by-step cache.").format(
+                                   name=loaded.name, model_type=loaded.model_type))
     w = layer_weights(loaded, layer)
     p = f"blocks.{layer}."
     x = _f64(trace, "embed.out" if layer == 0 else f"blocks.{layer - 1}.resid_post")  # [T, D]

@@ -16,14 +16,15 @@ import numpy as np
 from .errors import InputError
 from .tokens import Tokenized
 from .trace import Trace
+from .i18n import N_, _
 
 Level = Literal["tokens", "words"]
 
 # Segment filters: (segment of the attending rows, segment of the attended columns); None = any.
 FILTERS: dict[str, tuple[int | None, int | None]] = {
-    "All": (None, None),
-    "A → A (within A)": (0, 0),
-    "B → B (within B)": (1, 1),
+    N_("All"): (None, None),
+    N_("A → A (within A)"): (0, 0),
+    N_("B → B (within B)"): (1, 1),
     "A → B": (0, 1),
     "B → A": (1, 0),
 }
@@ -67,9 +68,11 @@ def word_units(inputs: Tokenized) -> Units:
 def _check_layer_head(attentions: np.ndarray, layer: int, head: int | None) -> None:
     layers, heads = attentions.shape[:2]
     if not 0 <= layer < layers:
-        raise InputError(f"Layer {layer + 1} does not exist: this model has layers 1 to {layers}.")
+        raise InputError(_("Layer {layer} does not exist: this model has layers 1 to {layers}.").format(
+                             layer=layer + 1, layers=layers))
     if head is not None and not 0 <= head < heads:
-        raise InputError(f"Head {head + 1} does not exist: this model has heads 1 to {heads}.")
+        raise InputError(_("Head {head} does not exist: this model has heads 1 to {heads}.").format(
+                             head=head + 1, heads=heads))
 
 
 def head_matrix(attentions: np.ndarray, layer: int, head: int) -> np.ndarray:
@@ -115,7 +118,8 @@ def hide_special(matrix: np.ndarray, units: Units, renormalize: bool = True) -> 
     """
     keep = [i for i, s in enumerate(units.special) if not s]
     if not keep:
-        raise InputError("The input has only special tokens; there is nothing left to show once they are hidden.")
+        raise InputError(_("The input has only special tokens; there is nothing left to show once they are "
+                           "hidden."))
     sub = matrix[..., keep, :][..., :, keep].astype(np.float32)
     if renormalize:
         sums = sub.sum(axis=-1, keepdims=True)
@@ -126,12 +130,14 @@ def hide_special(matrix: np.ndarray, units: Units, renormalize: bool = True) -> 
 def segment_block(matrix: np.ndarray, units: Units, name: str) -> tuple[np.ndarray, Units, Units]:
     """The block of rows in one segment attending to columns in another (see FILTERS)."""
     if name not in FILTERS:
-        raise InputError(f"Unknown filter '{name}'; choose one of {', '.join(FILTERS)}.")
+        raise InputError(_("Unknown filter '{name}'; choose one of {choices}.").format(
+                             name=name, choices=', '.join(FILTERS)))
     row_seg, col_seg = FILTERS[name]
     rows = [i for i, s in enumerate(units.segments) if row_seg is None or s == row_seg]
     cols = [i for i, s in enumerate(units.segments) if col_seg is None or s == col_seg]
     if not rows or not cols:
-        raise InputError(f"The filter '{name}' needs a second sentence (segment B): type one above, or choose 'All'.")
+        raise InputError(_("The filter '{name}' needs a second sentence (segment B): type one above, or "
+                           "choose 'All'.").format(name=name))
     return matrix[..., rows, :][..., :, cols], units.take(rows), units.take(cols)
 
 
@@ -164,27 +170,29 @@ def view_matrix(trace: Trace, settings: ViewSettings) -> AttentionView:
     notes: list[str] = []
     if settings.rollout:
         matrix = rollout(att, upto=settings.layer)
-        what = f"Attention rollout through layer {settings.layer + 1} (heads averaged, residual 0.5·I)"
+        what = _("Attention rollout through layer {layer} (heads averaged, residual 0.5·I)").format(layer=settings.layer + 1)
     elif settings.head is None:
         matrix = head_average(att, settings.layer)
-        what = f"Layer {settings.layer + 1}, mean of {att.shape[1]} heads"
+        what = _("Layer {layer}, mean of {heads} heads").format(layer=settings.layer + 1, heads=att.shape[1])
     else:
         matrix = head_matrix(att, settings.layer, settings.head)
-        what = f"Layer {settings.layer + 1}, head {settings.head + 1}"
+        what = _("Layer {layer}, head {head}").format(layer=settings.layer + 1, head=settings.head + 1)
     if settings.level == "words":
         matrix, units = aggregate_words(matrix, trace.inputs)
-        notes.append("Words: attention TO a word sums its wordpieces, FROM a word averages them; rows still sum to 1.")
+        notes.append(_("Words: attention TO a word sums its wordpieces, FROM a word averages them; rows "
+                       "still sum to 1."))
     else:
         units = token_units(trace.inputs)
     if settings.hide_special:
         matrix, units = hide_special(matrix, units, settings.renormalize)
-        notes.append("Special tokens hidden; rows renormalised to sum to 1 over the remaining tokens."
+        notes.append(_("Special tokens hidden; rows renormalised to sum to 1 over the remaining tokens.")
                      if settings.renormalize else
-                     "Special tokens hidden, rows NOT renormalised: each row sums to what did not go to [CLS]/[SEP].")
+                     _("Special tokens hidden, rows NOT renormalised: each row sums to what did not go to "
+                       "[CLS]/[SEP]."))
     matrix, rows, cols = segment_block(matrix, units, settings.filter)
     if settings.filter != "All":
-        notes.append(f"Showing {settings.filter}: rows attend, columns are attended to; a row sums to the share "
-                     "of its attention that lands in that segment.")
+        notes.append(_("Showing {filter}: rows attend, columns are attended to; a row sums to the share of "
+                       "its attention that lands in that segment.").format(filter=_(settings.filter)))
     return AttentionView(np.ascontiguousarray(matrix, dtype=np.float32), rows, cols, what, tuple(notes))
 
 
@@ -198,7 +206,8 @@ def rollout(attentions: np.ndarray, upto: int | None = None, residual: float = 0
     layers = attentions.shape[0]
     upto = layers - 1 if upto is None else upto
     if not 0 <= upto < layers:
-        raise InputError(f"Layer {upto + 1} does not exist: this model has layers 1 to {layers}.")
+        raise InputError(_("Layer {upto} does not exist: this model has layers 1 to {layers}.").format(
+                             upto=upto + 1, layers=layers))
     length = attentions.shape[-1]
     eye = np.eye(length, dtype=np.float64)
     result = eye

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .trace import Trace
+from .i18n import _
 
 # (npm package, file inside it); order matters: see the module docstring.
 LIBRARIES = (("d3", "dist/d3.min.js"), ("jquery", "dist/jquery.min.js"), ("requirejs", "require.js"))
@@ -90,9 +91,9 @@ class Subset:
 
     def describe(self) -> str:
         if self.complete:
-            return "all layers and heads"
+            return _("all layers and heads")
         fmt = lambda xs: ", ".join(str(x + 1) for x in xs)  # noqa: E731
-        return f"layers {fmt(self.layers)} × heads {fmt(self.heads)}"
+        return _("layers {layers} × heads {heads}").format(layers=fmt(self.layers), heads=fmt(self.heads))
 
 
 def choose_subset(length: int, layers: int, heads: int, layer: int, head: int,
@@ -153,14 +154,14 @@ def _escape_params(html: str, kind: str) -> str:
     template = (Path(bertviz.__file__).parent / f"{kind}_view.js").read_text(encoding="utf-8")
     parts = template.split("PYTHON_PARAMS")
     if len(parts) != 3:
-        raise RuntimeError("bertviz's template changed; refusing to embed unescaped user text.")
+        raise RuntimeError(_("bertviz's template changed; refusing to embed unescaped user text."))
     before, between, after = parts
     start = html.find(before)
     stop = html.rfind(after[:120])
     n = (stop - start - len(before) - len(between)) // 2 if start >= 0 and stop >= 0 else -1
     json_start = start + len(before)
     if n < 0 or html[json_start + n:json_start + n + len(between)] != between:
-        raise RuntimeError("bertviz's HTML layout changed; refusing to embed unescaped user text.")
+        raise RuntimeError(_("bertviz's HTML layout changed; refusing to embed unescaped user text."))
     params = html[json_start:json_start + n].replace("<", "\\u003c")
     return html[:json_start] + params + between + html[stop:]
 

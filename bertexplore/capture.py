@@ -20,6 +20,7 @@ from torch import nn
 
 from .errors import InputError
 from . import families
+from .i18n import _
 
 EMBED_NAMES = ("embed.word", "embed.position", "embed.segment", "embed.sum", "embed.out")
 ATTN_NAMES = ("q", "k", "v", "scores", "pattern", "z", "head_out", "out")
@@ -39,18 +40,22 @@ def expand_names(names: Iterable[str], num_layers: int) -> frozenset[str]:
         if match:
             layer, rest = match.groups()
             if rest not in BLOCK_NAMES:
-                raise InputError(f"Unknown activation '{name}'; a block holds {', '.join(BLOCK_NAMES)}.")
+                raise InputError(_("Unknown activation '{name}'; a block holds {choices}.").format(
+                                     name=name, choices=', '.join(BLOCK_NAMES)))
             if layer == "*":
                 out.update(f"blocks.{l}.{rest}" for l in range(num_layers))
             elif int(layer) < num_layers:
                 out.add(f"blocks.{int(layer)}.{rest}")
             else:
-                raise InputError(f"'{name}': the model has layers 0..{num_layers - 1}.")
+                raise InputError(_("'{name}': the model has layers 0..{num_layers}.").format(
+                                     name=name, num_layers=num_layers - 1))
         elif name in EMBED_NAMES or name in HEAD_NAMES:
             out.add(name)
         else:
-            raise InputError(f"Unknown activation '{name}'. Names: {', '.join(EMBED_NAMES + HEAD_NAMES)}, "
-                             f"and blocks.<layer>.<{'|'.join(BLOCK_NAMES)}>.")
+            raise InputError(_("Unknown activation '{name}'. Names: {choices}, and "
+                               "blocks.<layer>.<{blocks}>.").format(
+                                 name=name, choices=', '.join(EMBED_NAMES + HEAD_NAMES),
+                                 blocks='|'.join(BLOCK_NAMES)))
     return frozenset(out)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from torch import nn
 
 from .errors import UnsupportedModel
+from .i18n import _
 
 # Families whose every step the cache names and the anatomy recomputes.
 FULL_CACHE_TYPES = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert", "albert"})
@@ -61,8 +62,9 @@ def has_full_cache(model: nn.Module) -> bool:
 def _require(model: nn.Module) -> None:
     if not has_full_cache(model):
         raise UnsupportedModel(
-            f"The step-by-step view covers {', '.join(sorted(FULL_CACHE_TYPES))}; "
-            f"a '{model_type(model)}' model holds only its attention patterns and outputs here."
+            _("The step-by-step view covers {choices}; a '{model}' model holds only its attention "
+              "patterns and outputs here.").format(
+                choices=', '.join(sorted(FULL_CACHE_TYPES)), model=model_type(model))
         )
 
 
@@ -93,7 +95,8 @@ def layer_parts(model: nn.Module, layer: int) -> LayerParts:
     _require(model)
     count = layer_count(model)
     if not 0 <= layer < count:
-        raise UnsupportedModel(f"Layer {layer} does not exist: the model has layers 0..{count - 1}.")
+        raise UnsupportedModel(_("Layer {layer} does not exist: the model has layers 0..{count}.").format(
+                                   layer=layer, count=count - 1))
     base = base_model(model)
     kind = model_type(model)
     act = _activation(model.config)
@@ -105,7 +108,8 @@ def layer_parts(model: nn.Module, layer: int) -> LayerParts:
     if kind == "albert":
         config = model.config
         if int(getattr(config, "inner_group_num", 1)) != 1:
-            raise UnsupportedModel("ALBERT models with several layers per group are not covered by the layer view.")
+            raise UnsupportedModel(_("ALBERT models with several layers per group are not covered by the "
+                                     "layer view."))
         group = int(layer / (count / config.num_hidden_groups))
         block = base.encoder.albert_layer_groups[group].albert_layers[0]
         a = block.attention

@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .attention import AttentionView, TiledGrid
+from .i18n import _
 
 COLORSCALES = ("Blues", "Viridis", "Greys", "Magma", "YlOrRd")
 _ZWSP = "\u200b"
@@ -63,11 +64,31 @@ def export_config(filename: str) -> dict:
 def _axis(labels: Sequence[str]) -> dict:
     n = len(labels)
     step = max(1, -(-n // MAX_TICKS))
-    axis = dict(type="category", tickfont=dict(size=11 if n <= 40 else 9), automargin=True)
+    axis = dict(type="category", tickfont=dict(size=_tick_size(n)))
     if step > 1:
         ticks = list(range(0, n, step))
         axis.update(tickmode="array", tickvals=[labels[i] for i in ticks])
     return axis
+
+
+def _tick_size(n: int) -> int:
+    return 11 if n <= 40 else 9
+
+
+def _label_px(labels: Sequence[str]) -> int:
+    """Width in pixels of the longest tick label shown (about 0.62 em per character), capped."""
+    step = max(1, -(-len(labels) // MAX_TICKS))
+    longest = max((len(label.replace(_ZWSP, "")) for label in labels[::step]), default=1)
+    return int(min(28, longest) * 0.62 * _tick_size(len(labels))) + 6
+
+
+def _margins(x: Sequence[str], y: Sequence[str]) -> dict:
+    """Margins that fit the tick labels, computed here: plotly's automargin measures the labels in the browser and
+    draws the figure again, which cost ~0.3 s per draw of a 512-token heatmap."""
+    # The x axis sits on top, under the title: the top margin holds the title (~30 px), the axis title (~20 px) and
+    # the tick labels turned by 60 degrees, or a long title overlaps the ticks.
+    top = 66 + int(_label_px(x) * 0.87)
+    return dict(l=10 + 24 + _label_px(y), r=10, t=top, b=10)
 
 
 def heatmap_figure(view: AttentionView, colorscale: str = "Blues", zmax: float | None = None,
@@ -76,22 +97,21 @@ def heatmap_figure(view: AttentionView, colorscale: str = "Blues", zmax: float |
     x = unique_labels(plot_texts(view.cols.labels))
     y = unique_labels(plot_texts(view.rows.labels))
     z = np.ascontiguousarray(view.matrix, dtype=np.float32)
+    if zmax is None:  # the scale stretches to the largest weight: found here, not by scanning z in the browser
+        zmax = max(float(np.nanmax(z)), 1e-6) if z.size and np.isfinite(z).any() else 1.0
     fig = go.Figure(go.Heatmap(
-        z=z, x=x, y=y, colorscale=colorscale, zmin=0.0,
-        zmax=float(zmax) if zmax is not None else None,
-        hovertemplate="%{y} → %{x}<br>weight %{z:.3f}<extra></extra>",
-        colorbar=dict(title=dict(text="weight"), thickness=12),
+        z=z, x=x, y=y, colorscale=colorscale, zmin=0.0, zmax=float(zmax),
+        hovertemplate="%{y} → %{x}<br>" + _("weight") + " %{z:.3f}<extra></extra>",
+        colorbar=dict(title=dict(text=_("weight")), thickness=12),
     ))
     side = max(len(x), len(y))
     fig.update_layout(
-        # The x axis sits on top, under the title; the top margin holds the title (~30 px), the axis title (~20 px)
-        # and the tick labels rotated by 60° (~5.6 px per character at 11 px), or long titles overlap the ticks.
         title=dict(text=plot_text(view.title), font=dict(size=14), yref="container", y=1.0, yanchor="top",
                    pad=dict(t=8)),
-        xaxis=dict(title="attended to", side="top", tickangle=-60, **_axis(x)),
-        yaxis=dict(title="attending", autorange="reversed", **_axis(y)),
+        xaxis=dict(title=_("attended to"), side="top", tickangle=-60, **_axis(x)),
+        yaxis=dict(title=_("attending"), autorange="reversed", **_axis(y)),
         height=height or int(min(900, max(380, 160 + 18 * side))),
-        margin=dict(l=10, r=10, t=66 + int(5.6 * max((len(t) for t in x), default=1)), b=10),
+        margin=_margins(x, y),
     )
     return fig
 
@@ -102,8 +122,8 @@ def grid_figure(grid: TiledGrid, colorscale: str = "Blues", zmax: float | None =
     step = grid.side + grid.gap
     fig = go.Figure(go.Heatmap(
         z=grid.z, colorscale=colorscale, zmin=0.0, zmax=float(zmax) if zmax is not None else None,
-        hoverongaps=False, hovertemplate="weight %{z:.3f}<extra></extra>",
-        colorbar=dict(title=dict(text="weight"), thickness=12),
+        hoverongaps=False, hovertemplate=_("weight") + " %{z:.3f}<extra></extra>",
+        colorbar=dict(title=dict(text=_("weight")), thickness=12),
     ))
     centres = lambda n: [i * step + (grid.side - 1) / 2 for i in range(n)]  # noqa: E731
     fig.update_layout(
@@ -128,14 +148,15 @@ def figure_bytes(fig: go.Figure) -> int:
     return len(fig.to_json().encode("utf-8"))
 
 
-def head_effect_figure(grid: np.ndarray, title: str = "Effect of switching each head off alone") -> go.Figure:
+def head_effect_figure(grid: np.ndarray, title: str | None = None) -> go.Figure:
     """Layers x heads, numbered from 1; a diverging scale centred on 0, since a head can also hurt a prediction."""
     layers, heads = grid.shape
     fig = go.Figure(go.Heatmap(
         z=grid, x=[f"H{h + 1}" for h in range(heads)], y=[f"L{l + 1}" for l in range(layers)],
-        colorscale="RdBu_r", zmid=0.0, colorbar={"title": "effect"},
-        hovertemplate="layer %{y}, head %{x}: %{z:.4f}<extra></extra>",
+        colorscale="RdBu_r", zmid=0.0, colorbar={"title": _("effect")},
+        hovertemplate=_("layer %{y}, head %{x}: %{z:.4f}") + "<extra></extra>",
     ))
     fig.update_layout(height=120 + 28 * layers, margin=dict(l=40, r=20, t=40, b=30),
-                      yaxis={"autorange": "reversed"}, title=title)
+                      yaxis={"autorange": "reversed"},
+                      title=title if title is not None else _("Effect of switching each head off alone"))
     return fig

@@ -28,8 +28,9 @@ class Objective:
 
     def describe(self) -> str:
         if self.kind == "mlm":
-            return f"drop in log-probability of '{self.target}' at the [MASK] (token {self.position})"
-        return "shift of the sentence representation (1 − cosine of the mean-pooled last layer)"
+            return _("drop in log-probability of '{target}' at the [MASK] (token {position})").format(
+                target=self.target, position=self.position)
+        return _("shift of the sentence representation (1 − cosine of the mean-pooled last layer)")
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def _pooled(loaded: LoadedModel, trace: Trace) -> np.ndarray:
     """Mean over tokens of the last layer's output."""
     name = f"blocks.{loaded.num_layers - 1}.resid_post"
     if name not in trace:
-        raise UnsupportedModel(f"'{loaded.name}' ({loaded.model_type}) gives no layer outputs to compare.")
+        raise UnsupportedModel(_("'{name}' ({model_type}) gives no layer outputs to compare.").format(
+                                   name=loaded.name, model_type=loaded.model_type))
     return trace[name].astype(np.float64).mean(axis=0)
 
 

@@ -37,6 +37,7 @@ from .families import PADDING_OFFSET_TYPES, has_full_cache
 from .model_building import building, check_tied, has_meta_tensors
 from .registry import resolve
 from .tokens import Tokenized, tokenize
+from .i18n import _
 
 Head = Literal["base", "mlm", "pretraining", "sequence-classification", "token-classification", "question-answering"]
 
@@ -85,15 +86,18 @@ def resolve_device(device: str = "auto") -> str:
             if preferred in devices:
                 return preferred
     if device not in devices:
-        raise BertExploreError(f"Device '{device}' is not available on this machine; available: {', '.join(devices)}.")
+        raise BertExploreError(_("Device '{device}' is not available on this machine; available: {devices}.").format(
+                                   device=device, devices=', '.join(devices)))
     return device
 
 
 def check_dtype(device: str, dtype: str) -> torch.dtype:
     if dtype not in DTYPES:
-        raise BertExploreError(f"Unknown precision '{dtype}'; choose one of {', '.join(DTYPES)}.")
+        raise BertExploreError(_("Unknown precision '{dtype}'; choose one of {choices}.").format(
+                                   dtype=dtype, choices=', '.join(DTYPES)))
     if device == "cpu" and dtype != "float32":
-        raise BertExploreError("Half precision (float16/bfloat16) is offered on GPUs only; use float32 on the CPU.")
+        raise BertExploreError(_("Half precision (float16/bfloat16) is offered on GPUs only; use float32 "
+                                 "on the CPU."))
     return DTYPES[dtype]
 
 
@@ -274,23 +278,25 @@ def load_config(source: str, is_local: bool, name: str) -> tuple[PretrainedConfi
     """Return the config and whether everything must come from local files."""
     if is_local:
         if not os.path.isdir(source):
-            raise NotAModel(f"The folder '{source}' does not exist.")
+            raise NotAModel(_("The folder '{source}' does not exist.").format(source=source))
         if not os.path.isfile(os.path.join(source, "config.json")):
             raise NotAModel(
-                f"The folder '{source}' is not a Transformers model: it has no config.json. "
-                "Pick a folder written by save_pretrained (config.json, weights and tokenizer files)."
+                _("The folder '{source}' is not a Transformers model: it has no config.json. Pick a folder "
+                  "written by save_pretrained (config.json, weights and tokenizer files).").format(source=source)
             )
     try:
         return AutoConfig.from_pretrained(source, local_files_only=True, trust_remote_code=False), True
     except (OSError, ValueError) as err:
         if is_local:
-            raise NotAModel(f"The folder '{source}' does not hold a readable model config: {err}") from None
+            raise NotAModel(_("The folder '{source}' does not hold a readable model config: {err}").format(
+                                source=source, err=err)) from None
     if not hub_reachable():
         raise ModelUnavailable(name, "nothing cached for it")
     try:
         return AutoConfig.from_pretrained(source, trust_remote_code=False), False
     except (OSError, ValueError) as err:
-        raise NotAModel(f"'{name}' is not a model on the Hugging Face hub or a local folder ({err}).") from None
+        raise NotAModel(_("'{name}' is not a model on the Hugging Face hub or a local folder ({err}).").format(
+                            name=name, err=err)) from None
 
 
 @dataclass(frozen=True)
@@ -312,25 +318,28 @@ def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", tra
     Raises a user-facing error from `errors` on any failure.
     """
     if head not in AUTO_CLASSES:
-        raise BertExploreError(f"Unknown model head '{head}'.")
+        raise BertExploreError(_("Unknown model head '{head}'.").format(head=head))
     if not name or not name.strip():
-        raise NotAModel("No model was given: pick one from the list or type a Hugging Face id or a folder path.")
+        raise NotAModel(_("No model was given: pick one from the list or type a Hugging Face id or a "
+                          "folder path."))
     torch_dtype = check_dtype(device, dtype)
     source, is_local = resolve(name)
     config, local_only = load_config(source, is_local, name)
     if config.model_type not in ENCODER_TYPES:
         raise UnsupportedModel(
-            f"'{name}' is a '{config.model_type}' model. bertexplore explores BERT-family encoders "
-            f"({', '.join(sorted(ENCODER_TYPES))}); pick one of those."
+            _("'{name}' is a '{model_type}' model. bertexplore explores BERT-family encoders "
+              "({choices}); pick one of those.").format(
+                name=name, model_type=config.model_type, choices=', '.join(sorted(ENCODER_TYPES)))
         )
     auto = AUTO_CLASSES[head]
     if type(config) not in auto._model_mapping:
-        raise UnsupportedModel(f"'{name}' ({config.model_type}) has no {HEAD_NAMES[head]} variant.")
+        raise UnsupportedModel(_("'{name}' ({model_type}) has no {choices} variant.").format(
+                                   name=name, model_type=config.model_type, choices=HEAD_NAMES[head]))
     kwargs = dict(local_files_only=local_only, trust_remote_code=False)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
     except (OSError, ValueError, TypeError) as err:
-        raise NotAModel(f"'{name}' has no usable tokenizer files ({err}).") from None
+        raise NotAModel(_("'{name}' has no usable tokenizer files ({err}).").format(name=name, err=err)) from None
     try:
         with building():  # one model built at a time in this process: see model_building
             model, info = auto.from_pretrained(
@@ -339,9 +348,10 @@ def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", tra
             )
             check_tied(model)
             if has_meta_tensors(model):
-                raise NotAModel(f"'{name}' loaded incompletely (some weights were never materialised); try again.")
+                raise NotAModel(_("'{name}' loaded incompletely (some weights were never materialised); "
+                                  "try again.").format(name=name))
     except (OSError, ValueError) as err:
-        raise NotAModel(f"Could not load the weights of '{name}': {err}") from None
+        raise NotAModel(_("Could not load the weights of '{name}': {err}").format(name=name, err=err)) from None
     except pickle.UnpicklingError:  # torch's weights_only loader refused it; its advice would lower safety
         raise refused_pickle(name) from None
     prefix = model.base_model_prefix

@@ -19,11 +19,12 @@ from .errors import InputError, UnsupportedModel
 from .loading import LoadedModel
 from .tokens import Tokenized
 from .trace import Trace, trace_tokens
+from .i18n import N_, _
 
 FillOrder = Literal["confident", "left-to-right"]
 FILL_ORDERS: dict[str, str] = {
-    "confident": "most confident first",
-    "left-to-right": "left to right",
+    "confident": N_("most confident first"),
+    "left-to-right": N_("left to right"),
 }
 # bert-base-uncased reserves [unused0]..[unused993]: never sensible predictions, and not in all_special_ids.
 _RESERVED = re.compile(r"^\[unused\d+\]$|^<unused\d+>$")
@@ -32,15 +33,17 @@ _RESERVED = re.compile(r"^\[unused\d+\]$|^<unused\d+>$")
 def require_mlm_head(loaded: LoadedModel) -> None:
     """Refuse, with advice, a model whose masked-LM head would be random weights."""
     if loaded.head != "mlm":
-        raise UnsupportedModel(f"'{loaded.name}' was loaded with the {loaded.head} head; masked-LM needs the 'mlm' head.")
+        raise UnsupportedModel(_("'{name}' was loaded with the {head} head; masked-LM needs the 'mlm' head.").format(
+                                   name=loaded.name, head=loaded.head))
     if not loaded.has_head:
         raise UnsupportedModel(
-            f"'{loaded.name}' has no masked-LM head (its checkpoint lacks those weights), so it cannot predict "
-            "masked words. Pick bert-base-uncased (fetch it with `python -m bertexplore download bert-base-uncased "
-            "--to models`) or train a masked-LM head on the Fine-tune page."
+            _("'{name}' has no masked-LM head (its checkpoint lacks those weights), so it cannot predict "
+              "masked words. Pick bert-base-uncased (fetch it with `python -m bertexplore download "
+              "bert-base-uncased --to models`) or train a masked-LM head on the Fine-tune page.").format(
+                name=loaded.name)
         )
     if loaded.tokenizer.mask_token_id is None:
-        raise UnsupportedModel(f"The tokenizer of '{loaded.name}' has no mask token.")
+        raise UnsupportedModel(_("The tokenizer of '{name}' has no mask token.").format(name=loaded.name))
 
 
 _cache_lock = threading.Lock()
@@ -91,7 +94,8 @@ def allowed_ids(loaded: LoadedModel, vocab: tuple[str, ...] | list[str], hide_sp
     if hide_subwords:
         allowed &= np.array([not t.startswith("##") for t in vocab], dtype=bool)
     if not allowed.any():
-        raise InputError("Every token of the vocabulary is filtered out; show sub-word pieces or special tokens.")
+        raise InputError(_("Every token of the vocabulary is filtered out; show sub-word pieces or special "
+                           "tokens."))
     allowed.setflags(write=False)  # shared by every session
     return _remember(_allowed_cache, key, allowed)
 
@@ -136,11 +140,12 @@ def top_k(
     """Top-k tokens per mask, most probable first. `original` (the unmasked tokens) adds the true token's rank."""
     require_mlm_head(loaded)
     if not 1 <= k <= 1000:
-        raise InputError(f"k must be between 1 and 1000, not {k}.")
+        raise InputError(_("k must be between 1 and 1000, not {k}.").format(k=k))
     if not trace.mask_positions:
-        raise InputError("There is no [MASK] in the text: click a token to mask it, or type [MASK].")
+        raise InputError(_("There is no [MASK] in the text: click a token to mask it, or type [MASK]."))
     if trace.mask_log_probs is None:
-        raise UnsupportedModel(f"The trace of '{trace.model_name}' holds no masked-LM output.")
+        raise UnsupportedModel(_("The trace of '{model_name}' holds no masked-LM output.").format(
+                                   model_name=trace.model_name))
     log_probs = np.asarray(trace.mask_log_probs, dtype=np.float64)
     vocab = vocabulary(loaded, log_probs.shape[1])
     allowed = allowed_ids(loaded, vocab, hide_special, hide_subwords)
@@ -165,7 +170,7 @@ def mlm_logits(output) -> torch.Tensor:
     if logits is None:
         logits = getattr(output, "prediction_logits", None)
     if logits is None:
-        raise UnsupportedModel("The model returned no vocabulary logits; it needs a masked-LM head.")
+        raise UnsupportedModel(_("The model returned no vocabulary logits; it needs a masked-LM head."))
     return logits
 
 
@@ -213,14 +218,16 @@ def fill_masks(
     """
     require_mlm_head(loaded)
     if order not in FILL_ORDERS:
-        raise InputError(f"Unknown fill order '{order}'; choose one of {', '.join(FILL_ORDERS)}.")
+        raise InputError(_("Unknown fill order '{order}'; choose one of {choices}.").format(
+                             order=order, choices=', '.join(FILL_ORDERS)))
     mask_id = loaded.tokenizer.mask_token_id
     ids = inputs.input_ids.copy()
     remaining = [int(p) for p in np.flatnonzero(ids == mask_id)]
     if not remaining:
-        raise InputError("There is no [MASK] to fill: click a token to mask it, or type [MASK].")
+        raise InputError(_("There is no [MASK] to fill: click a token to mask it, or type [MASK]."))
     if len(remaining) > max_masks:
-        raise InputError(f"{len(remaining)} masks would take {len(remaining)} forwards; fill at most {max_masks} at once.")
+        raise InputError(_("{n_remaining} masks would take {n_remaining} forwards; fill at most "
+                           "{max_masks} at once.").format(n_remaining=len(remaining), max_masks=max_masks))
     allowed: np.ndarray | None = None
     vocab: tuple[str, ...] = ()
     steps: list[FillStep] = []

@@ -20,6 +20,7 @@ from transformers import PreTrainedModel
 from transformers import initialization as hf_init
 
 from .errors import BertExploreError
+from .i18n import _
 
 log = logging.getLogger("bertexplore")
 BUILD_LOCK = threading.RLock()
@@ -88,7 +89,8 @@ def check_tied(model: PreTrainedModel) -> None:
         return
     model.tie_weights()
     if output.weight.data_ptr() != inp.weight.data_ptr():
-        raise BertExploreError("The model's output layer could not be tied to its word embeddings; it was not loaded.")
+        raise BertExploreError(_("The model's output layer could not be tied to its word embeddings; it "
+                                 "was not loaded."))
     log.warning("re-tied the output embeddings of a %s model", model.config.model_type)
 
 

@@ -19,11 +19,12 @@ from .errors import InputError
 from .loading import LoadedModel
 from .mlm import mlm_logits, require_mlm_head
 from .tokens import Tokenized
+from .i18n import N_, _
 
 Variant = Literal["token", "word-l2r"]
 VARIANTS: dict[str, str] = {
-    "token": "mask one token at a time (Salazar et al. 2020)",
-    "word-l2r": "also mask the rest of the word (Kauf & Ivanova 2023)",
+    "token": N_("mask one token at a time (Salazar et al. 2020)"),
+    "word-l2r": N_("also mask the rest of the word (Kauf & Ivanova 2023)"),
 }
 MAX_TOKENS = 128  # one masked copy per token: cost grows with the square of the length
 LOGITS_BUDGET = 256 * 2**20  # bytes of [batch, T, vocab] logits one forward may produce
@@ -94,20 +95,22 @@ def score_tokens(loaded: LoadedModel, inputs: Tokenized, variant: Variant = "tok
     """PLL of an already tokenised input; see the module docstring."""
     require_mlm_head(loaded)
     if variant not in VARIANTS:
-        raise InputError(f"Unknown PLL variant '{variant}'; choose one of {', '.join(VARIANTS)}.")
+        raise InputError(_("Unknown PLL variant '{variant}'; choose one of {choices}.").format(
+                             variant=variant, choices=', '.join(VARIANTS)))
     mask_id = loaded.tokenizer.mask_token_id
     positions = scored_positions(inputs, mask_id)
     notices = list(inputs.notices)
     if not positions:
-        raise InputError("There is no token to score: type a sentence without [MASK].")
+        raise InputError(_("There is no token to score: type a sentence without [MASK]."))
     if len(inputs) > max_tokens:
         # full_length: a text past the model's limit was already cut to it; say how long the text really is.
         raise InputError(
-            f"Scoring needs one masked copy of the text per token; this text has {max(inputs.full_length, len(inputs))} "
-            f"tokens. Score sentences of up to {max_tokens} tokens."
+            _("Scoring needs one masked copy of the text per token; this text has {full_length} tokens. "
+              "Score sentences of up to {max_tokens} tokens.").format(
+                full_length=max(inputs.full_length, len(inputs)), max_tokens=max_tokens)
         )
     if len(positions) < sum(not s for s in inputs.special):
-        notices.append("Tokens that already are [MASK] are not scored.")
+        notices.append(_("Tokens that already are [MASK] are not scored."))
     copies = masked_copies(inputs, mask_id, positions, variant)
     vocab_size = int(getattr(loaded.config, "vocab_size", 0) or len(loaded.tokenizer))
     step = chunk_size(len(inputs), vocab_size, batch_size)

@@ -20,6 +20,7 @@ from . import capture
 from .errors import InputError, UnsupportedModel
 from .loading import LoadedModel, forward_count  # noqa: F401  (forward_count: part of this module's API)
 from .tokens import Tokenized
+from .i18n import _
 
 PATTERNS = "blocks.*.attn.pattern"
 
@@ -49,8 +50,12 @@ class Trace:
         try:
             return self.cache[name]
         except KeyError:
-            raise KeyError(f"The trace holds no '{name}'; ask run_trace for it with names=[...]. "
-                           f"It holds: {', '.join(self.names[:12])}{'…' if len(self.names) > 12 else ''}") from None
+            if self.meta.get("full_cache") is False and not (name.endswith(".attn.pattern") or name in capture.HEAD_NAMES):
+                raise KeyError(_("'{model}' is not of a family whose every step is recorded: its traces hold attention "
+                                 "patterns and head outputs only.").format(model=self.model_name)) from None
+            raise KeyError(_("The trace holds no '{name}'; ask run_trace for it with names=[...]. It "
+                             "holds: {names}{value}").format(
+                               name=name, names=', '.join(self.names[:12]), value='…' if len(self.names) > 12 else '')) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self.cache
@@ -73,7 +78,7 @@ class Trace:
             return self.patterns
         missing = [l for l in range(self.num_layers) if f"blocks.{l}.attn.pattern" not in self.cache]
         if missing:
-            raise KeyError("This trace was run without every layer's attention pattern.")
+            raise KeyError(_("This trace was run without every layer's attention pattern."))
         return _readonly(np.stack([self.cache[f"blocks.{l}.attn.pattern"] for l in range(self.num_layers)]))
 
     @property
@@ -135,10 +140,11 @@ def apply_masks(loaded: LoadedModel, inputs: Tokenized, positions: list[int] | t
     """Replace the tokens at `positions` with the mask token (special tokens are never masked)."""
     mask_id = loaded.tokenizer.mask_token_id
     if mask_id is None:
-        raise UnsupportedModel(f"The tokenizer of '{loaded.name}' has no mask token.")
+        raise UnsupportedModel(_("The tokenizer of '{name}' has no mask token.").format(name=loaded.name))
     bad = [p for p in positions if not (0 <= p < len(inputs))]
     if bad:
-        raise InputError(f"Token positions {bad} are outside the input (0..{len(inputs) - 1}).")
+        raise InputError(_("Token positions {bad} are outside the input (0..{n_inputs}).").format(
+                             bad=bad, n_inputs=len(inputs) - 1))
     chosen = sorted({p for p in positions if not inputs.special[p]})
     if not chosen:
         return inputs
@@ -282,6 +288,8 @@ def _build(loaded: LoadedModel, inputs: Tokenized, recorder: capture.Recorder, o
             cache["mlm.log_probs"] = _readonly(torch.log_softmax(logits, dim=-1).cpu().numpy())
     asked_patterns = any(n.endswith(".attn.pattern") for n in wanted)
     if asked_patterns and not any(n.endswith(".attn.pattern") for n in cache):
-        raise UnsupportedModel(f"'{loaded.name}' returned no attention weights; it needs the app's attention function.")
+        raise UnsupportedModel(_("'{name}' returned no attention weights; it needs the app's attention "
+                                 "function.").format(name=loaded.name))
     return Trace(model_name=loaded.name, inputs=inputs, cache=cache, num_layers=loaded.num_layers,
-                 num_heads=loaded.num_heads, mask_positions=positions, patterns=patterns)
+                 num_heads=loaded.num_heads, mask_positions=positions, patterns=patterns,
+                 meta={"full_cache": loaded.full_cache})

@@ -4,31 +4,35 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from bertexplore.attention import head_summary, tiled_grid
-from bertexplore.figures import export_config, figure_bytes, grid_figure, heatmap_figure
+from bertexplore.figures import export_config
+from bertexplore.loading import LoadedModel
 from bertexplore.registry import DEFAULT_ONLINE_MODEL
-from bertexplore.analysis.measures import measured_view
+from bertexplore.trace import Trace
 from ui.analysis_view import measure_selector
-from ui.attention_view import bertviz_panel, controls, downloads, text_inputs
-from ui.feedback import guard, show_notices
+from ui.attention_view import bertviz_panel, controls, downloads, grid_for, heatmap_for, summary_for, text_inputs
+from ui.feedback import guard, show_notices, show_unknown
 from ui.markdown import plain
 from ui.models import current_model_name, get_model
 from ui.traces import get_trace
 from ui.entry import inside_app
+from ui.i18n import _, table
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
-st.title("Attention")
-st.markdown("Which tokens does each head look at? Every row is a token **attending**; its weights over the "
-            "columns (the tokens **attended to**) sum to 1. Changing layer, head or view never re-runs the model.")
+st.title(_("Attention"))
+st.markdown(_("Which tokens does each head look at? Every row is a token **attending**; its weights over "
+              "the columns (the tokens **attended to**) sum to 1. Changing layer, head or view never "
+              "re-runs the model."))
 
 name = current_model_name()
 loaded = get_model("mlm", name)  # the same cached model as the other Explore pages; traces skip the head
 if loaded is None:
     st.stop()
-st.caption(f"Model **{plain(name)}** ({loaded.num_layers} layers × {loaded.num_heads} heads, up to {loaded.max_length} "
-           f"tokens, on {loaded.device}). The recommended model is fetched with "
-           f"`python -m bertexplore download {DEFAULT_ONLINE_MODEL} --to models`.")
+st.caption(_("Model **{name}** ({num_layers} layers × {num_heads} heads, up to {max_length} tokens, on "
+             "{device}). The recommended model is fetched with `python -m bertexplore download "
+             "{default_online_model} --to models`.").format(
+               name=plain(name), num_layers=loaded.num_layers, num_heads=loaded.num_heads,
+               max_length=loaded.max_length, device=loaded.device, default_online_model=DEFAULT_ONLINE_MODEL))
 
 text, pair = text_inputs()
 trace = None
@@ -37,64 +41,73 @@ with guard():
 if trace is None:
     st.stop()
 show_notices(trace.inputs.notices)
-with st.expander(f"Tokens ({len(trace.tokens)})"):
-    st.dataframe(trace.inputs.table(), hide_index=True, width="stretch")
+show_unknown(trace.inputs)
+with st.expander(_("Tokens ({n_tokens})").format(n_tokens=len(trace.tokens))):
+    st.dataframe(table(trace.inputs.table()), hide_index=True, width="stretch")
 
-ctl = controls(trace.num_layers, trace.num_heads)
-s = ctl.settings
-shown = measure_selector(trace, loaded)  # weights, ‖α·f(x)‖, + residual/LayerNorm, or ALTI, for the three views
-zmax = 1.0 if ctl.fixed_scale and shown.bounded else None
-tabs = st.tabs(["Heatmap", "All heads", "Rollout", "bertviz head view", "bertviz model view"],
-               key="attention_tab", bind="query-params")
 
-with tabs[0]:
-    if tabs[0].open is not False:
-        with guard():
-            view = measured_view(shown, s)
-            fig = heatmap_figure(view, ctl.colorscale, zmax)
-            st.plotly_chart(fig, width="stretch", config=export_config(view.title), key="attention_heatmap")
-            summary = head_summary(trace)
-            if s.head is not None:
-                st.caption(f"This head: mean row entropy {summary.entropy[s.layer, s.head]:.2f} nats "
-                           f"(max {np.log(len(trace.tokens)):.2f}); {summary.to_special[s.layer, s.head]:.0%} of "
-                           "its attention lands on special tokens.")
-            for note in view.notes:
-                st.caption(note)
-            st.caption(f"This figure sends {figure_bytes(fig) / 1e3:,.0f} kB to the browser. "
-                       "The camera icon in the figure's toolbar saves it as PNG.")
-            downloads(trace, view, view.title)
+@st.fragment
+def views(trace: Trace, loaded: LoadedModel) -> None:
+    """Selectors and views. A layer, head, option or tab change reruns only this fragment: the text boxes, the
+    token table and the model are left alone, and figures already built for this trace are reused."""
+    ctl = controls(trace.num_layers, trace.num_heads)
+    s = ctl.settings
+    shown = measure_selector(trace, loaded)  # weights, ‖α·f(x)‖, + residual/LayerNorm, or ALTI, for the three views
+    zmax = 1.0 if ctl.fixed_scale and shown.bounded else None
+    tabs = st.tabs([_("Heatmap"), _("All heads"), _("Rollout"), _("bertviz head view"), _("bertviz model view")],
+                   key="attention_tab", bind="query-params")
 
-with tabs[1]:
-    if tabs[1].open:
-        with guard():
-            grid = tiled_grid(shown.attentions)
-            fig = grid_figure(grid, ctl.colorscale, zmax, selected=None if s.head is None else (s.layer, s.head))
-            st.plotly_chart(fig, width="stretch", config=export_config("all_heads"), key="attention_grid")
-            if grid.pooled:
-                st.caption(f"{len(trace.tokens)} tokens: each tile is pooled to {grid.side}×{grid.side} cells "
-                           f"({grid.factor} tokens per cell side: mean over attending tokens, sum over attended ones, "
-                           "so rows still sum to 1). Open a head in the Heatmap tab for full detail.")
-            st.caption(f"All {grid.layers} layers (rows) × {grid.heads} heads (columns) in one figure, "
-                       f"{figure_bytes(fig) / 1e3:,.0f} kB. The red box is the selected layer and head.")
+    with tabs[0]:
+        if tabs[0].open is not False:
+            with guard():
+                view, fig, nbytes = heatmap_for(shown, s, ctl.colorscale, zmax)
+                st.plotly_chart(fig, width="stretch", config=export_config(view.title), key="attention_heatmap")
+                summary = summary_for(trace)
+                if s.head is not None:
+                    st.caption(_("This head: mean row entropy {entropy:.2f} nats (max {max_entropy:.2f}); "
+                                 "{to_special:.0%} of its attention lands on special tokens.").format(
+                                   entropy=summary.entropy[s.layer, s.head], max_entropy=np.log(len(trace.tokens)),
+                                   to_special=summary.to_special[s.layer, s.head]))
+                for note in view.notes:
+                    st.caption(note)
+                st.caption(_("This figure sends {nbytes:,.0f} kB to the browser. The camera icon in the "
+                             "figure's toolbar saves it as PNG.").format(nbytes=nbytes / 1e3))
+                downloads(trace, view, view.title)
 
-with tabs[2]:
-    if tabs[2].open:
-        st.markdown("**Attention rollout** (Abnar & Zuidema, 2020): how much each input token can flow into each "
-                    "position after the selected layer, multiplying head-averaged attention layer by layer with "
-                    "0.5·I added for the residual connection.")
-        with guard():
-            view = measured_view(shown, replace(s, rollout=True))
-            fig = heatmap_figure(view, ctl.colorscale, zmax)
-            st.plotly_chart(fig, width="stretch", config=export_config("rollout"), key="attention_rollout")
-            for note in view.notes:
-                st.caption(note)
+    with tabs[1]:
+        if tabs[1].open:
+            with guard():
+                grid, fig, nbytes = grid_for(shown, ctl.colorscale, zmax, None if s.head is None else (s.layer, s.head))
+                st.plotly_chart(fig, width="stretch", config=export_config("all_heads"), key="attention_grid")
+                if grid.pooled:
+                    st.caption(_("{n_tokens} tokens: each tile is pooled to {side}×{side} cells ({factor} "
+                                 "tokens per cell side: mean over attending tokens, sum over attended "
+                                 "ones, so rows still sum to 1). Open a head in the Heatmap tab for full "
+                                 "detail.").format(n_tokens=len(trace.tokens), side=grid.side, factor=grid.factor))
+                st.caption(_("All {layers} layers (rows) × {heads} heads (columns) in one figure, "
+                             "{nbytes:,.0f} kB. The red box is the selected layer and head.").format(
+                               layers=grid.layers, heads=grid.heads, nbytes=nbytes / 1e3))
 
-with tabs[3]:
-    if tabs[3].open:
-        with guard():
-            bertviz_panel(trace, "head", s.layer, s.head if s.head is not None else 0)
+    with tabs[2]:
+        if tabs[2].open:
+            st.markdown(_("**Attention rollout** (Abnar & Zuidema, 2020): how much each input token can "
+                          "flow into each position after the selected layer, multiplying head-averaged "
+                          "attention layer by layer with 0.5·I added for the residual connection."))
+            with guard():
+                view, fig, _nbytes = heatmap_for(shown, replace(s, rollout=True), ctl.colorscale, zmax)
+                st.plotly_chart(fig, width="stretch", config=export_config("rollout"), key="attention_rollout")
+                for note in view.notes:
+                    st.caption(note)
 
-with tabs[4]:
-    if tabs[4].open:
-        with guard():
-            bertviz_panel(trace, "model", s.layer, s.head if s.head is not None else 0)
+    with tabs[3]:
+        if tabs[3].open:
+            with guard():
+                bertviz_panel(trace, "head", s.layer, s.head if s.head is not None else 0)
+
+    with tabs[4]:
+        if tabs[4].open:
+            with guard():
+                bertviz_panel(trace, "model", s.layer, s.head if s.head is not None else 0)
+
+
+views(trace, loaded)

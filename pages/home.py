@@ -6,47 +6,54 @@ import streamlit as st
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED
 from ui.entry import inside_app
 from ui.markdown import plain
-from ui.models import current_model_name, get_model
+from ui.head_models import missing_head
+from ui.models import MODEL_KEY, current_model_name, get_model
+from ui.paths_view import paths_view
+from ui.i18n import N_, _
 
 inside_app()
 
-st.title("See inside BERT")
+st.title(_("See inside BERT"))
 st.markdown(
-    "Type a sentence, mask a word, and watch what BERT predicts and **why**: which heads look where, layer by layer. "
-    "Use the sidebar to pick a model; every page uses it."
+    _("Type a sentence, mask a word, and watch what BERT predicts and **why**: which heads look where, "
+      "layer by layer. Use the sidebar to pick a model; every page uses it.")
 )
 links = [
-    ("pages/masked_lm.py", "Masked-LM: fill in the blank, score sentences", ":material/text_fields:"),
-    ("pages/attention.py", "Attention: every head, layer by layer, and bertviz", ":material/grid_on:"),
-    ("pages/ablation.py", "Head ablation: switch heads off, see what breaks", ":material/block:"),
-    ("pages/classification.py", "Classification, and which words drove it", ":material/label:"),
-    ("pages/ner.py", "Named entities", ":material/person_search:"),
-    ("pages/qa.py", "Question answering", ":material/quiz:"),
-    ("pages/nsp.py", "Next-sentence prediction", ":material/arrow_forward:"),
-    ("pages/finetune.py", "Fine-tune a model on your own data", ":material/model_training:"),
+    ("pages/masked_lm.py", N_("Masked-LM: fill in the blank, score sentences"), ":material/text_fields:"),
+    ("pages/attention.py", N_("Attention: every head, layer by layer, and bertviz"), ":material/grid_on:"),
+    ("pages/ablation.py", N_("Head ablation: switch heads off, see what breaks"), ":material/block:"),
+    ("pages/classification.py", N_("Classification, and which words drove it"), ":material/label:"),
+    ("pages/ner.py", N_("Named entities"), ":material/person_search:"),
+    ("pages/qa.py", N_("Question answering"), ":material/quiz:"),
+    ("pages/nsp.py", N_("Next-sentence prediction"), ":material/arrow_forward:"),
+    ("pages/finetune.py", N_("Fine-tune a model on your own data"), ":material/model_training:"),
 ]
 cols = st.columns(2)
 shown = [link for link in links if (Path(__file__).parent.parent / link[0]).is_file()]
 for i, (path, label, icon) in enumerate(shown):
-    cols[i % 2].page_link(path, label=label, icon=icon)
+    cols[i % 2].page_link(path, label=_(label), icon=icon)
+
+paths_view()
 
 name = current_model_name()
 loaded = get_model("mlm", name)
 if loaded is not None:
     st.success(
-        f"**{plain(name)}** is ready on {loaded.device}: {loaded.num_layers} layers × {loaded.num_heads} heads, "
-        f"up to {loaded.max_length} tokens, loaded in {loaded.load_seconds:.1f} s."
+        _("**{name}** is ready on {device}: {num_layers} layers × {num_heads} heads, up to {max_length} "
+          "tokens, loaded in {load_seconds:.1f} s.").format(
+            name=plain(name), device=loaded.device, num_layers=loaded.num_layers, num_heads=loaded.num_heads,
+            max_length=loaded.max_length, load_seconds=loaded.load_seconds)
     )
     if not loaded.has_head:
-        st.info("This checkpoint has no masked-LM head, so the Masked-LM page cannot predict words with it; "
-                "the attention views work. Pick bert-base-uncased (online) or fine-tune a masked-LM head on the Fine-tune page.")
+        # True offline too: saved masked-LM models one click away, else the pack or the Fine-tune page.
+        missing_head("mlm", MODEL_KEY, name, _("The Attention and Head ablation pages work with it."))
 
-st.subheader("Models")
+st.subheader(_("Models"))
 st.dataframe(
-    [{"model": m.name, "about": m.description} for m in RECOMMENDED], hide_index=True, width="stretch",
+    [{_("model"): m.name, _("about"): _(m.description)} for m in RECOMMENDED], hide_index=True, width="stretch",
 )
 st.caption(
-    f"With no internet the app uses **{OFFLINE_MODEL}**, which ships with the app. "
-    "To use another model offline, fetch it once on a connected machine with `python -m bertexplore download MODEL --to models` "
-    "and copy the models folder over."
+    _("With no internet the app uses **{offline_model}**, which ships with the app. To use another model "
+      "offline, fetch it once on a connected machine with `python -m bertexplore download MODEL --to "
+      "models` and copy the models folder over.").format(offline_model=OFFLINE_MODEL)
 )

@@ -5,7 +5,7 @@ One forward per (model, text, pair, masks) records every step; moving a slider n
 import streamlit as st
 
 from bertexplore.inside.forward import model_key
-from bertexplore.inside.walk import auto_head, trace_names
+from bertexplore.inside.walk import MAX_TOKENS, auto_head, trace_names
 from bertexplore.tokens import tokenize
 from bertexplore.trace import apply_masks, trace_tokens
 from ui.entry import inside_app
@@ -62,9 +62,14 @@ inputs = None
 with guard():
     with loaded.lock:
         inputs = tokenize(loaded.tokenizer, text, pair.strip() or None, max_length=loaded.max_length)
+    show_notices(inputs.notices)
+    if len(inputs) > MAX_TOKENS:
+        with loaded.lock:
+            inputs = tokenize(loaded.tokenizer, text, pair.strip() or None, max_length=MAX_TOKENS)
+        st.info(_("This walk reads the first {n} tokens (every step of every layer is kept for them); step 8 shows "
+                  "how a longer text is cut into windows.").format(n=MAX_TOKENS), icon="✂️")
 if inputs is None:
     st.stop()
-show_notices(inputs.notices)
 labels = [f"{i}: {t}" for i, t in enumerate(inputs.tokens)]
 maskable = [lab for i, lab in enumerate(labels) if not inputs.special[i]]
 masks = st.multiselect(_("Mask tokens (for the output heads)"), maskable, key="inside_masks", bind="query-params",
@@ -92,7 +97,7 @@ with c1:
 with c2:
     head_no = st.slider(_("Head"), 1, max(H, 2), 1, key="inside_head", bind="query-params", disabled=H < 2) if H > 1 else 1
 with c3:
-    token_labels = [f"{i}: {t}" for i, t in enumerate(trace.tokens)]
+    token_labels = labels  # the unmasked tokens: masking one does not reset the choice
     picked = st.selectbox(_("Token"), token_labels, index=min(1, T - 1), key="inside_token", bind="query-params")
 token = token_labels.index(picked) if picked in token_labels else 0
 

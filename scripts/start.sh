@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m streamlit run app.py --server.headless true "$@"
+# ui.serve: streamlit run app.py, with torch, transformers and the default model loading while the server starts
+exec .venv/bin/python -m ui.serve --server.headless true "$@"

@@ -7,11 +7,14 @@ import plotly.graph_objects as go
 from bertexplore.figures import plot_text, plot_texts
 from bertexplore.finetune.job import Snapshot
 
-MAIN_METRIC = {"classification": "accuracy", "multilabel": "micro_f1", "ner": "entity_f1", "mlm": "perplexity"}
+MAIN_METRIC = {"classification": "accuracy", "multilabel": "micro_f1", "ner": "entity_f1", "mlm": "perplexity",
+               "pretraining": "nsp_accuracy", "qa": "f1"}
 METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "micro_f1": "micro-F1", "entity_f1": "entity F1",
                 "entity_precision": "entity precision", "entity_recall": "entity recall", "perplexity": "perplexity",
                 "top1_accuracy": "top-1 accuracy", "top5_accuracy": "top-5 accuracy", "exact_match": "exact match",
-                "loss": "validation loss"}
+                "loss": "validation loss", "nsp_accuracy": "next-sentence accuracy",
+                "isnext_recall": "IsNext recall", "notnext_recall": "NotNext recall", "f1": "F1 (SQuAD)"}
+UNBOUNDED = {"perplexity", "loss"}  # every other metric lies in [0, 1]
 
 
 def eta_text(snap: Snapshot) -> str:
@@ -45,6 +48,13 @@ def metric_figure(snap: Snapshot, task: str) -> go.Figure:
     fig = go.Figure(go.Scatter(x=[s for s, _ in points], y=[v for _, v in points], mode="lines+markers"))
     if key == "perplexity" and points and max(v for _, v in points) > 50 * max(1e-9, min(v for _, v in points)):
         fig.update_yaxes(type="log")  # a fresh MLM head starts in the thousands
+    elif key in UNBOUNDED:
+        fig.update_yaxes(rangemode="tozero")
+    else:
+        # Fixed 0..1: with one point (the measurement before training) plotly would centre it on -1..1.
+        fig.update_yaxes(range=[-0.02, 1.02])
+    if snap.total_steps:
+        fig.update_xaxes(range=[0, snap.total_steps])
     return _layout(fig, f"Validation {METRIC_NAMES[key]}", "step", METRIC_NAMES[key])
 
 

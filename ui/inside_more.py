@@ -13,7 +13,7 @@ from bertexplore.errors import BertExploreError
 from bertexplore.inside import figures as F
 from bertexplore.inside.compression import VARIANTS, available_variants, compression_report
 from bertexplore.inside.heads_step import mlm_head_step, pooler_step, task_head_step
-from bertexplore.inside.practical import compare_configs, long_text_windows, representation_agreement, softmax_vs_sigmoid
+from bertexplore.inside.practical import compare_configs, long_text_windows, model_agreement, softmax_vs_sigmoid
 from bertexplore.inside.pretraining import NSP_SENTENCES, nsp_pairs, nsp_verdicts, sample_loss, sample_masking, split_sentences
 from bertexplore.registry import DEFAULT_ONLINE_MODEL, OFFLINE_MODEL
 
@@ -58,6 +58,10 @@ def step_heads(w: Walk) -> None:
             {_("head"): _("token classification (NER)"), _("reads"): _("every token's vector"), _("gives"): _("one score per label per token")},
             {_("head"): _("question answering"), _("reads"): _("every token's vector"), _("gives"): _("a start and an end score per token")}]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    misconception(_("“BERT can translate or hold a dialogue.”"),
+                  _("Every head in this table scores what is already in the input (a vocabulary entry at a [MASK], a "
+                    "label, a span); none writes a new sequence. Generating text needs a decoder (GPT, or the decoder "
+                    "of an encoder-decoder such as T5)."))
 
     st.subheader(_("Masked-LM"))
     if not _mlm_ready(w):
@@ -65,7 +69,8 @@ def step_heads(w: Walk) -> None:
     else:
         positions = tuple(getattr(trace, "mask_positions", ()) or ())
         ref = trace["mlm.log_probs"] if "mlm.log_probs" in trace else None
-        mlm = mlm_head_step(loaded, last, positions, ref)
+        # The decoder multiplies by the whole word table (~94 MB on bert-base): once per text, not per rerun.
+        mlm = w.memo("mlm_head", (), lambda: mlm_head_step(loaded, last, positions, ref))
         if mlm is None:
             st.info(_("This family's masked-LM head is laid out differently; its predictions are on the Masked-LM page."))
         elif not positions:
@@ -233,6 +238,9 @@ def step_practical(w: Walk) -> None:
                         "be near 1. BCEWithLogitsLoss trains one sigmoid per label; at prediction use sigmoid and a "
                         "threshold per label (sigmoids here sum to {sg:.2f}).").format(
                           sm=sum(r.softmax for r in rows), sg=sum(r.sigmoid for r in rows)))
+        misconception(_("“A two-class classifier: two logits, trained with binary cross-entropy.”"),
+                      _("Two logits (one per class) go through softmax and are trained with softmax cross-entropy; "
+                        "binary cross-entropy belongs with ONE logit per label and a sigmoid."))
 
     st.subheader(_("Compression: float32 vs bfloat16 vs int8"))
     explain(_("Smaller numbers make a smaller, often faster model, at some cost in agreement. int8 uses dynamic "
@@ -292,8 +300,6 @@ def memo_get(w: Walk, kind: str, extra: tuple):
 
 
 def _agreement(w: Walk) -> float:
-    from bertexplore.trace import run_trace
-
     from .models import get_model
 
     other_name = DEFAULT_ONLINE_MODEL if w.loaded.name != DEFAULT_ONLINE_MODEL else OFFLINE_MODEL
@@ -301,6 +307,4 @@ def _agreement(w: Walk) -> float:
     if other is None:
         raise BertExploreError(_("The second model is not on this machine."))
     inputs = w.trace.inputs
-    other_trace = run_trace(other, inputs.text, inputs.text_pair, names=[f"blocks.{other.num_layers - 1}.resid_post"])
-    mine = _last_hidden(w)
-    return representation_agreement(mine, other_trace[f"blocks.{other.num_layers - 1}.resid_post"])
+    return model_agreement(w.loaded, other, inputs.text, inputs.text_pair, max_length=len(inputs))

@@ -21,7 +21,7 @@ from bertexplore.inside.forward import model_key
 from bertexplore.inside.layer_step import ffn_step, residual_flow_from_trace, sublayer_step
 from bertexplore.inside.masking import causal_what_if, padding_experiment
 from bertexplore.inside.tokens_step import token_step
-from bertexplore.inside.walk import FAMILY_DIFFERENCES, FAMILY_NOTES, embedding_weights, layer_weights
+from bertexplore.inside.walk import FAMILY_DIFFERENCES, FAMILY_NOTES, embedding_weights, has_layer_cache, layer_weights
 from bertexplore.loading import LoadedModel
 from bertexplore.trace import Trace
 
@@ -93,6 +93,15 @@ def family_note(loaded: LoadedModel) -> bool:
     if diff:
         st.caption(_(diff))
     return False
+
+
+def layer_scores(trace: Trace, layer: int) -> np.ndarray:
+    """[H, T, T] scores as recorded, or (long inputs, where they are not kept) q·kᵀ/√d from the recorded q and k."""
+    name = f"blocks.{layer}.attn.scores"
+    if name in trace:
+        return trace[name]
+    q, k = trace[f"blocks.{layer}.attn.q"], trace[f"blocks.{layer}.attn.k"]
+    return (q @ k.transpose(0, 2, 1)) / np.sqrt(q.shape[-1])
 
 
 def token_label(trace: Trace, i: int) -> str:
@@ -198,7 +207,8 @@ def step_attention(w: Walk) -> None:
     lw = layer_weights(loaded, L)
     p = f"blocks.{L}."
     q, k, v = trace[p + "attn.q"], trace[p + "attn.k"], trace[p + "attn.v"]
-    hs = head_step(q, k, v, L, H, t, model_scores=trace[p + "attn.scores"], model_pattern=trace[p + "attn.pattern"],
+    recorded_scores = trace[p + "attn.scores"] if p + "attn.scores" in trace else None
+    hs = head_step(q, k, v, L, H, t, model_scores=recorded_scores, model_pattern=trace[p + "attn.pattern"],
                    model_z=trace[p + "attn.z"])
     x = trace["embed.out"] if L == 0 else trace[f"blocks.{L - 1}.resid_post"]
     d = lw.d_head
@@ -236,17 +246,17 @@ def step_attention(w: Walk) -> None:
         layer=L + 1), patterns, labels, [_("H{head}").format(head=h + 1) for h in range(patterns.shape[0])],
         value_title=_("weight")), "multihead")
     proofs = proj + list(hs.proofs) + list(mix.proofs)
-    if "blocks.0.attn.head_out" in trace:
+    if has_layer_cache(trace, L):
         from bertexplore import anatomy
         proofs += w.memo("layer_proofs", (L,), lambda: from_engine(anatomy.recompute_layer(trace, loaded, L)))
     show_proofs(proofs)
-    no_sqrt = float(np.max(np.abs(hs.dots - trace[p + "attn.scores"][H, t])))
+    no_sqrt = float(np.max(np.abs(hs.dots - hs.scores)))
     misconception(_("“Attention compares the embeddings directly: Q = K = V = the input, and softmax(Q·Kᵀ)·V.”"),
                   _("BERT first projects x with learned W_Q, W_K, W_V ({D} × {hd} each, split into {heads} heads of "
                     "{d}) and divides the scores by √d_head = {sqrt:.2f}. Without that division the scores of this "
                     "token would be off by up to {off:.2f}; with it they match the model's to {diff:.1e}.").format(
                       D=lw.q_w.shape[0], hd=lw.q_w.shape[1], heads=lw.heads, d=d, sqrt=np.sqrt(d), off=no_sqrt,
-                      diff=hs.proofs[0].max_abs_diff))
+                      diff=max(pr.max_abs_diff for pr in hs.proofs)))
 
 
 # ---------------------------------------------------------------- step 4
@@ -271,7 +281,7 @@ def step_mask(w: Walk) -> None:
         if len(exp.output_diff):
             c[2].metric(_("outputs changed by padding (max)"), f"{float(exp.output_diff.max()):.1e}",
                         help=_("Largest difference of any real token's hidden state, any layer, padded vs alone."))
-        mask_table = pd.DataFrame({_("token"): exp.tokens, _("attention_mask"): exp.attention_mask,
+        mask_table = pd.DataFrame({_("token"): exp.tokens, _("attention_mask"): [str(m) for m in exp.attention_mask],
                                    _("added to the score"): [f"{v:.3g}" for v in exp.additive_mask]})
         st.dataframe(mask_table.T, width="stretch")
         st.caption(_("The model adds {value:.4g} (the smallest float32) for [PAD], not −∞: exp of it is exactly 0 "
@@ -290,12 +300,13 @@ def step_mask(w: Walk) -> None:
             st.caption(_("Without the mask (attention_mask all 1) the same padded batch changes your tokens' outputs "
                          "by up to {bad:.2g}; with it, by {good:.1e}.").format(bad=float(leak.unmasked_diff.max()),
                                                                           good=float(exp.output_diff.max())))
-    if f"blocks.{L}.attn.scores" not in trace:
+    if f"blocks.{L}.attn.pattern" not in trace or (f"blocks.{L}.attn.scores" not in trace
+                                                    and f"blocks.{L}.attn.q" not in trace):
         return
     st.markdown(_("**What if the mask hid the future?** A GPT-style (causal) mask adds −∞ to every later token. "
                   "Below, the same scores of layer {layer}, head {head} with BERT's real mask and with a causal one.").format(
         layer=L + 1, head=H + 1))
-    what = causal_what_if(trace[f"blocks.{L}.attn.scores"][H], trace[f"blocks.{L}.attn.pattern"][H])
+    what = causal_what_if(layer_scores(trace, L)[H], trace[f"blocks.{L}.attn.pattern"][H])
     show_chart(F.side_by_side("bidirectional_vs_causal", _("BERT (real) vs causal (what if)"),
                               [(_("BERT: every token sees every token"), what.bidirectional),
                                (_("causal: only earlier tokens"), what.causal)], trace.tokens), "causal")
@@ -303,6 +314,9 @@ def step_mask(w: Walk) -> None:
                                              "head {head})").format(layer=L + 1, head=H + 1),
                            [token_label(trace, i) for i in range(len(trace.tokens))], what.future_share, _("share")),
                "future")
+    misconception(_("“attention_mask holds the position embeddings.”"),
+                  _("attention_mask is the 1/0 row above: it marks real tokens and padding. Positions come from the "
+                    "position-embedding table, one learned row per position (step 2)."))
     misconception(_("“BERT's attention mask stops it from looking at future words.”"),
                   _("BERT reads in both directions: in this head, tokens put on average {share:.0%} of their attention "
                     "on tokens AFTER them. Its mask only hides [PAD]; hiding the future is what GPT-style decoders "
@@ -335,7 +349,8 @@ def step_layer(w: Walk) -> None:
     attn = sublayer_step(_("attention"), x[t], trace[p + "attn.out"][t], lw.ln1_w, lw.ln1_b, lw.ln1_eps,
                          model_out=trace[p + "resid_mid"][t])
     ffn = ffn_step(trace[p + "resid_mid"], lw.ffn_in_w, lw.ffn_in_b, lw.ffn_out_w, lw.ffn_out_b, lw.activation, t,
-                   model_pre=trace[p + "mlp.pre"], model_post=trace[p + "mlp.post"], model_out=trace[p + "mlp.out"])
+                   model_pre=trace[p + "mlp.pre"] if p + "mlp.pre" in trace else None,
+                   model_post=trace[p + "mlp.post"] if p + "mlp.post" in trace else None, model_out=trace[p + "mlp.out"])
     out = sublayer_step(_("FFN"), trace[p + "resid_mid"][t], trace[p + "mlp.out"][t], lw.ln2_w, lw.ln2_b, lw.ln2_eps,
                         model_out=trace[p + "resid_post"][t])
     st.dataframe(pd.DataFrame({

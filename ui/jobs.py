@@ -22,7 +22,8 @@ def _job_status() -> None:
         st.progress(snap.fraction, text=_("Fine-tuning: step {step} of {total}").format(
                                             step=snap.step, total=snap.total_steps or '?'))
     else:
-        st.caption(_("Fine-tuning {status}.").format(status=_(STATUS.get(snap.status, snap.status))))
+        status = STATUS.get(snap.status, snap.status)
+        st.caption(_("Fine-tuning {status}.").format(status=_(status)))
 
 
 def sidebar_job_status() -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 import streamlit as st
 
 from bertexplore.loading import LoadedModel, available_devices, load_model, weights_stamp
-from bertexplore.registry import OFFLINE_MODEL, describe, picker_choices, resolve
+from bertexplore.registry import OFFLINE_MODEL, describe, heads_of, picker_choices, resolve
 
 from .feedback import show_error
+from .heap import no_collection
+from .head_models import head_title
 from .i18n import _
 from .markdown import plain
 
@@ -19,7 +21,8 @@ DTYPE_KEY = "dtype"
 def _cached_load(name: str, head: str, device: str, dtype: str, stamp: float | None) -> LoadedModel:
     # Shared by all sessions: LoadedModel is read-only (eval, no grads) and its lock serialises use.
     # `stamp` (the folder's weights' modification time) makes a model re-saved under the same name load afresh.
-    return load_model(name, head=head, device=device, dtype=dtype)
+    with no_collection():  # the model lives as long as the process: keep it out of every later collection
+        return load_model(name, head=head, device=device, dtype=dtype)
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,7 +45,11 @@ def sidebar() -> None:
         help=_("Pick one, or type a Hugging Face id (e.g. bert-base-cased) or a local folder path."),
     )
     name = current_model_name()
-    st.sidebar.caption(describe(name))
+    # The full name (a narrow sidebar cuts it in the box), what it is, and the heads it brings.
+    heads = heads_of(name)
+    st.sidebar.caption(f"**{plain(name)}** · {describe(name)} " + (
+        _("Heads: {heads}.").format(heads=", ".join(head_title(h) for h in heads)) if heads else
+        _("Encoder only: the Attention and Head ablation pages work with it.")))
     devices = ["auto"] + available_devices()
     st.sidebar.selectbox(_("Device"), devices, key=DEVICE_KEY, help=_("auto picks cuda, then mps, then cpu."))
     dtypes = ["float32"] if resolved_device() == "cpu" else ["float32", "float16", "bfloat16"]
@@ -67,6 +74,14 @@ def _stamp(name: str) -> float | None:
         return None
 
 
+def load_quietly(head: str, name: str) -> LoadedModel:
+    """The shared model, or the engine's error raised (for pages that explain a missing model their own way)."""
+    device = resolved_device()
+    dtype = st.session_state.get(DTYPE_KEY, "float32") if device != "cpu" else "float32"
+    with st.spinner(_("Loading {name} on {device}…").format(name=plain(name), device=device), show_time=True):
+        return _cached_load(name, head, device, dtype, _stamp(name))
+
+
 def get_model(head: str = "mlm", name: str | None = None) -> LoadedModel | None:
     """Load (once per process) the sidebar's model with `head`; show why on failure and return None."""
     name = name or current_model_name()
@@ -78,3 +93,10 @@ def get_model(head: str = "mlm", name: str | None = None) -> LoadedModel | None:
     except Exception as err:  # noqa: BLE001 - every failure becomes a message
         show_error(err)
         return None
+
+
+def preload_default() -> LoadedModel:
+    """Load, outside any browser session, the model a new session starts with (ui/serve.py calls this at startup):
+    the sidebar's first choice with the masked-LM head, on the first device, in float32, into the shared cache."""
+    name = picker_choices()[0]
+    return _cached_load(name, "mlm", available_devices()[0], "float32", _stamp(name))

@@ -170,6 +170,12 @@ def recall(kind: str, key: tuple) -> Any | None:
     return memo(kind, key)
 
 
+def store(kind: str, key: tuple, value: Any, keep: int | None = None) -> Any:
+    """Store `value` for (kind, key), replacing what was there; returns it."""
+    _INDEX.add(_container(), (kind, key), value, sizeof(value), keep)
+    return value
+
+
 def usage() -> dict[str, int]:
     """Bytes held by this session and by the whole server (for the bench and the tests)."""
     container = st.session_state.get(_KEY)

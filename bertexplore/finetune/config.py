@@ -14,6 +14,7 @@ import yaml
 
 from ..errors import InputError
 from ..registry import OFFLINE_MODEL
+from ..i18n import _
 
 TASKS: dict[str, str] = {
     "classification": "Sentence classification (one label per sentence)",
@@ -99,29 +100,34 @@ class JobConfig:
     def validate(self) -> "JobConfig":
         """Raise InputError naming the first setting that is out of range; return self otherwise."""
         if self.task not in TASKS:
-            raise InputError(f"Unknown task '{self.task}'; choose one of {', '.join(TASKS)}.")
+            raise InputError(_("Unknown task '{task}'; choose one of {choices}.").format(
+                                 task=self.task, choices=', '.join(TASKS)))
         if not str(self.base_model).strip():
-            raise InputError("No base model given: pick one in the sidebar or name a folder / hub id.")
+            raise InputError(_("No base model given: pick one in the sidebar or name a folder / hub id."))
         if not str(self.data).strip():
-            raise InputError("No training data given: pick a bundled dataset or upload a file.")
+            raise InputError(_("No training data given: pick a bundled dataset or upload a file."))
         for name, (low, high) in LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise InputError(f"The setting '{name}' must be a number, not {value!r}.")
+                raise InputError(_("The setting '{name}' must be a number, not {value!r}.").format(
+                                     name=name, value=value))
             if not (low <= value <= high):
-                raise InputError(f"The setting '{name}' is {value:g}; it must be between {low:g} and {high:g}.")
+                raise InputError(_("The setting '{name}' is {value:g}; it must be between {low:g} and "
+                                   "{high:g}.").format(name=name, value=value, low=low, high=high))
         for name in ("batch_size", "max_length", "seed", "max_steps", "eval_times"):
             if int(getattr(self, name)) != getattr(self, name):
-                raise InputError(f"The setting '{name}' must be a whole number, not {getattr(self, name)!r}.")
+                raise InputError(_("The setting '{name}' must be a whole number, not {value!r}.").format(
+                                     name=name, value=getattr(self, name)))
         if self.task == "multilabel" and not self.label_separator:
-            raise InputError("Multi-label data needs a label separator, e.g. '|'.")
+            raise InputError(_("Multi-label data needs a label separator, e.g. '|'."))
         return self
 
     @classmethod
     def for_task(cls, task: str, **overrides: Any) -> "JobConfig":
         """The defaults for a task (bundled data, tuned hyper-parameters), then `overrides`."""
         if task not in TASKS:
-            raise InputError(f"Unknown task '{task}'; choose one of {', '.join(TASKS)}.")
+            raise InputError(_("Unknown task '{task}'; choose one of {choices}.").format(
+                                 task=task, choices=', '.join(TASKS)))
         return cls(task=task, **(TASK_DEFAULTS[task] | overrides))
 
     @property
@@ -142,11 +148,11 @@ class JobConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "JobConfig":
         if not isinstance(values, dict):
-            raise InputError("A job config must be a mapping of settings (YAML key: value lines).")
+            raise InputError(_("A job config must be a mapping of settings (YAML key: value lines)."))
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise InputError(f"Unknown setting(s) in the job config: {', '.join(unknown)}.")
+            raise InputError(_("Unknown setting(s) in the job config: {unknown}.").format(unknown=', '.join(unknown)))
         config = cls(**values)
         for name in ("batch_size", "max_length", "seed", "max_steps", "eval_times"):
             value = getattr(config, name)
@@ -159,12 +165,12 @@ class JobConfig:
         try:
             values = yaml.safe_load(text)
         except yaml.YAMLError as err:
-            raise InputError(f"The job config is not valid YAML: {err}") from None
+            raise InputError(_("The job config is not valid YAML: {err}").format(err=err)) from None
         return cls.from_dict(values or {})
 
     @classmethod
     def load(cls, path: str | Path) -> "JobConfig":
         path = Path(path)
         if not path.is_file():
-            raise InputError(f"The job config '{path}' does not exist.")
+            raise InputError(_("The job config '{path}' does not exist.").format(path=path))
         return cls.from_yaml(path.read_text(encoding="utf-8"))

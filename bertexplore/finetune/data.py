@@ -107,18 +107,20 @@ class TaskData:
 def decode(raw: bytes, filename: str) -> str:
     """UTF-8 (with or without BOM) text, or a message pointing at the first bad byte."""
     if len(raw) > MAX_FILE_BYTES:
-        raise InputError(f"'{filename}' is {len(raw) / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB. "
-                         "Use a sample of it here, and the command-line job for bigger data.")
+        raise InputError(_("'{filename}' is {n_raw:.1f} MB; the limit is {limit} MB. Use a sample "
+                           "of it here, and the command-line job for bigger data.").format(
+                             filename=filename, n_raw=len(raw) / 2**20, limit=MAX_FILE_BYTES // 2**20))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise InputError(
-            f"'{filename}' is not UTF-8 text: byte 0x{raw[err.start]:02x} on line {line} cannot be read. "
-            "Save the file as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet) and upload it again."
+            _("'{filename}' is not UTF-8 text: byte 0x{raw:02x} on line {line} cannot be read. Save the "
+              "file as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet) and upload it again.").format(
+                filename=filename, raw=raw[err.start], line=line)
         ) from None
     if not text.strip():
-        raise InputError(f"'{filename}' is empty.")
+        raise InputError(_("'{filename}' is empty.").format(filename=filename))
     return text
 
 
@@ -154,9 +156,10 @@ def read_data(raw: bytes, filename: str) -> Table:
         try:
             frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=True, skip_blank_lines=True)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
-            raise InputError(f"'{filename}' could not be read as {'CSV' if sep == ',' else 'TSV'}: {err}") from None
+            raise InputError(_("'{filename}' could not be read as {value}: {err}").format(
+                                 filename=filename, value='CSV' if sep == ',' else 'TSV', err=err)) from None
         if frame.empty:
-            raise InputError(f"'{filename}' has a header but no rows.")
+            raise InputError(_("'{filename}' has a header but no rows.").format(filename=filename))
         frame.columns = [str(c).strip() for c in frame.columns]
         return Table(filename, frame=frame)
     if suffix in (".jsonl", ".json", ".ndjson"):
@@ -167,22 +170,25 @@ def read_data(raw: bytes, filename: str) -> Table:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
-                raise InputError(f"'{filename}' line {number} is not a JSON object: {err.msg}. "
-                                 "JSONL files hold one object per line, e.g. {\"text\": ..., \"label\": ...}.") from None
+                raise InputError(_("'{filename}' line {number} is not a JSON object: {msg}. JSONL files "
+                                   'hold one object per line, e.g. {{"text": ..., "label": ...}}.').format(
+                                     filename=filename, number=number, msg=err.msg)) from None
             except RecursionError:  # the parser gives up on deep nesting; so would pandas and the page
                 raise _too_deep(filename, number) from None
             if _depth(record) > MAX_JSON_DEPTH:
                 raise _too_deep(filename, number)
             if not isinstance(record, dict):
-                raise InputError(f"'{filename}' line {number} is a JSON {type(record).__name__}, not an object.")
+                raise InputError(_("'{filename}' line {number} is a JSON {name}, not an object.").format(
+                                     filename=filename, number=number, name=type(record).__name__))
             records.append(record)
         if not records:
-            raise InputError(f"'{filename}' is empty.")
+            raise InputError(_("'{filename}' is empty.").format(filename=filename))
         return Table(filename, frame=pd.DataFrame.from_records(records))
     if suffix in (".txt", ".text", ".md", ""):
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         return Table(filename, lines=lines, text=text)
-    raise InputError(f"'{filename}': unsupported file type '{suffix}'. Use .csv, .tsv, .jsonl or .txt.")
+    raise InputError(_("'{filename}': unsupported file type '{suffix}'. Use .csv, .tsv, .jsonl or .txt.").format(
+                         filename=filename, suffix=suffix))
 
 
 def read_path(path: str | Path) -> Table:
@@ -192,9 +198,9 @@ def read_path(path: str | Path) -> Table:
     for candidate in candidates:
         if candidate.is_file():
             if candidate.stat().st_size > MAX_FILE_BYTES * 50:  # the CLI may read more than an upload, but not anything
-                raise InputError(f"'{candidate}' is too big to read into memory here.")
+                raise InputError(_("'{candidate}' is too big to read into memory here.").format(candidate=candidate))
             return read_data(candidate.read_bytes(), candidate.name)
-    raise InputError(f"The data file '{path}' does not exist.")
+    raise InputError(_("The data file '{path}' does not exist.").format(path=path))
 
 
 def bundled_path(name: str) -> str:
@@ -217,10 +223,13 @@ def _rows(indices: list[int], limit: int = 5) -> str:
 
 def _column(table: Table, column: str, role: str) -> pd.Series:
     if table.frame is None:
-        raise InputError(f"'{table.filename}' is plain text: {role} needs a table (CSV, TSV or JSONL) with columns.")
+        raise InputError(_("'{filename}' is plain text: {role} needs a table (CSV, TSV or JSONL) with "
+                           "columns.").format(filename=table.filename, role=role))
     if column not in table.frame.columns:
-        raise InputError(f"'{table.filename}' has no column '{column}' for the {role}. "
-                         f"Its columns are: {', '.join(table.columns) or 'none'}. Pick the right one in the column mapping.")
+        raise InputError(_("'{filename}' has no column '{column}' for the {role}. Its columns are: "
+                           "{value}. Pick the right one in the column mapping.").format(
+                             filename=table.filename, column=column, role=role,
+                             value=', '.join(table.columns) or 'none'))
     return table.frame[column]
 
 
@@ -228,7 +237,8 @@ def _texts(table: Table, column: str) -> list[str]:
     series = _column(table, column, "text")
     empty = [i for i, v in enumerate(series) if _missing(v)]
     if empty:
-        raise InputError(f"'{table.filename}': the text is empty in row(s) {_rows(empty)} (rows count from 1 after the header).")
+        raise InputError(_("'{filename}': the text is empty in row(s) {empty} (rows count from 1 after the "
+                           "header).").format(filename=table.filename, empty=_rows(empty)))
     return [str(v) for v in series]
 
 
@@ -236,7 +246,8 @@ def _label_set(found: list[str], allowed: list[str], filename: str) -> list[str]
     if allowed:
         unknown = sorted(set(found) - set(allowed))
         if unknown:
-            raise InputError(f"'{filename}' has label(s) outside the allowed list {allowed}: {', '.join(map(repr, unknown[:10]))}.")
+            raise InputError(_("'{filename}' has label(s) outside the allowed list {allowed}: {repr}.").format(
+                                 filename=filename, allowed=allowed, repr=', '.join(map(repr, unknown[:10]))))
         return list(allowed)
     return sorted(set(found))
 
@@ -247,8 +258,8 @@ def prepare(table: Table, config: JobConfig) -> TaskData:
     if task == "pretraining":
         from .pretraining import prepare_text
         if table.text is None:
-            raise InputError(f"'{table.filename}' is a table: pre-training reads plain text (.txt), paragraphs "
-                             "separated by blank lines.")
+            raise InputError(_("'{filename}' is a table: pre-training reads plain text (.txt), paragraphs "
+                               "separated by blank lines.").format(filename=table.filename))
         return prepare_text(table.text, table.filename)
     if task == "qa":
         from .qa import prepare_table
@@ -259,7 +270,9 @@ def prepare(table: Table, config: JobConfig) -> TaskData:
         else:
             texts = _texts(table, config.text_column)
         if len(texts) < MIN_EXAMPLES:
-            raise InputError(f"'{table.filename}' has {len(texts)} non-empty line(s); masked-LM training needs at least {MIN_EXAMPLES}.")
+            raise InputError(_("'{filename}' has {n_texts} non-empty line(s); masked-LM training needs at "
+                               "least {minimum}.").format(
+                                 filename=table.filename, n_texts=len(texts), minimum=MIN_EXAMPLES))
         return TaskData(task, texts=texts, source=table.filename)
 
     if task == "ner":
@@ -269,13 +282,15 @@ def prepare(table: Table, config: JobConfig) -> TaskData:
     raw = list(_column(table, config.label_column, "labels"))
     missing = [i for i, v in enumerate(raw) if _missing(v)]
     if missing:
-        raise InputError(f"'{table.filename}': the label is missing (empty or NaN) in row(s) {_rows(missing)}. "
-                         "Every example needs a label; fix or drop those rows.")
+        raise InputError(_("'{filename}': the label is missing (empty or NaN) in row(s) {missing}. Every "
+                           "example needs a label; fix or drop those rows.").format(
+                             filename=table.filename, missing=_rows(missing)))
     if task == "classification":
         values = [str(v).strip() for v in raw]
         names = _label_set(values, [str(x) for x in config.labels], table.filename)
         if len(set(values)) < 2:
-            raise InputError(f"'{table.filename}' has a single class ({values[0]!r}): a classifier needs examples of at least two labels.")
+            raise InputError(_("'{filename}' has a single class ({values!r}): a classifier needs examples "
+                               "of at least two labels.").format(filename=table.filename, values=values[0]))
         index = {name: i for i, name in enumerate(names)}
         data = TaskData(task, texts=texts, labels=[index[v] for v in values], label_names=names, source=table.filename)
     else:  # multilabel: "sports|politics"
@@ -285,15 +300,18 @@ def prepare(table: Table, config: JobConfig) -> TaskData:
             sets.append(sorted({str(p).strip() for p in parts if str(p).strip()}))
         empty = [i for i, s in enumerate(sets) if not s]
         if empty:
-            raise InputError(f"'{table.filename}': no label in row(s) {_rows(empty)}.")
+            raise InputError(_("'{filename}': no label in row(s) {empty}.").format(
+                                 filename=table.filename, empty=_rows(empty)))
         names = _label_set([x for s in sets for x in s], [str(x) for x in config.labels], table.filename)
         if len(names) < 2:
-            raise InputError(f"'{table.filename}' uses a single label ({names[0]!r}): multi-label training needs at least two.")
+            raise InputError(_("'{filename}' uses a single label ({names!r}): multi-label training needs "
+                               "at least two.").format(filename=table.filename, names=names[0]))
         index = {name: i for i, name in enumerate(names)}
         data = TaskData(task, texts=texts, labels=[[index[x] for x in s] for s in sets], label_names=names,
                         source=table.filename)
     if len(data) < MIN_EXAMPLES:
-        raise InputError(f"'{table.filename}' has {len(data)} example(s); training needs at least {MIN_EXAMPLES}.")
+        raise InputError(_("'{filename}' has {n_data} example(s); training needs at least {minimum}.").format(
+                             filename=table.filename, n_data=len(data), minimum=MIN_EXAMPLES))
     return data
 
 
@@ -302,7 +320,8 @@ def _as_list(value, what: str, row: int, filename: str) -> list[str]:
         return value.split()
     if isinstance(value, (list, tuple)) and all(isinstance(x, (str, int, float)) for x in value):
         return [str(x) for x in value]
-    raise InputError(f"'{filename}' row {row + 1}: the {what} must be a list of strings (or one space-separated string).")
+    raise InputError(_("'{filename}' row {row}: the {what} must be a list of strings (or one "
+                       "space-separated string).").format(filename=filename, row=row + 1, what=what))
 
 
 def _prepare_ner(table: Table, config: JobConfig) -> TaskData:
@@ -311,13 +330,16 @@ def _prepare_ner(table: Table, config: JobConfig) -> TaskData:
     tokens, tags, bad_tags, bad_rows = [], [], set(), []
     for i, (toks, tgs) in enumerate(zip(tokens_col, tags_col)):
         if _missing(toks) if not isinstance(toks, list) else not toks:
-            raise InputError(f"'{table.filename}' row {i + 1} has no tokens.")
+            raise InputError(_("'{filename}' row {i} has no tokens.").format(filename=table.filename, i=i + 1))
         if not isinstance(tgs, list) and _missing(tgs):
-            raise InputError(f"'{table.filename}' row {i + 1} has no tags (missing or NaN).")
+            raise InputError(_("'{filename}' row {i} has no tags (missing or NaN).").format(
+                                 filename=table.filename, i=i + 1))
         toks = _as_list(toks, "tokens", i, table.filename)
         tgs = _as_list(tgs, "tags", i, table.filename)
         if len(toks) != len(tgs):
-            raise InputError(f"'{table.filename}' row {i + 1} has {len(toks)} tokens but {len(tgs)} tags; they must match one to one.")
+            raise InputError(_("'{filename}' row {i} has {n_toks} tokens but {n_tgs} tags; they must match "
+                               "one to one.").format(
+                                 filename=table.filename, i=i + 1, n_toks=len(toks), n_tgs=len(tgs)))
         wrong = [t for t in tgs if not BIO_TAG.match(t)]
         if wrong:
             bad_tags.update(wrong)
@@ -325,21 +347,27 @@ def _prepare_ner(table: Table, config: JobConfig) -> TaskData:
         tokens.append(toks)
         tags.append(tgs)
     if bad_tags:
-        raise InputError(f"'{table.filename}': tag(s) {', '.join(map(repr, sorted(bad_tags)[:8]))} in row(s) {_rows(bad_rows)} "
-                         "are outside the BIO scheme. Use O, B-TYPE and I-TYPE (e.g. B-PER, I-PER).")
+        raise InputError(_("'{filename}': tag(s) {repr} in row(s) {bad_rows} are outside the BIO scheme. "
+                           "Use O, B-TYPE and I-TYPE (e.g. B-PER, I-PER).").format(
+                             filename=table.filename, repr=', '.join(map(repr, sorted(bad_tags)[:8])),
+                             bad_rows=_rows(bad_rows)))
     types = sorted({t[2:] for row in tags for t in row if t != "O"})
     if config.labels:
         allowed = [str(x) for x in config.labels]
         unknown = sorted({t for row in tags for t in row} - set(allowed))
         if unknown:
-            raise InputError(f"'{table.filename}' has tag(s) outside the allowed list: {', '.join(unknown[:10])}.")
+            raise InputError(_("'{filename}' has tag(s) outside the allowed list: {unknown}.").format(
+                                 filename=table.filename, unknown=', '.join(unknown[:10])))
         names = allowed if "O" in allowed else ["O"] + allowed
     else:
         names = ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
     if not types:
-        raise InputError(f"'{table.filename}' has no entity tags at all (every tag is O): nothing to learn.")
+        raise InputError(_("'{filename}' has no entity tags at all (every tag is O): nothing to learn.").format(
+                             filename=table.filename))
     if len(tokens) < MIN_EXAMPLES:
-        raise InputError(f"'{table.filename}' has {len(tokens)} sentence(s); training needs at least {MIN_EXAMPLES}.")
+        raise InputError(_("'{filename}' has {n_tokens} sentence(s); training needs at least "
+                           "{minimum}.").format(
+                             filename=table.filename, n_tokens=len(tokens), minimum=MIN_EXAMPLES))
     index = {name: i for i, name in enumerate(names)}
     return TaskData("ner", tokens=tokens, labels=[[index[t] for t in row] for row in tags], label_names=names,
                     source=table.filename)
@@ -374,5 +402,6 @@ def split(data: TaskData, fraction: float, seed: int) -> tuple[TaskData, TaskDat
         take = min(max(1, int(round(n * fraction))), n - 1)
         val, train = order[:take], order[take:]
     if not val or not train:
-        raise InputError(f"{n} examples cannot be split into training and validation sets; add more data.")
+        raise InputError(_("{n} examples cannot be split into training and validation sets; add more data.").format(
+                             n=n))
     return data.subset(train), data.subset(sorted(val))

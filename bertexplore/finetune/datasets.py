@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 from transformers import DataCollatorForLanguageModeling, DataCollatorForTokenClassification, DataCollatorWithPadding
 
 from .data import TaskData
+from ..i18n import _
 
 IGNORE = -100  # label the loss skips: padding, special tokens, non-first wordpieces, unmasked MLM tokens
 
@@ -35,7 +36,7 @@ def _encodings(tokenizer, max_length: int, **kwargs) -> list[dict[str, list[int]
 
 
 def classification_dataset(data: TaskData, tokenizer, max_length: int) -> EncodedDataset:
-    rows, _ = _encodings(tokenizer, max_length, text=data.texts)
+    rows, _enc = _encodings(tokenizer, max_length, text=data.texts)
     for row, y in zip(rows, data.labels):
         if data.task == "multilabel":
             hot = [0.0] * len(data.label_names)
@@ -61,7 +62,7 @@ def ner_dataset(data: TaskData, tokenizer, max_length: int) -> EncodedDataset:
 
 def mlm_dataset(data: TaskData, tokenizer, max_length: int) -> EncodedDataset:
     """Unmasked lines: the collator masks a fresh random 15% every time a batch is drawn."""
-    rows, _ = _encodings(tokenizer, max_length, text=data.texts, return_special_tokens_mask=True)
+    rows, _enc = _encodings(tokenizer, max_length, text=data.texts, return_special_tokens_mask=True)
     return EncodedDataset(rows)
 
 
@@ -71,7 +72,7 @@ def fixed_mask_dataset(data: TaskData, tokenizer, max_length: int, probability: 
     Every chosen token becomes [MASK] (no 80/10/10 mix): the score is "predict the hidden word".
     """
     generator = torch.Generator().manual_seed(seed)
-    rows, _ = _encodings(tokenizer, max_length, text=data.texts)
+    rows, _enc = _encodings(tokenizer, max_length, text=data.texts)
     special_ids = set(tokenizer.all_special_ids)
     for row in rows:
         ids = torch.tensor(row["input_ids"])
@@ -121,4 +122,4 @@ def build(task: str, train: TaskData, val: TaskData, tokenizer, max_length: int,
     if task == "qa":
         from . import qa
         return qa.build(train, val, tokenizer, max_length)
-    raise ValueError(f"unknown task {task!r}")
+    raise ValueError(_("unknown task {task!r}").format(task=task))

@@ -13,7 +13,7 @@ import traceback
 from dataclasses import dataclass
 
 from ..errors import BertExploreError
-from ..i18n import current_language, language
+from ..i18n import _, current_language, language
 from .config import JobConfig
 from .eta import EtaEstimator, planned_evaluations
 from .train import TrainResult, run_training
@@ -75,7 +75,7 @@ class FineTuneJob:
     # -- control (called from the page) --------------------------------------------------------
     def start(self) -> "FineTuneJob":
         if self.thread is not None:
-            raise RuntimeError("a job starts once")
+            raise RuntimeError(_("a job starts once"))
         self.status = "queued"
         # The worker's messages (phases, errors) in the language of the session that started it.
         lang = current_language()

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 import sklearn.metrics as skm
 import torch
+from ..i18n import _
 
 IGNORE = -100
 
@@ -129,7 +130,7 @@ def evaluate_predictions(task: str, predictions: np.ndarray, labels: np.ndarray,
             "top5_accuracy": float(scores[:, 2].mean()),
             "masked_tokens": int(keep.sum()),
         }
-    raise ValueError(f"unknown task {task!r}")
+    raise ValueError(_("unknown task {task!r}").format(task=task))
 
 
 def trainer_hooks(task: str, names: list[str]) -> tuple[Callable, Callable | None]:

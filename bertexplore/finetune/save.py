@@ -38,8 +38,8 @@ def sanitize_name(name: str) -> str:
     text = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip())
     text = re.sub(r"\.{2,}", ".", re.sub(r"-{2,}", "-", text)).strip(".-_")[:MAX_NAME].strip(".-_")
     if not text or text.lower() in _RESERVED:
-        raise InputError(f"'{name}' cannot be used as a model name: use letters, digits, '-', '_' or '.', "
-                         "e.g. 'minilm-sentiment'.")
+        raise InputError(_("'{name}' cannot be used as a model name: use letters, digits, '-', '_' or '.', "
+                           "e.g. 'minilm-sentiment'.").format(name=name))
     return text
 
 

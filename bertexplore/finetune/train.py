@@ -31,6 +31,7 @@ from . import datasets as task_datasets
 from .config import TASK_HEADS, JobConfig
 from .data import TaskData, load_task_data, split
 from .metrics import evaluate_predictions, trainer_hooks
+from ..i18n import _
 
 
 class Progress(Protocol):
@@ -109,7 +110,8 @@ def build_model(config: JobConfig, label_names: list[str], device: str = "cpu") 
     set_seed(config.seed)
     built = build(config.base_model, TASK_HEADS[config.task], device=device, train=True, **overrides)
     if config.task in ("mlm", "pretraining") and built.tokenizer.mask_token_id is None:
-        raise UnsupportedModel(f"The tokenizer of '{config.base_model}' has no mask token: it cannot train a masked-LM.")
+        raise UnsupportedModel(_("The tokenizer of '{base_model}' has no mask token: it cannot train a "
+                                 "masked-LM.").format(base_model=config.base_model))
     if config.task == "pretraining":
         from .pretraining import check_model
         check_model(built.model, config.base_model)
@@ -273,7 +275,7 @@ def run_training(config: JobConfig, progress: Progress | None = None, stop: thre
         model = trainer.model
         del trainer
     except torch.OutOfMemoryError:
-        raise BertExploreError("Training ran out of memory: lower the batch size or the max length.") from None
+        raise BertExploreError(_("Training ran out of memory: lower the batch size or the max length.")) from None
     finally:
         torch.set_num_threads(previous_threads)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -282,8 +284,9 @@ def run_training(config: JobConfig, progress: Progress | None = None, stop: thre
     model.requires_grad_(False)
     notes = []
     if config.task in ("mlm", "pretraining"):
-        notes.append("Masked-LM head tied to the input embeddings." if embeddings_tied(model)
-                     else "Masked-LM decoder is NOT tied to the input embeddings (the base config says so).")
+        notes.append(_("Masked-LM head tied to the input embeddings.") if embeddings_tied(model)
+                     else _("Masked-LM decoder is NOT tied to the input embeddings (the base config says "
+                            "so)."))
     return TrainResult(
         config=config, model=model, tokenizer=tokenizer, label_names=names, metrics_before=before,
         metrics_after=after, losses=list(callback.losses), steps=steps, total_steps=total, stopped=stopped,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..i18n import _
+from ..i18n import N_, _
 from ..loading import LoadedModel
 from .checks import softmax
 
@@ -82,8 +82,9 @@ def softmax_vs_sigmoid(labels: tuple[str, ...], logits: np.ndarray, threshold: f
 
 
 CONFIG_FIELDS = (
-    ("num_hidden_layers", "layers"), ("hidden_size", "hidden size"), ("num_attention_heads", "heads"),
-    ("intermediate_size", "FFN width"), ("max_position_embeddings", "positions"), ("vocab_size", "vocabulary"),
+    ("num_hidden_layers", N_("layers")), ("hidden_size", N_("hidden size")), ("num_attention_heads", N_("heads")),
+    ("intermediate_size", N_("FFN width")), ("max_position_embeddings", N_("positions")),
+    ("vocab_size", N_("vocabulary")),
 )
 
 
@@ -107,7 +108,7 @@ class ConfigRow:
 def compare_configs(small, large) -> list[ConfigRow]:
     rows = [ConfigRow(label, int(getattr(small, key, 0) or 0), int(getattr(large, key, 0) or 0))
             for key, label in CONFIG_FIELDS]
-    rows.append(ConfigRow("parameters", bert_parameter_count(small), bert_parameter_count(large)))
+    rows.append(ConfigRow(N_("parameters"), bert_parameter_count(small), bert_parameter_count(large)))
     return rows
 
 
@@ -126,3 +127,15 @@ def representation_agreement(a: np.ndarray, b: np.ndarray) -> float:
     if off.sum() < 2:
         return float("nan")
     return float(np.corrcoef(sa[off], sb[off])[0, 1])
+
+
+def model_agreement(first: LoadedModel, second: LoadedModel, text: str, text_pair: str | None = None,
+                    max_length: int | None = None) -> float:
+    """representation_agreement of the two models' last hidden states on the same text (one forward each)."""
+    from ..trace import run_trace
+
+    last = []
+    for loaded in (first, second):
+        name = f"blocks.{loaded.num_layers - 1}.resid_post"
+        last.append(run_trace(loaded, text, text_pair, max_length=max_length, names=[name])[name])
+    return representation_agreement(last[0], last[1])

@@ -3,18 +3,54 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 
 from ..i18n import N_
 from ..loading import LoadedModel
 from .forward import model_key
 
-STEP_NAMES = (
-    "embed.word", "embed.position", "embed.segment", "embed.sum", "embed.out",
-    "blocks.*.attn.q", "blocks.*.attn.k", "blocks.*.attn.v", "blocks.*.attn.scores", "blocks.*.attn.pattern",
-    "blocks.*.attn.z", "blocks.*.attn.out", "blocks.*.resid_mid", "blocks.*.mlp.pre", "blocks.*.mlp.post",
-    "blocks.*.mlp.out", "blocks.*.resid_post",
-)
-HEAD_OUT_BUDGET = 64 * 2**20  # each head's share [H, T, D] for every layer: recorded only while it stays this small
+MAX_TOKENS = 256  # the walk reads this many tokens at most (step 8 shows how longer texts are windowed)
+TRACE_BUDGET = 160 * 2**20  # a session memo keeps at most ~400 MB: the walk's trace must leave room for the rest
+ESSENTIAL = ("embed.word", "embed.position", "embed.segment", "embed.sum", "embed.out",
+             "blocks.*.attn.q", "blocks.*.attn.k", "blocks.*.attn.v", "blocks.*.attn.pattern", "blocks.*.attn.z",
+             "blocks.*.attn.out", "blocks.*.resid_mid", "blocks.*.mlp.out", "blocks.*.resid_post")
+# Recorded while they fit the budget, in this order; without them the steps recompute them by hand from the
+# recorded values and the weights (and prove the chain against what was recorded).
+OPTIONAL = ("blocks.*.attn.scores", "blocks.*.mlp.post", "blocks.*.mlp.pre", "blocks.*.attn.head_out")
+STEP_NAMES = ESSENTIAL + OPTIONAL
+
+
+def _bytes(name: str, loaded: LoadedModel, tokens: int) -> int:
+    config = loaded.config
+    hidden = int(getattr(config, "hidden_size", 0) or getattr(config, "dim", 0) or 0)
+    width = int(getattr(config, "intermediate_size", 0) or getattr(config, "hidden_dim", 0) or 4 * hidden)
+    heads, layers = loaded.num_heads, loaded.num_layers if name.startswith("blocks") else 1
+    per = {"attn.pattern": heads * tokens, "attn.scores": heads * tokens, "mlp.pre": width, "mlp.post": width,
+           "attn.head_out": heads * hidden}
+    suffix = name.split(".", 2)[-1] if name.startswith("blocks") else name
+    return 4 * layers * tokens * per.get(suffix, hidden)
+
+
+def trace_names(loaded: LoadedModel, tokens: int) -> list[str]:
+    """Every step of every layer and the heads' outputs; the optional steps only while the trace stays in budget."""
+    from ..trace import head_names
+
+    names = list(ESSENTIAL) + list(head_names(loaded))
+    total = sum(_bytes(n, loaded, tokens) for n in ESSENTIAL)
+    for name in OPTIONAL:
+        size = _bytes(name, loaded, tokens)
+        if total + size <= TRACE_BUDGET:
+            names.append(name)
+            total += size
+    return names
+
+
+def has_layer_cache(trace, layer: int) -> bool:
+    """Whether the trace holds every step anatomy.recompute_layer reads for `layer`."""
+    from ..anatomy import LAYER_STEPS
+
+    return all(f"blocks.{layer}.{step}" in trace for step in LAYER_STEPS)
+
 
 # Families whose layers differ from BERT's post-LayerNorm encoder: the page says so instead of showing wrong math.
 FAMILY_NOTES = {
@@ -43,17 +79,6 @@ FAMILY_DIFFERENCES = {
 }
 
 
-def trace_names(loaded: LoadedModel, tokens: int) -> list[str]:
-    """Every step of every layer, plus the heads' outputs; each head's share only while it stays small."""
-    from ..trace import head_names
-
-    names = list(STEP_NAMES) + list(head_names(loaded))
-    hidden = int(getattr(loaded.config, "hidden_size", 0) or 0)
-    if loaded.num_layers * loaded.num_heads * tokens * hidden * 4 <= HEAD_OUT_BUDGET:
-        names.append("blocks.*.attn.head_out")
-    return names
-
-
 ARCHITECTURE_HEADS = (
     ("ForPreTraining", "pretraining"), ("ForMaskedLM", "mlm"), ("ForSequenceClassification", "sequence-classification"),
     ("ForTokenClassification", "token-classification"), ("ForQuestionAnswering", "question-answering"),
@@ -71,11 +96,21 @@ def head_for_architectures(architectures) -> str:
 
 def auto_head(name: str) -> str:
     """Read the checkpoint's configuration (local files first, the hub where reachable) to pick its own head."""
-    from ..loading import load_config
+    from ..loading import weights_stamp
     from ..registry import resolve
 
     try:
         source, is_local = resolve(name)
+    except Exception:  # noqa: BLE001 - loading the model itself reports the real problem
+        return "pretraining"
+    return _auto_head(name, source, is_local, weights_stamp(source) if is_local else None)
+
+
+@lru_cache(maxsize=64)  # once per name and weights' revision, not on every rerun (a hub id may cost a request)
+def _auto_head(name: str, source: str, is_local: bool, stamp: float | None) -> str:
+    from ..loading import load_config
+
+    try:
         config = load_config(source, is_local, name)[0]
     except Exception:  # noqa: BLE001 - loading the model itself reports the real problem
         return "pretraining"

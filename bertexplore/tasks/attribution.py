@@ -20,6 +20,7 @@ from ..errors import InputError
 from ..loading import LoadedModel
 from ..tokens import Tokenized
 from ..trace import model_inputs
+from ..i18n import _
 
 Method = Literal["integrated-gradients", "gradient-x-input"]
 Output = Literal["softmax", "sigmoid", "logit"]
@@ -132,11 +133,14 @@ def attribute(
     """
     num_labels = int(getattr(loaded.config, "num_labels", 0) or 0)
     if not 0 <= target < max(num_labels, 1):
-        raise InputError(f"Label index {target} does not exist: this checkpoint has labels 0..{num_labels - 1}.")
+        raise InputError(_("Label index {target} does not exist: this checkpoint has labels "
+                           "0..{num_labels}.").format(target=target, num_labels=num_labels - 1))
     if method not in METHOD_NAMES:
-        raise InputError(f"Unknown attribution method '{method}'; choose {' or '.join(METHOD_NAMES)}.")
+        raise InputError(_("Unknown attribution method '{method}'; choose {choices}.").format(
+                             method=method, choices=' or '.join(METHOD_NAMES)))
     if not 1 <= steps <= MAX_STEPS:
-        raise InputError(f"Integrated gradients needs between 1 and {MAX_STEPS} steps, not {steps}.")
+        raise InputError(_("Integrated gradients needs between 1 and {limit} steps, not {steps}.").format(
+                             limit=MAX_STEPS, steps=steps))
     batch = model_inputs(loaded, inputs.input_ids, inputs.segment_ids)
     batch = {k: v.to(loaded.device) for k, v in batch.items()}
     ids = batch.pop("input_ids")

@@ -12,6 +12,7 @@ from ..tokens import Tokenized
 from ..trace import Trace, trace_tokens
 from .checkpoints import require_head
 from .labels import label_names
+from ..i18n import _
 
 Mode = Literal["single-label", "multi-label", "regression"]
 
@@ -57,9 +58,10 @@ def predicted_labels(scores: np.ndarray, mode: Mode, thresholds: Sequence[float]
     if mode == "multi-label":
         limits = np.full(len(scores), 0.5) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
         if limits.shape != (len(scores),):
-            raise InputError(f"Give one threshold per label ({len(scores)}), not {limits.size}.")
+            raise InputError(_("Give one threshold per label ({n_scores}), not {size}.").format(
+                                 n_scores=len(scores), size=limits.size))
         if np.any((limits < 0) | (limits > 1)):
-            raise InputError("Thresholds are probabilities: each must lie between 0 and 1.")
+            raise InputError(_("Thresholds are probabilities: each must lie between 0 and 1."))
         return tuple(int(i) for i in np.flatnonzero(scores >= limits))
     return ()
 

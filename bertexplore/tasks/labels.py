@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
+from ..i18n import _
 
 
 def label_names(config: Any, count: int) -> tuple[list[str], list[str]]:
@@ -24,12 +25,12 @@ def label_names(config: Any, count: int) -> tuple[list[str], list[str]]:
     if missing:
         shown = ", ".join(str(i) for i in missing[:10]) + ("…" if len(missing) > 10 else "")
         notices.append(
-            f"The checkpoint's config names no label for output index {shown} (its id2label is incomplete), "
-            "so those outputs are shown as LABEL_<index>."
+            _("The checkpoint's config names no label for output index {shown} (its id2label is "
+              "incomplete), so those outputs are shown as LABEL_<index>.").format(shown=shown)
         )
     extra = sorted(k for k in table if not 0 <= k < count)
     if extra:
         shown = ", ".join(f"{k} ({table[k]})" for k in extra[:10])
-        notices.append(f"The config also names output index {shown}, but the model has only {count} outputs; "
-                       "that name is ignored.")
+        notices.append(_("The config also names output index {shown}, but the model has only {count} "
+                         "outputs; that name is ignored.").format(shown=shown, count=count))
     return names, notices

@@ -16,6 +16,7 @@ from ..tokens import Tokenized
 from ..trace import Trace, run_trace
 from .checkpoints import require_head
 from .labels import label_names
+from ..i18n import _
 
 Strategy = Literal["first", "average", "max"]
 STRATEGIES: dict[str, str] = {
@@ -78,10 +79,12 @@ def word_tags(inputs: Tokenized, probs: np.ndarray, labels: tuple[str, ...] | li
               strategy: Strategy = "first") -> list[WordTag]:
     """One tag per word of the first segment, from its wordpieces' probabilities by `strategy`."""
     if strategy not in STRATEGIES:
-        raise InputError(f"Unknown aggregation strategy '{strategy}'; choose one of {', '.join(STRATEGIES)}.")
+        raise InputError(_("Unknown aggregation strategy '{strategy}'; choose one of {choices}.").format(
+                             strategy=strategy, choices=', '.join(STRATEGIES)))
     probs = np.asarray(probs, dtype=np.float32)
     if probs.shape != (len(inputs), len(labels)):
-        raise InputError(f"Expected probabilities of shape {(len(inputs), len(labels))}, got {probs.shape}.")
+        raise InputError(_("Expected probabilities of shape {value}, got {shape}.").format(
+                             value=(len(inputs), len(labels)), shape=probs.shape))
     out = []
     for word in inputs.words():
         first = word.positions[0]
@@ -159,13 +162,15 @@ def entity_attention(attentions: np.ndarray, positions: tuple[int, ...] | list[i
                      head: int) -> tuple[np.ndarray, np.ndarray]:
     """For one layer/head: (attention FROM the entity to every token, averaged over its wordpieces;
     attention TO the entity from every token, summed over its wordpieces: the share of each token's attention it gets)."""
-    layers, heads, length, _ = attentions.shape
+    layers, heads, length, _width = attentions.shape
     if not 0 <= layer < layers:
-        raise InputError(f"Layer {layer} does not exist: this model has layers 0..{layers - 1}.")
+        raise InputError(_("Layer {layer} does not exist: this model has layers 0..{layers}.").format(
+                             layer=layer, layers=layers - 1))
     if not 0 <= head < heads:
-        raise InputError(f"Head {head} does not exist: this model has heads 0..{heads - 1}.")
+        raise InputError(_("Head {head} does not exist: this model has heads 0..{heads}.").format(
+                             head=head, heads=heads - 1))
     cols = [p for p in positions if 0 <= p < length]
     if not cols:
-        raise InputError("The entity has no token positions inside the input.")
+        raise InputError(_("The entity has no token positions inside the input."))
     grid = attentions[layer, head]
     return grid[cols].mean(axis=0).astype(np.float32), grid[:, cols].sum(axis=1).astype(np.float32)

@@ -10,6 +10,7 @@ from ..loading import LoadedModel
 from ..tokens import Tokenized, clean_text
 from ..trace import Trace, trace_tokens
 from .checkpoints import require_head
+from ..i18n import N_, _
 
 # BERT's pre-training convention: index 0 = B is the real next sentence, index 1 = B is a random sentence.
 NSP_LABELS = ("IsNext", "NotNext")
@@ -44,19 +45,20 @@ class NextSentence:
 def predict_next(loaded: LoadedModel, sentence_a: str, sentence_b: str) -> NextSentence:
     """Tokenise A and B as a pair (segment ids 0 and 1), one forward, softmax over the NSP head's two logits."""
     require_head(loaded, "pretraining")
-    sentence_a, _ = clean_text(sentence_a, "sentence A")
-    sentence_b, _ = clean_text(sentence_b, "sentence B")  # tokenize() would silently drop an empty pair
+    sentence_a, _notices = clean_text(sentence_a, N_("sentence A"))
+    sentence_b, _notices = clean_text(sentence_b, N_("sentence B"))  # tokenize() would silently drop an empty pair
     if not loaded.uses_segments:
         raise UnsupportedModel(
-            f"'{loaded.name}' has no segment (token type) embeddings, so it cannot tell sentence A from sentence B: "
-            "it was not pre-trained with next-sentence prediction."
+            _("'{name}' has no segment (token type) embeddings, so it cannot tell sentence A from sentence "
+              "B: it was not pre-trained with next-sentence prediction.").format(name=loaded.name)
         )
     inputs = loaded.tokenize(sentence_a, sentence_b)
     trace = trace_tokens(loaded, inputs)
     if "nsp.logits" not in trace:
         raise UnsupportedModel(
-            f"'{loaded.name}' ({type(loaded.model).__name__}) has no next-sentence head: only BERT's pre-training "
-            "checkpoints (BertForPreTraining, e.g. bert-base-uncased) were trained on this task."
+            _("'{name}' ({name2}) has no next-sentence head: only BERT's pre-training checkpoints "
+              "(BertForPreTraining, e.g. bert-base-uncased) were trained on this task.").format(
+                name=loaded.name, name2=type(loaded.model).__name__)
         )
     return from_trace(loaded, trace)
 

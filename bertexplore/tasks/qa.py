@@ -19,6 +19,7 @@ from ..loading import LoadedModel
 from ..tokens import Tokenized, clean_text
 from ..trace import Trace, trace_batch
 from .checkpoints import require_head
+from ..i18n import N_, _
 
 DEFAULT_MAX_LENGTH = 384  # the window size SQuAD models were trained with
 DEFAULT_STRIDE = 128  # tokens shared by consecutive windows, so no answer is cut in two
@@ -42,9 +43,9 @@ def best_spans(start_logits: np.ndarray, end_logits: np.ndarray, context_mask: n
     end_logits = np.asarray(end_logits, dtype=np.float64)
     mask = np.asarray(context_mask, dtype=bool)
     if not (start_logits.shape == end_logits.shape == mask.shape) or start_logits.ndim != 1:
-        raise InputError("Start logits, end logits and the context mask must be 1-D and of equal length.")
+        raise InputError(_("Start logits, end logits and the context mask must be 1-D and of equal length."))
     if max_answer_len < 1:
-        raise InputError("The maximum answer length must be at least one token.")
+        raise InputError(_("The maximum answer length must be at least one token."))
     if not mask.any():
         return []
     scores = start_logits[:, None] + end_logits[None, :]
@@ -133,8 +134,9 @@ def make_windows(tokenizer, question: str, context: str, max_length: int = DEFAU
     room = max_length - len(question_ids) - 3  # [CLS] question [SEP] context [SEP]
     if room < 16:
         raise InputError(
-            f"The question is too long ({len(question_ids)} tokens): with a {max_length}-token window it leaves "
-            f"only {max(room, 0)} tokens for the context. Shorten the question."
+            _("The question is too long ({n_question_ids} tokens): with a {max_length}-token window it "
+              "leaves only {room} tokens for the context. Shorten the question.").format(
+                n_question_ids=len(question_ids), max_length=max_length, room=max(room, 0))
         )
     asked = stride
     stride = max(0, min(stride, room // 2))  # consecutive windows must still advance through the context
@@ -154,10 +156,12 @@ def make_windows(tokenizer, question: str, context: str, max_length: int = DEFAU
         windows.append(Window(w, tuple(tokenizer.convert_ids_to_tokens(ids)), np.asarray(ids, dtype=np.int64),
                               np.asarray(types, dtype=np.int64), offsets, cls_index))
     if len(windows) > 1:
-        notices.append(f"The context is longer than one {max_length}-token window, so it was read as "
-                       f"{len(windows)} overlapping windows ({stride} tokens shared between neighbours).")
+        notices.append(_("The context is longer than one {max_length}-token window, so it was read as "
+                         "{n_windows} overlapping windows ({stride} tokens shared between neighbours).").format(
+                           max_length=max_length, n_windows=len(windows), stride=stride))
         if stride != asked:
-            notices.append(f"The stride was lowered from {asked} to {stride} tokens so that windows still advance.")
+            notices.append(_("The stride was lowered from {asked} to {stride} tokens so that windows still "
+                             "advance.").format(asked=asked, stride=stride))
     return windows, notices, stride
 
 
@@ -242,8 +246,8 @@ def read(loaded: LoadedModel, question: str, context: str, max_length: int | Non
          stride: int = DEFAULT_STRIDE, names: Iterable[str] | None = None) -> Reading:
     """Preprocess (windows) and the traced forwards, batched 8 windows at a time; `names`: more to keep per window."""
     require_head(loaded, "question-answering")
-    question, q_notices = clean_text(question, "question")
-    context, c_notices = clean_text(context, "context")
+    question, q_notices = clean_text(question, N_("question"))
+    context, c_notices = clean_text(context, N_("context"))
     length = min(max_length or DEFAULT_MAX_LENGTH, loaded.max_length)
     with loaded.lock:
         windows, w_notices, stride = make_windows(loaded.tokenizer, question.strip(), context, length, stride)
@@ -256,7 +260,7 @@ def result(reading: Reading, max_answer_len: int = 30, top_k: int = 5, allow_no_
            null_threshold: float = 0.0) -> QAResult:
     """Postprocess a Reading: span decoding across windows and the no-answer decision."""
     if not 1 <= max_answer_len <= 512:
-        raise InputError("The maximum answer length must be between 1 and 512 tokens.")
+        raise InputError(_("The maximum answer length must be between 1 and 512 tokens."))
     candidates, null_score, best = decode(list(reading.windows), reading.context, max_answer_len, top_k,
                                           allow_no_answer, null_threshold)
     return QAResult(reading.model_name, reading.question, reading.context, reading.windows, tuple(candidates),
@@ -268,5 +272,5 @@ def answer(loaded: LoadedModel, question: str, context: str, max_answer_len: int
            allow_no_answer: bool = False, max_length: int | None = None, stride: int = DEFAULT_STRIDE) -> QAResult:
     """The whole pipeline: windows, forwards, span decoding across windows."""
     if not 1 <= max_answer_len <= 512:
-        raise InputError("The maximum answer length must be between 1 and 512 tokens.")
+        raise InputError(_("The maximum answer length must be between 1 and 512 tokens."))
     return result(read(loaded, question, context, max_length, stride), max_answer_len, top_k, allow_no_answer)

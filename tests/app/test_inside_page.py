@@ -83,13 +83,17 @@ def test_masked_tokens_feed_the_mlm_head(tiny_dir):
     assert any("= the model's own value" in h for h in _proof_headers(at))
 
 
-def test_packaged_minilm_offline_says_which_heads_are_missing():
-    at = open_page(PAGE, inside_text="The keys to the cabinet are on the table.", inside_step=6)
+def test_packaged_minilm_offline_every_step_with_real_weights():
+    at = open_page(PAGE, inside_text="The keys to the cabinet are on the table. She put them there.", inside_step=6)
     assert_no_exception(at)
     assert any("no masked-LM head" in i.value for i in at.info)
     assert any("bertexplore download" in c.value for c in at.code)
-    _step(at, 3)
-    assert any("= the model's own value" in h for h in _proof_headers(at))
+    for n in (1, 2, 3, 4, 5, 7, 8):
+        _step(at, n)
+        headers = _proof_headers(at)
+        assert all("= the model's own value" in h for h in headers), (n, headers)  # real weights, float32 rounding
+        if n in (2, 3, 5):
+            assert headers, n
 
 
 def _open_with_url(tiny_dir, params: dict) -> AppTest:
@@ -147,3 +151,30 @@ def test_practical_step_compression_and_distillation_buttons(tiny_dir):
     assert any("bertexplore download bert-base-uncased" in c.value for c in at.code)
     at.slider(key="inside_stride").set_value(12).run()
     assert_no_exception(at)
+
+
+def test_long_inputs_keep_a_smaller_trace_and_every_step_still_proves_itself(tiny_dir, monkeypatch):
+    from bertexplore.inside import walk
+
+    monkeypatch.setattr(walk, "TRACE_BUDGET", 1)  # nothing optional fits: scores, FFN activations, head shares
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-mlm"), inside_text=TEXT, inside_step=3)
+    assert_no_exception(at)
+    for n in (3, 4, 5):
+        _step(at, n)
+        headers = _proof_headers(at)
+        assert all("= the model's own value" in h for h in headers), (n, headers)
+        if n != 4:
+            assert headers, n
+
+
+def test_the_walk_reads_at_most_max_tokens(tiny_dir, monkeypatch):
+    from bertexplore.inside import walk
+
+    monkeypatch.setattr(walk, "MAX_TOKENS", 16)
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-mlm"), inside_text="the cat sat on the mat . " * 30)
+    assert_no_exception(at)
+    assert any("cut to 64" in i.value for i in at.info)  # the model's own limit first
+    assert any("first 16 tokens" in i.value for i in at.info)  # then the walk's
+    assert len(at.selectbox(key="inside_token").options) == 16
+    _step(at, 8)
+    assert any("210 tokens" in c.value for c in at.caption)  # the windows still cover the whole text

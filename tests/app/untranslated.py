@@ -31,11 +31,11 @@ ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is
     BIO PER LOC ORG MISC Hugging Face Hub Trainer PyPI bertviz bertexplore captum jieba Streamlit safetensors
     PyTorch torch transformers ID id ids top-k top-p max min MB GB KB ms wwm HFL MiniLM ext ETA PLL AUC
     seqeval sentence-transformers Google Wikipedia Python pip npm emoji Q K V QK AB ALTI PCA lens
-    auto cpu cuda mps base mlm pretraining
+    auto cpu cuda mps base mlm pretraining kB NumPy rollout
     """.split()
 } | {  # authors the pages cite
     "Ferrando", "Kobayashi", "Clark", "Kovaleva", "Michel", "Linzen", "Ettinger", "Devlin", "Vaswani", "Abnar",
-    "Zuidema", "Sundararajan", "Gauss-Legendre", "Spearman",
+    "Zuidema", "Sundararajan", "Gauss-Legendre", "Spearman", "Salazar", "Kauf", "Ivanova", "Top-k",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]")
 CODE = re.compile(r"`[^`]*`")
@@ -51,7 +51,8 @@ def leaks(text: str, exclude: tuple[str, ...] = (), words: frozenset[str] = froz
     as lower-case words: a token of the input may show on its own) and allowed terms are out."""
     if not text:
         return []
-    text = STYLE.sub(" ", str(text))
+    text = re.sub(r"\\(.)", r"\1", str(text))  # Markdown escapes (ui.markdown.plain) show as the character
+    text = STYLE.sub(" ", text)
     text = TAGS.sub(" ", text)
     text = CODE.sub(" ", text)
     for item in sorted((e for e in exclude if e), key=len, reverse=True):
@@ -127,12 +128,20 @@ def rendered_texts(at) -> Iterator[tuple[str, str]]:
 
 
 def user_inputs(at) -> tuple[str, ...]:
-    """What the user typed (or the page pre-filled from examples): not interface text."""
+    """What the user typed (or the page pre-filled from examples), and the data the page shows in its tables
+    (tokens, predictions, labels): not interface text, wherever else it also shows (token chips in HTML)."""
     out = []
     for kind in ("text_input", "text_area"):
         for el in getattr(at, kind):
             if el.value:
                 out.append(str(el.value))
+    for el in at.dataframe:
+        try:
+            frame = el.value
+        except Exception:  # noqa: BLE001
+            continue
+        for column in frame.columns:
+            out.extend(v for v in frame[column].tolist() if isinstance(v, str))
     return tuple(out)
 
 

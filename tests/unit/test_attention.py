@@ -193,3 +193,17 @@ def test_figures_are_compact_and_labelled(pair_trace):
     assert len(grid_fig.data) == 1 and len(grid_fig.layout.shapes) == 1
     assert list(grid_fig.layout.xaxis.ticktext) == ["H1", "H2", "H3", "H4"]
     assert unique_labels(["a", "a", "b", "a"]) == ["a", "a\u200b", "b", "a\u200b\u200b"]
+
+
+def test_heatmap_needs_no_measuring_pass_in_the_browser(pair_trace):
+    """The colour range and margins come with the figure, so plotly neither scans z nor redraws to fit labels."""
+    view = A.view_matrix(pair_trace, A.ViewSettings(layer=1, head=2))
+    layout = heatmap_figure(view).to_dict()["layout"]
+    trace = heatmap_figure(view).to_dict()["data"][0]
+    assert trace["zmin"] == 0.0 and trace["zmax"] == pytest.approx(float(view.matrix.max()))
+    assert heatmap_figure(view, zmax=1.0).to_dict()["data"][0]["zmax"] == 1.0  # the fixed 0-1 scale
+    assert not layout["xaxis"].get("automargin") and not layout["yaxis"].get("automargin")
+    long_cols = A.Units(tuple("x" * 20 for _ in view.cols.labels), view.cols.segments, view.cols.special,
+                        view.cols.positions)
+    longer = A.AttentionView(view.matrix, view.rows, long_cols, view.title)
+    assert heatmap_figure(longer).to_dict()["layout"]["margin"]["t"] > layout["margin"]["t"]  # room for long labels

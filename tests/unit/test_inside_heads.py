@@ -71,3 +71,24 @@ def test_base_model_has_no_task_head_and_head_choice_from_architectures(tiny_dir
     assert head_for_architectures(["BertForPreTraining"]) == "pretraining"
     assert head_for_architectures(["DistilBertForSequenceClassification"]) == "sequence-classification"
     assert head_for_architectures(None) == "base" and head_for_architectures(["BertModel"]) == "base"
+
+
+def test_trace_names_keep_the_essentials_and_drop_optional_steps_over_budget(tiny_dir, monkeypatch):
+    from bertexplore.inside import walk
+
+    loaded = load_model(str(tiny_dir / "tiny-mlm"), head="mlm", device="cpu")
+    names = walk.trace_names(loaded, 10)
+    assert set(walk.STEP_NAMES) <= set(names)
+    monkeypatch.setattr(walk, "TRACE_BUDGET", sum(walk._bytes(n, loaded, 10) for n in walk.ESSENTIAL)
+                        + walk._bytes("blocks.*.attn.scores", loaded, 10))
+    names = walk.trace_names(loaded, 10)
+    assert "blocks.*.attn.scores" in names and "blocks.*.mlp.post" not in names
+    assert "blocks.*.attn.head_out" not in names and set(walk.ESSENTIAL) <= set(names)
+    # the estimate is the real size of what the trace records
+    from bertexplore.trace import trace_tokens
+    inputs = loaded.tokenize("the cat sat on the mat , the dog")
+    trace = trace_tokens(loaded, inputs, names=list(walk.STEP_NAMES))
+    for name in walk.STEP_NAMES:
+        if name.startswith("blocks."):
+            recorded = sum(trace[n].nbytes for n in trace.names if n.endswith(name.split(".", 2)[-1]))
+            assert recorded == walk._bytes(name, loaded, len(inputs)), name

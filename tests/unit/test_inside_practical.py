@@ -8,7 +8,7 @@ from transformers import BertConfig, BertModel
 
 from bertexplore.errors import InputError
 from bertexplore.inside.compression import compression_report, variant_model
-from bertexplore.inside.practical import (bert_parameter_count, compare_configs, long_text_windows,
+from bertexplore.inside.practical import (bert_parameter_count, compare_configs, long_text_windows, model_agreement,
                                           representation_agreement, softmax_vs_sigmoid)
 from bertexplore.loading import load_model
 from bertexplore.tokens import tokenize
@@ -62,6 +62,17 @@ def test_representation_agreement():
     assert representation_agreement(h, rng.normal(size=(7, 32))) < 0.9
     with pytest.raises(InputError):
         representation_agreement(h, h[:5])
+
+
+def test_agreement_between_two_models_on_the_same_text(tiny_dir):
+    a = load_model(str(tiny_dir / "tiny-base"), head="base", device="cpu")
+    b = load_model(str(tiny_dir / "tiny-mlm"), head="mlm", device="cpu")
+    text = "the cat sat on the mat"
+    assert np.isclose(model_agreement(a, a, text), 1.0)
+    with torch.no_grad():
+        ha = a.model(**a.tokenizer(text, return_tensors="pt")).last_hidden_state[0].numpy()
+        hb = b.encoder(**b.tokenizer(text, return_tensors="pt")).last_hidden_state[0].numpy()
+    assert np.isclose(model_agreement(a, b, text), representation_agreement(ha, hb), atol=1e-6)
 
 
 def test_compression_on_copies_never_touches_the_shared_model(tiny_dir):

