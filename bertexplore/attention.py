@@ -16,15 +16,15 @@ import numpy as np
 from .errors import InputError
 from .tokens import Tokenized
 from .trace import Trace
-from .i18n import _
+from .i18n import N_, _
 
 Level = Literal["tokens", "words"]
 
 # Segment filters: (segment of the attending rows, segment of the attended columns); None = any.
 FILTERS: dict[str, tuple[int | None, int | None]] = {
-    "All": (None, None),
-    "A → A (within A)": (0, 0),
-    "B → B (within B)": (1, 1),
+    N_("All"): (None, None),
+    N_("A → A (within A)"): (0, 0),
+    N_("B → B (within B)"): (1, 1),
     "A → B": (0, 1),
     "B → A": (1, 0),
 }
@@ -170,13 +170,13 @@ def view_matrix(trace: Trace, settings: ViewSettings) -> AttentionView:
     notes: list[str] = []
     if settings.rollout:
         matrix = rollout(att, upto=settings.layer)
-        what = f"Attention rollout through layer {settings.layer + 1} (heads averaged, residual 0.5·I)"
+        what = _("Attention rollout through layer {layer} (heads averaged, residual 0.5·I)").format(layer=settings.layer + 1)
     elif settings.head is None:
         matrix = head_average(att, settings.layer)
-        what = f"Layer {settings.layer + 1}, mean of {att.shape[1]} heads"
+        what = _("Layer {layer}, mean of {heads} heads").format(layer=settings.layer + 1, heads=att.shape[1])
     else:
         matrix = head_matrix(att, settings.layer, settings.head)
-        what = f"Layer {settings.layer + 1}, head {settings.head + 1}"
+        what = _("Layer {layer}, head {head}").format(layer=settings.layer + 1, head=settings.head + 1)
     if settings.level == "words":
         matrix, units = aggregate_words(matrix, trace.inputs)
         notes.append(_("Words: attention TO a word sums its wordpieces, FROM a word averages them; rows "
@@ -192,7 +192,7 @@ def view_matrix(trace: Trace, settings: ViewSettings) -> AttentionView:
     matrix, rows, cols = segment_block(matrix, units, settings.filter)
     if settings.filter != "All":
         notes.append(_("Showing {filter}: rows attend, columns are attended to; a row sums to the share of "
-                       "its attention that lands in that segment.").format(filter=settings.filter))
+                       "its attention that lands in that segment.").format(filter=_(settings.filter)))
     return AttentionView(np.ascontiguousarray(matrix, dtype=np.float32), rows, cols, what, tuple(notes))
 
 

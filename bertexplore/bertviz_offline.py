@@ -91,9 +91,9 @@ class Subset:
 
     def describe(self) -> str:
         if self.complete:
-            return "all layers and heads"
+            return _("all layers and heads")
         fmt = lambda xs: ", ".join(str(x + 1) for x in xs)  # noqa: E731
-        return f"layers {fmt(self.layers)} × heads {fmt(self.heads)}"
+        return _("layers {layers} × heads {heads}").format(layers=fmt(self.layers), heads=fmt(self.heads))
 
 
 def choose_subset(length: int, layers: int, heads: int, layer: int, head: int,

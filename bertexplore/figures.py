@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .attention import AttentionView, TiledGrid
+from .i18n import _
 
 COLORSCALES = ("Blues", "Viridis", "Greys", "Magma", "YlOrRd")
 _ZWSP = "\u200b"
@@ -100,15 +101,15 @@ def heatmap_figure(view: AttentionView, colorscale: str = "Blues", zmax: float |
         zmax = max(float(np.nanmax(z)), 1e-6) if z.size and np.isfinite(z).any() else 1.0
     fig = go.Figure(go.Heatmap(
         z=z, x=x, y=y, colorscale=colorscale, zmin=0.0, zmax=float(zmax),
-        hovertemplate="%{y} → %{x}<br>weight %{z:.3f}<extra></extra>",
-        colorbar=dict(title=dict(text="weight"), thickness=12),
+        hovertemplate="%{y} → %{x}<br>" + _("weight") + " %{z:.3f}<extra></extra>",
+        colorbar=dict(title=dict(text=_("weight")), thickness=12),
     ))
     side = max(len(x), len(y))
     fig.update_layout(
         title=dict(text=plot_text(view.title), font=dict(size=14), yref="container", y=1.0, yanchor="top",
                    pad=dict(t=8)),
-        xaxis=dict(title="attended to", side="top", tickangle=-60, **_axis(x)),
-        yaxis=dict(title="attending", autorange="reversed", **_axis(y)),
+        xaxis=dict(title=_("attended to"), side="top", tickangle=-60, **_axis(x)),
+        yaxis=dict(title=_("attending"), autorange="reversed", **_axis(y)),
         height=height or int(min(900, max(380, 160 + 18 * side))),
         margin=_margins(x, y),
     )
@@ -121,8 +122,8 @@ def grid_figure(grid: TiledGrid, colorscale: str = "Blues", zmax: float | None =
     step = grid.side + grid.gap
     fig = go.Figure(go.Heatmap(
         z=grid.z, colorscale=colorscale, zmin=0.0, zmax=float(zmax) if zmax is not None else None,
-        hoverongaps=False, hovertemplate="weight %{z:.3f}<extra></extra>",
-        colorbar=dict(title=dict(text="weight"), thickness=12),
+        hoverongaps=False, hovertemplate=_("weight") + " %{z:.3f}<extra></extra>",
+        colorbar=dict(title=dict(text=_("weight")), thickness=12),
     ))
     centres = lambda n: [i * step + (grid.side - 1) / 2 for i in range(n)]  # noqa: E731
     fig.update_layout(
@@ -147,14 +148,15 @@ def figure_bytes(fig: go.Figure) -> int:
     return len(fig.to_json().encode("utf-8"))
 
 
-def head_effect_figure(grid: np.ndarray, title: str = "Effect of switching each head off alone") -> go.Figure:
+def head_effect_figure(grid: np.ndarray, title: str | None = None) -> go.Figure:
     """Layers x heads, numbered from 1; a diverging scale centred on 0, since a head can also hurt a prediction."""
     layers, heads = grid.shape
     fig = go.Figure(go.Heatmap(
         z=grid, x=[f"H{h + 1}" for h in range(heads)], y=[f"L{l + 1}" for l in range(layers)],
-        colorscale="RdBu_r", zmid=0.0, colorbar={"title": "effect"},
-        hovertemplate="layer %{y}, head %{x}: %{z:.4f}<extra></extra>",
+        colorscale="RdBu_r", zmid=0.0, colorbar={"title": _("effect")},
+        hovertemplate=_("layer %{y}, head %{x}: %{z:.4f}") + "<extra></extra>",
     ))
     fig.update_layout(height=120 + 28 * layers, margin=dict(l=40, r=20, t=40, b=30),
-                      yaxis={"autorange": "reversed"}, title=title)
+                      yaxis={"autorange": "reversed"},
+                      title=title if title is not None else _("Effect of switching each head off alone"))
     return fig

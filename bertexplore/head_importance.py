@@ -28,8 +28,9 @@ class Objective:
 
     def describe(self) -> str:
         if self.kind == "mlm":
-            return f"drop in log-probability of '{self.target}' at the [MASK] (token {self.position})"
-        return "shift of the sentence representation (1 − cosine of the mean-pooled last layer)"
+            return _("drop in log-probability of '{target}' at the [MASK] (token {position})").format(
+                target=self.target, position=self.position)
+        return _("shift of the sentence representation (1 − cosine of the mean-pooled last layer)")
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from .errors import InputError, UnsupportedModel
 from .loading import LoadedModel
 from .tokens import Tokenized
 from .trace import Trace, trace_tokens
-from .i18n import _
+from .i18n import N_, _
 
 FillOrder = Literal["confident", "left-to-right"]
 FILL_ORDERS: dict[str, str] = {
-    "confident": "most confident first",
-    "left-to-right": "left to right",
+    "confident": N_("most confident first"),
+    "left-to-right": N_("left to right"),
 }
 # bert-base-uncased reserves [unused0]..[unused993]: never sensible predictions, and not in all_special_ids.
 _RESERVED = re.compile(r"^\[unused\d+\]$|^<unused\d+>$")

@@ -19,12 +19,12 @@ from .errors import InputError
 from .loading import LoadedModel
 from .mlm import mlm_logits, require_mlm_head
 from .tokens import Tokenized
-from .i18n import _
+from .i18n import N_, _
 
 Variant = Literal["token", "word-l2r"]
 VARIANTS: dict[str, str] = {
-    "token": "mask one token at a time (Salazar et al. 2020)",
-    "word-l2r": "also mask the rest of the word (Kauf & Ivanova 2023)",
+    "token": N_("mask one token at a time (Salazar et al. 2020)"),
+    "word-l2r": N_("also mask the rest of the word (Kauf & Ivanova 2023)"),
 }
 MAX_TOKENS = 128  # one masked copy per token: cost grows with the square of the length
 LOGITS_BUDGET = 256 * 2**20  # bytes of [batch, T, vocab] logits one forward may produce

@@ -10,25 +10,29 @@ from bertexplore.registry import DEFAULT_ONLINE_MODEL
 from bertexplore.trace import Trace
 from ui.analysis_view import measure_selector
 from ui.attention_view import bertviz_panel, controls, downloads, grid_for, heatmap_for, summary_for, text_inputs
-from ui.feedback import guard, show_notices
+from ui.feedback import guard, show_notices, show_unknown
 from ui.markdown import plain
 from ui.models import current_model_name, get_model
 from ui.traces import get_trace
 from ui.entry import inside_app
+from ui.i18n import _, table
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
-st.title("Attention")
-st.markdown("Which tokens does each head look at? Every row is a token **attending**; its weights over the "
-            "columns (the tokens **attended to**) sum to 1. Changing layer, head or view never re-runs the model.")
+st.title(_("Attention"))
+st.markdown(_("Which tokens does each head look at? Every row is a token **attending**; its weights over "
+              "the columns (the tokens **attended to**) sum to 1. Changing layer, head or view never "
+              "re-runs the model."))
 
 name = current_model_name()
 loaded = get_model("mlm", name)  # the same cached model as the other Explore pages; traces skip the head
 if loaded is None:
     st.stop()
-st.caption(f"Model **{plain(name)}** ({loaded.num_layers} layers × {loaded.num_heads} heads, up to {loaded.max_length} "
-           f"tokens, on {loaded.device}). The recommended model is fetched with "
-           f"`python -m bertexplore download {DEFAULT_ONLINE_MODEL} --to models`.")
+st.caption(_("Model **{name}** ({num_layers} layers × {num_heads} heads, up to {max_length} tokens, on "
+             "{device}). The recommended model is fetched with `python -m bertexplore download "
+             "{default_online_model} --to models`.").format(
+               name=plain(name), num_layers=loaded.num_layers, num_heads=loaded.num_heads,
+               max_length=loaded.max_length, device=loaded.device, default_online_model=DEFAULT_ONLINE_MODEL))
 
 text, pair = text_inputs()
 trace = None
@@ -37,8 +41,9 @@ with guard():
 if trace is None:
     st.stop()
 show_notices(trace.inputs.notices)
-with st.expander(f"Tokens ({len(trace.tokens)})"):
-    st.dataframe(trace.inputs.table(), hide_index=True, width="stretch")
+show_unknown(trace.inputs)
+with st.expander(_("Tokens ({n_tokens})").format(n_tokens=len(trace.tokens))):
+    st.dataframe(table(trace.inputs.table()), hide_index=True, width="stretch")
 
 
 @st.fragment
@@ -49,7 +54,7 @@ def views(trace: Trace, loaded: LoadedModel) -> None:
     s = ctl.settings
     shown = measure_selector(trace, loaded)  # weights, ‖α·f(x)‖, + residual/LayerNorm, or ALTI, for the three views
     zmax = 1.0 if ctl.fixed_scale and shown.bounded else None
-    tabs = st.tabs(["Heatmap", "All heads", "Rollout", "bertviz head view", "bertviz model view"],
+    tabs = st.tabs([_("Heatmap"), _("All heads"), _("Rollout"), _("bertviz head view"), _("bertviz model view")],
                    key="attention_tab", bind="query-params")
 
     with tabs[0]:
@@ -59,13 +64,14 @@ def views(trace: Trace, loaded: LoadedModel) -> None:
                 st.plotly_chart(fig, width="stretch", config=export_config(view.title), key="attention_heatmap")
                 summary = summary_for(trace)
                 if s.head is not None:
-                    st.caption(f"This head: mean row entropy {summary.entropy[s.layer, s.head]:.2f} nats "
-                               f"(max {np.log(len(trace.tokens)):.2f}); {summary.to_special[s.layer, s.head]:.0%} of "
-                               "its attention lands on special tokens.")
+                    st.caption(_("This head: mean row entropy {entropy:.2f} nats (max {max_entropy:.2f}); "
+                                 "{to_special:.0%} of its attention lands on special tokens.").format(
+                                   entropy=summary.entropy[s.layer, s.head], max_entropy=np.log(len(trace.tokens)),
+                                   to_special=summary.to_special[s.layer, s.head]))
                 for note in view.notes:
                     st.caption(note)
-                st.caption(f"This figure sends {nbytes / 1e3:,.0f} kB to the browser. "
-                           "The camera icon in the figure's toolbar saves it as PNG.")
+                st.caption(_("This figure sends {nbytes:,.0f} kB to the browser. The camera icon in the "
+                             "figure's toolbar saves it as PNG.").format(nbytes=nbytes / 1e3))
                 downloads(trace, view, view.title)
 
     with tabs[1]:
@@ -74,17 +80,19 @@ def views(trace: Trace, loaded: LoadedModel) -> None:
                 grid, fig, nbytes = grid_for(shown, ctl.colorscale, zmax, None if s.head is None else (s.layer, s.head))
                 st.plotly_chart(fig, width="stretch", config=export_config("all_heads"), key="attention_grid")
                 if grid.pooled:
-                    st.caption(f"{len(trace.tokens)} tokens: each tile is pooled to {grid.side}×{grid.side} cells "
-                               f"({grid.factor} tokens per cell side: mean over attending tokens, sum over attended ones, "
-                               "so rows still sum to 1). Open a head in the Heatmap tab for full detail.")
-                st.caption(f"All {grid.layers} layers (rows) × {grid.heads} heads (columns) in one figure, "
-                           f"{nbytes / 1e3:,.0f} kB. The red box is the selected layer and head.")
+                    st.caption(_("{n_tokens} tokens: each tile is pooled to {side}×{side} cells ({factor} "
+                                 "tokens per cell side: mean over attending tokens, sum over attended "
+                                 "ones, so rows still sum to 1). Open a head in the Heatmap tab for full "
+                                 "detail.").format(n_tokens=len(trace.tokens), side=grid.side, factor=grid.factor))
+                st.caption(_("All {layers} layers (rows) × {heads} heads (columns) in one figure, "
+                             "{nbytes:,.0f} kB. The red box is the selected layer and head.").format(
+                               layers=grid.layers, heads=grid.heads, nbytes=nbytes / 1e3))
 
     with tabs[2]:
         if tabs[2].open:
-            st.markdown("**Attention rollout** (Abnar & Zuidema, 2020): how much each input token can flow into each "
-                        "position after the selected layer, multiplying head-averaged attention layer by layer with "
-                        "0.5·I added for the residual connection.")
+            st.markdown(_("**Attention rollout** (Abnar & Zuidema, 2020): how much each input token can "
+                          "flow into each position after the selected layer, multiplying head-averaged "
+                          "attention layer by layer with 0.5·I added for the residual connection."))
             with guard():
                 view, fig, _nbytes = heatmap_for(shown, replace(s, rollout=True), ctl.colorscale, zmax)
                 st.plotly_chart(fig, width="stretch", config=export_config("rollout"), key="attention_rollout")

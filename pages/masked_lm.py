@@ -9,22 +9,22 @@ from bertexplore.mlm import FILL_ORDERS, fill_masks, top_k
 from bertexplore.pll import MAX_TOKENS, VARIANTS, compare_pair
 from bertexplore.tokens import Tokenized
 from bertexplore.trace import apply_masks
-from ui.feedback import guard, show_notices
+from ui.feedback import guard, show_notices, show_unknown
 from ui.markdown import code, label, plain
 from ui.mlm_view import (chain_figure, load_examples, masked_sentence_html, memo, pair_figure, pill_labels,
                          positions_of_words, topk_figure)
 from ui.head_models import expectations_note, missing_head
-from ui.i18n import _
 from ui.models import MODEL_KEY, get_model
 from ui.traces import get_trace
 from ui.entry import inside_app
+from ui.i18n import _, ngettext, table
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
 RECOMMENDED = "bert-base-uncased"
 FETCH = f"python -m bertexplore download {RECOMMENDED} --to models"
-DEFAULT_TEXT = "Paris is the capital of [MASK]."
-EXAMPLES = load_examples()
+EXAMPLES = load_examples()  # the interface language's examples first
+DEFAULT_TEXT = EXAMPLES["fill"][0]["text"] if EXAMPLES["fill"] else "Paris is the capital of [MASK]."
 PAIRS = EXAMPLES["pairs"]
 state = st.session_state
 
@@ -69,10 +69,11 @@ def _whole_words(inputs: Tokenized, clickable: list[int]) -> None:
         state["mlm_masks"] = expanded
 
 
-st.title("Masked-LM: fill in the blank")
+st.title(_("Masked-LM: fill in the blank"))
 st.markdown(
-    "BERT was pre-trained to guess hidden words. Type a sentence, **click tokens to mask them** (or type `[MASK]`), "
-    "and see what the model predicts for each blank, fill several blanks one after another, or score whole sentences."
+    _("BERT was pre-trained to guess hidden words. Type a sentence, **click tokens to mask them** (or type "
+      "`[MASK]`), and see what the model predicts for each blank, fill several blanks one after another, "
+      "or score whole sentences.")
 )
 
 loaded = get_model("mlm")
@@ -80,16 +81,18 @@ if loaded is None:
     st.stop()  # get_model already showed why, with the fetch command
 
 st.caption(
-    f"Model: **{plain(loaded.name)}** (from {code(loaded.source)}, on {loaded.device}). "
-    f"The recommended masked-LM checkpoint is {RECOMMENDED}: `{FETCH}`."
+    _("Model: **{name}** (from {source}, on {device}). The recommended masked-LM checkpoint is "
+      "{recommended}: `{fetch}`.").format(
+        name=plain(loaded.name), source=code(loaded.source), device=loaded.device, recommended=RECOMMENDED,
+        fetch=FETCH)
 )
 if not loaded.has_head:
     # Everything that needs no head stays (text, examples, token chips, token table); predictions need one.
     missing_head("mlm", MODEL_KEY, loaded.name, _("Its tokens are shown below, and the Attention page works with it."))
 
 # ---------------------------------------------------------------- input and masking
-st.selectbox("Start from an example", [e["label"] for e in EXAMPLES["fill"]], index=None, key="mlm_example",
-             placeholder="Pick an example…", on_change=_use_example)
+st.selectbox(_("Start from an example"), [e["label"] for e in EXAMPLES["fill"]], index=None, key="mlm_example",
+             placeholder=_("Pick an example…"), on_change=_use_example)
 # One line: Enter applies the text (a text area's Enter only adds a newline).
 st.text_input(_("Text"), key="mlm_text", bind="query-params", on_change=_clear_masks, max_chars=20_000,
               help=_("Type [MASK] where you want a prediction, or click tokens below; press Enter to apply."))
@@ -98,6 +101,7 @@ inputs = None
 with guard():
     inputs = loaded.tokenize(state["mlm_text"])
     show_notices(inputs.notices)
+    show_unknown(inputs)
 
 @st.fragment
 def masking(loaded: LoadedModel, inputs: Tokenized) -> None:
@@ -110,65 +114,73 @@ def masking(loaded: LoadedModel, inputs: Tokenized) -> None:
     if pending:
         state["mlm_masks"] = positions_of_words(inputs, pending)
     _whole_words(inputs, clickable)
-    picked = st.pills("Click tokens to mask them", clickable, selection_mode="multi", key="mlm_masks",
+    picked = st.pills(_("Click tokens to mask them"), clickable, selection_mode="multi", key="mlm_masks",
                       format_func=lambda p: label(labels.get(p, str(p))), bind="query-params")
     state["_mlm_masks_prev"] = list(picked or [])
-    whole = st.toggle("Whole-word masking", key="mlm_whole", bind="query-params",
-                      help="Mask every wordpiece of a clicked word (un ##believ ##able), as BERT's later checkpoints were trained.")
+    whole = st.toggle(_("Whole-word masking"), key="mlm_whole", bind="query-params",
+                      help=_("Mask every wordpiece of a clicked word (un ##believ ##able), as BERT's later "
+                             "checkpoints were trained."))
     masked = tuple(sorted(inputs.whole_word(picked) if whole else picked))
-    with st.expander(f"Token table ({len(inputs)} tokens)"):
-        st.dataframe(inputs.table(), hide_index=True, width="stretch")
+    with st.expander(_("Token table ({n_inputs} tokens)").format(n_inputs=len(inputs))):
+        st.dataframe(table(inputs.table()), hide_index=True, width="stretch")
 
     typed = [p for p in range(len(inputs)) if int(inputs.input_ids[p]) == mask_id]
     if not loaded.has_head:
         st.caption(_("Predictions appear here once a model with a masked-LM head is picked (see above)."))
         return
     if not masked and not typed:
-        st.info("There is no mask yet: click one or more tokens above, or type [MASK] in the text.")
+        st.info(_("There is no mask yet: click one or more tokens above, or type [MASK] in the text."))
     else:
         with guard():
             trace = get_trace(loaded, state["mlm_text"], None, masked=masked, inputs=inputs)
             c1, c2 = st.columns(2)
-            k = c1.slider("Top-k", 1, 30, 10, key="mlm_k", bind="query-params")
-            hide_sub = c2.toggle("Hide ## sub-word pieces", key="mlm_hide_sub", bind="query-params")
+            k = c1.slider(_("Top-k"), 1, 30, 10, key="mlm_k", bind="query-params")
+            hide_sub = c2.toggle(_("Hide ## sub-word pieces"), key="mlm_hide_sub", bind="query-params")
             results = top_k(loaded, trace, k=k, hide_subwords=hide_sub, original=inputs)
             st.html(masked_sentence_html(trace.inputs, trace.mask_positions,
                                          {r.position: r.predictions[0].token for r in results if r.predictions}))
-            st.subheader(f"Predictions for {len(results)} mask{'s' if len(results) > 1 else ''}")
+            st.subheader(ngettext("Predictions for {n} mask", "Predictions for {n} masks", len(results)).format(
+                n=len(results)))
             if note := expectations_note(loaded.name):
                 st.info(note, icon=":material/info:")
-            tabs = st.tabs([f"#{i + 1} at {r.position}" + (f" ({plain(r.original)})" if r.original else "")
+            tabs = st.tabs([_("#{n} at {position}").format(n=i + 1, position=r.position)
+                            + (f" ({plain(r.original)})" if r.original else "")
                             for i, r in enumerate(results)]) if len(results) > 1 else [st.container()]
             for tab, r in zip(tabs, results):
                 with tab:
                     left, right = st.columns([2, 3])
-                    left.dataframe(r.rows(), hide_index=True, width="stretch",
-                                   column_config={"probability": st.column_config.ProgressColumn(
-                                       "probability", format="%.4f", min_value=0.0, max_value=1.0)})
+                    left.dataframe(table(r.rows()), hide_index=True, width="stretch",
+                                   column_config={_("probability"): st.column_config.ProgressColumn(
+                                       _("probability"), format="%.4f", min_value=0.0, max_value=1.0)})
                     if r.original is not None:
-                        left.caption(f"The masked token **{plain(r.original)}** has probability {r.original_probability:.4f} "
-                                     f"(rank {r.original_rank:,} of {trace.mask_log_probs.shape[1]:,}).")
-                    right.plotly_chart(topk_figure(r, f"Mask at position {r.position}"), width="stretch",
+                        left.caption(_("The masked token **{original}** has probability "
+                                       "{original_probability:.4f} (rank {original_rank:,} of {shape:,}).").format(
+                                         original=plain(r.original), original_probability=r.original_probability,
+                                         original_rank=r.original_rank, shape=trace.mask_log_probs.shape[1]))
+                    right.plotly_chart(topk_figure(r, _("Mask at position {position}").format(position=r.position)), width="stretch",
                                        key=f"mlm_chart_{r.position}")
-            st.caption("Probabilities are over the whole vocabulary; hidden special tokens and pieces are not renormalised.")
+            st.caption(_("Probabilities are over the whole vocabulary; hidden special tokens and pieces "
+                         "are not renormalised."))
 
             # ------------------------------------------------------- joint fill
-            st.subheader("Fill all masks")
-            st.markdown("Fill the blanks one at a time, each choice feeding the next prediction (one forward per mask).")
-            order = st.radio("Order", list(FILL_ORDERS), format_func=FILL_ORDERS.get, horizontal=True,
+            st.subheader(_("Fill all masks"))
+            st.markdown(_("Fill the blanks one at a time, each choice feeding the next prediction (one "
+                          "forward per mask)."))
+            order = st.radio(_("Order"), list(FILL_ORDERS), format_func=lambda o: _(FILL_ORDERS[o]), horizontal=True,
                              key="mlm_order", bind="query-params")
             key = ("fill", loaded.key, state["mlm_text"], masked, order, hide_sub)
-            if st.button("Fill all masks", key="mlm_fill", icon=":material/auto_fix_high:"):
+            if st.button(_("Fill all masks"), key="mlm_fill", icon=":material/auto_fix_high:"):
                 masked_inputs = apply_masks(loaded, inputs, masked)
                 memo(key, lambda: fill_masks(loaded, masked_inputs, order=order, hide_subwords=hide_sub))
             fill = memo(key)
             if fill is not None:
-                st.markdown("**Filled:**")
+                st.markdown(_("**Filled:**"))
                 st.text(fill.text)  # plain text: the sentence is the user's, never markdown
-                st.dataframe(fill.rows(), hide_index=True, width="stretch")
+                st.dataframe(table(fill.rows()), hide_index=True, width="stretch")
                 st.plotly_chart(chain_figure(fill), width="stretch", key="mlm_chain_chart")
-                st.caption(f"Joint log-probability of the chain: {fill.log_prob:.3f} ({fill.forwards} forwards). "
-                           "Greedy: each step keeps the single best token.")
+                st.caption(_("Joint log-probability of the chain: {log_prob:.3f} ({forwards} forwards). "
+                             "Greedy: each step keeps the single best token.").format(
+                               log_prob=fill.log_prob, forwards=fill.forwards))
 
 
 if inputs is not None:
@@ -179,39 +191,44 @@ if inputs is not None:
 def scoring(loaded: LoadedModel) -> None:
     """Minimal-pair scoring: its inputs and Compare button rerun only this fragment."""
     st.divider()
-    st.subheader("Score sentences (pseudo-log-likelihood)")
+    st.subheader(_("Score sentences (pseudo-log-likelihood)"))
     st.markdown(
-        "Mask each token in turn and add up the log-probability the model gives the original token "
-        "(Salazar et al., 2020). Higher (closer to 0) means the model finds the sentence more natural. "
-        "Compare a **minimal pair**: two sentences that differ in one spot."
+        _("Mask each token in turn and add up the log-probability the model gives the original token "
+          "(Salazar et al., 2020). Higher (closer to 0) means the model finds the sentence more natural. "
+          "Compare a **minimal pair**: two sentences that differ in one spot.")
     )
     if PAIRS:
-        st.selectbox("Minimal pairs", [p["label"] for p in PAIRS], index=None, key="mlm_pair_example",
-                     placeholder="Pick a minimal pair…", on_change=_use_pair)
+        st.selectbox(_("Minimal pairs"), [p["label"] for p in PAIRS], index=None, key="mlm_pair_example",
+                     placeholder=_("Pick a minimal pair…"), on_change=_use_pair)
     a_col, b_col = st.columns(2)
-    a_col.text_input("Sentence A", key="mlm_pair_a", bind="query-params")
-    b_col.text_input("Sentence B", key="mlm_pair_b", bind="query-params")
-    variant = st.radio("Scoring", list(VARIANTS), format_func=VARIANTS.get, horizontal=True, key="mlm_pll_variant",
+    a_col.text_input(_("Sentence A"), key="mlm_pair_a", bind="query-params")
+    b_col.text_input(_("Sentence B"), key="mlm_pair_b", bind="query-params")
+    variant = st.radio(_("Scoring"), list(VARIANTS), format_func=lambda v: _(VARIANTS[v]), horizontal=True, key="mlm_pll_variant",
                        bind="query-params")
     pair_key = ("pll", loaded.key, state["mlm_pair_a"], state["mlm_pair_b"], variant)
     with guard():
-        if st.button("Compare", key="mlm_score", icon=":material/balance:"):
+        if st.button(_("Compare"), key="mlm_score", icon=":material/balance:"):
             memo(pair_key, lambda: compare_pair(loaded, state["mlm_pair_a"], state["mlm_pair_b"], variant,
                                                 max_tokens=MAX_TOKENS))
         comparison = memo(pair_key)
         if comparison is not None:
             show_notices(comparison.a.notices + comparison.b.notices)
             m1, m2, m3 = st.columns(3)
-            m1.metric("PLL of A", f"{comparison.a.pll:.3f}", help=f"{len(comparison.a.scores)} tokens")
-            m2.metric("PLL of B", f"{comparison.b.pll:.3f}", help=f"{len(comparison.b.scores)} tokens")
+            m1.metric(_("PLL of A"), f"{comparison.a.pll:.3f}", help=_("{n_scores} tokens").format(
+                                                                      n_scores=len(comparison.a.scores)))
+            m2.metric(_("PLL of B"), f"{comparison.b.pll:.3f}", help=_("{n_scores} tokens").format(
+                                                                      n_scores=len(comparison.b.scores)))
             m3.metric("A − B", f"{comparison.difference:+.3f}")
-            verdict = {"A": "Sentence A is more probable to the model.", "B": "Sentence B is more probable to the model.",
-                       "tie": "The model scores both sentences the same."}[comparison.preferred]
+            verdict = {"A": _("Sentence A is more probable to the model."), "B": _("Sentence B is more probable to the model."),
+                       "tie": _("The model scores both sentences the same.")}[comparison.preferred]
             st.success(verdict)
             st.plotly_chart(pair_figure(comparison), width="stretch", key="mlm_pair_chart")
-            st.dataframe(comparison.rows(), hide_index=True, width="stretch")
-            st.caption(f"Pseudo-perplexity: A {comparison.a.pseudo_perplexity:.2f}, B {comparison.b.pseudo_perplexity:.2f}. "
-                       f"{comparison.a.forwards + comparison.b.forwards} batched forwards.")
+            st.dataframe(table(comparison.rows()), hide_index=True, width="stretch")
+            st.caption(_("Pseudo-perplexity: A {pseudo_perplexity:.2f}, B {pseudo_perplexity2:.2f}. "
+                         "{forwards} batched forwards.").format(
+                           pseudo_perplexity=comparison.a.pseudo_perplexity,
+                           pseudo_perplexity2=comparison.b.pseudo_perplexity,
+                           forwards=comparison.a.forwards + comparison.b.forwards))
 
 
 if loaded.has_head:

@@ -16,7 +16,7 @@ from bertexplore.figures import COLORSCALES, figure_bytes, grid_figure, heatmap_
 from bertexplore.trace import Trace
 
 from . import examples
-from .i18n import LANG_KEY
+from .i18n import LANG_KEY, _
 from .view_memo import derived
 
 TEXT_KEY, PAIR_KEY, EXAMPLE_KEY = "attention_text", "attention_pair", "attention_example"
@@ -41,12 +41,14 @@ def text_inputs() -> tuple[str, str]:
     examples = load_examples()
     default_text = examples[0]["text"] if examples else "The cat sat on the mat."
     if examples:
-        st.selectbox("Start from an example", [ex["name"] for ex in examples], index=None,
-                     placeholder="Pick an example sentence…", key=EXAMPLE_KEY, on_change=_use_example)
-    text = st.text_area("Text (sentence A)", value=default_text, key=TEXT_KEY, bind="query-params", height=90,
-                        help="Up to the model's maximum length (512 tokens for BERT); longer text is cut with a notice.")
-    pair = st.text_input("Second sentence (B, optional)", value="", key=PAIR_KEY, bind="query-params",
-                         help="With a second sentence the model sees [CLS] A [SEP] B [SEP]; use the filters to see A→B.")
+        st.selectbox(_("Start from an example"), [ex["name"] for ex in examples], index=None,
+                     placeholder=_("Pick an example sentence…"), key=EXAMPLE_KEY, on_change=_use_example)
+    text = st.text_area(_("Text (sentence A)"), value=default_text, key=TEXT_KEY, bind="query-params", height=90,
+                        help=_("Up to the model's maximum length (512 tokens for BERT); longer text is cut "
+                               "with a notice."))
+    pair = st.text_input(_("Second sentence (B, optional)"), value="", key=PAIR_KEY, bind="query-params",
+                         help=_("With a second sentence the model sees [CLS] A [SEP] B [SEP]; use the "
+                                "filters to see A→B."))
     return text, pair
 
 
@@ -59,7 +61,7 @@ def _clamp(key: str, top: int) -> None:
 
 def _picker(label: str, key: str, top: int, help: str) -> int:
     if top <= 1:
-        st.caption(f"{label}: 1 (the only one)")
+        st.caption(_("{label}: 1 (the only one)").format(label=label))
         return 1
     _clamp(key, top)
     return int(st.slider(label, 1, top, 1, key=key, bind="query-params", help=help))
@@ -76,28 +78,32 @@ def controls(num_layers: int, num_heads: int) -> Controls:
     """Layer/head selectors and the view toggles; all bound to the URL so a link reopens this exact view."""
     c1, c2, c3 = st.columns([2, 2, 1])
     with c1:
-        layer = _picker("Layer", "attention_layer", num_layers, "1 is closest to the input.")
+        layer = _picker(_("Layer"), "attention_layer", num_layers, _("1 is closest to the input."))
     with c2:
-        head = _picker("Head", "attention_head", num_heads, "Each layer has several heads that attend independently.")
+        head = _picker(_("Head"), "attention_head", num_heads,
+                       _("Each layer has several heads that attend independently."))
     with c3:
-        average = st.toggle("Average over heads", key="attention_avg", bind="query-params",
-                            help="Mean of all heads of the layer (rows still sum to 1).")
+        average = st.toggle(_("Average over heads"), key="attention_avg", bind="query-params",
+                            help=_("Mean of all heads of the layer (rows still sum to 1)."))
     c4, c5, c6, c7 = st.columns(4)
     with c4:
-        level = st.radio("Units", ["tokens", "words"], horizontal=True, key="attention_level", bind="query-params",
-                         help="Words join wordpieces: attention TO a word is the sum over its pieces, FROM a word the mean.")
+        level = st.radio(_("Units"), ["tokens", "words"], format_func=_, horizontal=True, key="attention_level", bind="query-params",
+                         help=_("Words join wordpieces: attention TO a word is the sum over its pieces, "
+                                "FROM a word the mean."))
     with c5:
-        flt = st.selectbox("Segments", list(FILTERS), key="attention_filter", bind="query-params",
-                           help="With a second sentence: A → B shows how tokens of A attend to tokens of B.")
+        flt = st.selectbox(_("Segments"), list(FILTERS), format_func=_, key="attention_filter", bind="query-params",
+                           help=_("With a second sentence: A → B shows how tokens of A attend to tokens of "
+                                  "B."))
     with c6:
-        hide = st.toggle("Hide [CLS]/[SEP]", key="attention_hide_special", bind="query-params",
-                         help="Many heads park attention on [CLS]/[SEP]; hiding them shows the rest.")
-        renorm = st.toggle("Renormalise rows", value=True, key="attention_renorm", bind="query-params", disabled=not hide,
-                           help="On: rows sum to 1 over the tokens left. Off: raw weights, rows sum to less than 1.")
+        hide = st.toggle(_("Hide [CLS]/[SEP]"), key="attention_hide_special", bind="query-params",
+                         help=_("Many heads park attention on [CLS]/[SEP]; hiding them shows the rest."))
+        renorm = st.toggle(_("Renormalise rows"), value=True, key="attention_renorm", bind="query-params", disabled=not hide,
+                           help=_("On: rows sum to 1 over the tokens left. Off: raw weights, rows sum to "
+                                  "less than 1."))
     with c7:
-        colours = st.selectbox("Colours", COLORSCALES, key="attention_colors", bind="query-params")
-        fixed = st.toggle("Scale 0–1", key="attention_fixed_scale", bind="query-params",
-                          help="Off: the colour scale stretches to the largest weight shown.")
+        colours = st.selectbox(_("Colours"), COLORSCALES, key="attention_colors", bind="query-params")
+        fixed = st.toggle(_("Scale 0–1"), key="attention_fixed_scale", bind="query-params",
+                          help=_("Off: the colour scale stretches to the largest weight shown."))
     settings = ViewSettings(layer=layer - 1, head=None if average else head - 1, level=level,
                             hide_special=hide, renormalize=renorm, filter=flt)
     return Controls(settings, colours, fixed)
@@ -106,34 +112,37 @@ def controls(num_layers: int, num_heads: int) -> Controls:
 def downloads(trace: Trace, view, name: str) -> None:
     """CSV of the shown matrix and NPZ of the whole trace, generated only when clicked (they can be large)."""
     c1, c2 = st.columns(2)
-    c1.download_button("Download this matrix (CSV)", data=lambda: view_csv(view), file_name=f"{safe_filename(name)}.csv",
+    c1.download_button(_("Download this matrix (CSV)"), data=lambda: view_csv(view), file_name=f"{safe_filename(name)}.csv",
                        mime="text/csv", key="attention_dl_csv", on_click="ignore", icon=":material/table:")
-    c2.download_button("Download all attentions (NPZ)", data=lambda: trace_npz(trace),
+    c2.download_button(_("Download all attentions (NPZ)"), data=lambda: trace_npz(trace),
                        file_name="attentions.npz", mime="application/octet-stream", key="attention_dl_npz",
                        on_click="ignore", icon=":material/download:",
-                       help="NumPy archive: attentions [layers, heads, T, T], tokens, input_ids, segment_ids.")
+                       help=_("NumPy archive: attentions [layers, heads, T, T], tokens, input_ids, "
+                              "segment_ids."))
 
 
 def bertviz_panel(trace: Trace, kind: str, layer: int, head: int) -> None:
     """Embed bertviz's head or model view, self-contained; say which subset a long input gets."""
     build = head_view_html if kind == "head" else model_view_html
-    with st.spinner("Building the bertviz view…"):
+    with st.spinner(_("Building the bertviz view…")):
         view = build(trace, layer=layer, head=head)
     if not view.offline:
-        st.warning("The JavaScript libraries bertviz needs were not found in node_modules (run `npm ci` in the app "
-                   "folder), so this view loads them from a CDN and needs internet to draw.")
+        st.warning(_("The JavaScript libraries bertviz needs were not found in node_modules (run `npm ci` "
+                     "in the app folder), so this view loads them from a CDN and needs internet to draw."))
     sub = view.subset
     if sub.complete:
-        st.caption(f"bertviz {kind} view of all {trace.num_layers} layers × {trace.num_heads} heads "
-                   f"({view.nbytes / 1e6:.1f} MB sent). Hover a token to follow its attention; bertviz numbers layers "
-                   "and heads from 0.")
+        st.caption(_("bertviz {kind} view of all {num_layers} layers × {num_heads} heads ({nbytes:.1f} MB "
+                     "sent). Hover a token to follow its attention; bertviz numbers layers and heads from "
+                     "0.").format(
+                       kind=_(kind), num_layers=trace.num_layers, num_heads=trace.num_heads, nbytes=view.nbytes / 1e6))
     else:
         full_mb = sub.full_values * 7 / 1e6  # ~7 bytes per rounded weight in bertviz's JSON
-        order = " (the coloured head boxes follow that order)" if kind == "head" and len(sub.heads) < trace.num_heads else ""
-        st.info(f"The input has {len(trace.tokens)} tokens: all {trace.num_layers * trace.num_heads} heads would send "
-                f"about {full_mb:.0f} MB and stall the browser, so bertviz shows {sub.describe()}{order} "
-                f"({view.nbytes / 1e6:.1f} MB). Move the layer/head selectors to see others, or use the "
-                "All heads tab for the overview.", icon="✂️")
+        order = _(" (the coloured head boxes follow that order)") if kind == "head" and len(sub.heads) < trace.num_heads else ""
+        st.info(_("The input has {n_tokens} tokens: all {heads} heads would send about {full_mb:.0f} "
+                  "MB and stall the browser, so bertviz shows {describe}{order} ({nbytes:.1f} MB). Move "
+                  "the layer/head selectors to see others, or use the All heads tab for the overview.").format(
+                    n_tokens=len(trace.tokens), heads=trace.num_layers * trace.num_heads, full_mb=full_mb,
+                    describe=sub.describe(), order=order, nbytes=view.nbytes / 1e6), icon="✂️")
     st.iframe(view.html, height=iframe_height(kind, len(trace.tokens), sub))
 
 

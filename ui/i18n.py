@@ -5,7 +5,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from bertexplore.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, _, ngettext, normalize, set_language_provider
+from bertexplore.i18n import (DEFAULT_LANGUAGE, LANGUAGES, N_, _, current_language, ngettext, normalize,
+                              set_language_provider)
 
 LANG_KEY = "lang"
 _RERUN = "_lang_rerun"
@@ -70,10 +71,30 @@ def language_switch() -> str:
     return normalize(st.session_state.get(LANG_KEY))
 
 
+# Column names of the engine's plain-data tables (rows() / table() methods): the engine keeps them in English (they
+# are keys code reads), the pages show them translated through table().
+COLUMNS = (
+    N_("position"), N_("wordpiece"), N_("id"), N_("word"), N_("segment"), N_("special"), N_("rank"), N_("token"),
+    N_("probability"), N_("log-prob"), N_("step"), N_("cumulative log-prob"), N_("token A"), N_("log-prob A"),
+    N_("token B"), N_("log-prob B"), N_("label"), N_("score"), N_("entity"), N_("start"), N_("end"), N_("text"),
+    N_("answer"), N_("window"), N_("layer"), N_("head"), N_("change"), N_("value"), N_("metric"), N_("before"),
+    N_("after"), N_("threshold"), N_("attribution"), N_("tokens"), N_("count"), N_("examples"), N_("type"),
+    N_("words"), N_("confidence"), N_("precision"), N_("recall"), N_("f1"), N_("support"), N_("epoch"),
+    N_("loss"), N_("accuracy"),
+)
+
+
+def table(rows):
+    """An engine table (a list of dicts, or a DataFrame) with its column names in the interface language."""
+    if hasattr(rows, "rename") and hasattr(rows, "columns"):
+        return rows.rename(columns={c: _(c) for c in rows.columns if isinstance(c, str)})
+    return [{(_(k) if isinstance(k, str) else k): v for k, v in row.items()} for row in rows]
+
+
 def finish_language_switch() -> None:
     """After st.navigation: the rerun language_switch() asked for, if it did (see there)."""
     if st.session_state.pop(_RERUN, False):
         st.rerun()
 
 
-__all__ = ["LANGUAGES", "LANG_KEY", "N_", "_", "finish_language_switch", "language_switch", "ngettext"]
+__all__ = ["COLUMNS", "LANGUAGES", "LANG_KEY", "N_", "_", "current_language", "finish_language_switch", "language_switch", "ngettext", "table"]

@@ -13,6 +13,7 @@ from bertexplore.tokens import Tokenized
 
 from . import examples
 from .session_memo import memo as session_memo
+from .i18n import _
 
 
 
@@ -73,7 +74,7 @@ def topk_figure(result: MaskPredictions, title: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=probs, y=labels, orientation="h", text=[f"{p:.1%}" for p in probs],
                            textposition="auto", marker_color="#1f77b4",
                            hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
-    fig.update_layout(title=plot_text(title), xaxis_title="probability", height=120 + 24 * len(labels),
+    fig.update_layout(title=plot_text(title), xaxis_title=_("probability"), height=120 + 24 * len(labels),
                       margin=dict(l=10, r=10, t=40, b=10))
     fig.update_yaxes(autorange="reversed", type="category")
     return fig
@@ -82,13 +83,13 @@ def topk_figure(result: MaskPredictions, title: str) -> go.Figure:
 def chain_figure(result: FillResult) -> go.Figure:
     labels = [f"{s.step}. {plot_text(s.token)} @{s.position}" for s in result.steps]
     fig = go.Figure()
-    fig.add_bar(x=labels, y=[s.probability for s in result.steps], name="probability of the choice",
+    fig.add_bar(x=labels, y=[s.probability for s in result.steps], name=_("probability of the choice"),
                 hovertemplate="%{x}: %{y:.4f}<extra></extra>")
-    fig.add_scatter(x=labels, y=[s.cumulative_log_prob for s in result.steps], name="cumulative log-prob",
+    fig.add_scatter(x=labels, y=[s.cumulative_log_prob for s in result.steps], name=_("cumulative log-prob"),
                     yaxis="y2", mode="lines+markers")
-    fig.update_layout(title="Fill chain", height=320, margin=dict(l=10, r=10, t=40, b=10),
-                      yaxis=dict(title="probability", rangemode="tozero"),
-                      yaxis2=dict(title="cumulative log-prob", overlaying="y", side="right"),
+    fig.update_layout(title=_("Fill chain"), height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      yaxis=dict(title=_("probability"), rangemode="tozero"),
+                      yaxis2=dict(title=_("cumulative log-prob"), overlaying="y", side="right"),
                       legend=dict(orientation="h", y=-0.25), xaxis=dict(type="category"))
     return fig
 
@@ -99,7 +100,7 @@ def pair_figure(comparison: PairComparison) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(x=labels, y=[r["log-prob A"] for r in rows], name="A", marker_color="#2e7d32")
     fig.add_bar(x=labels, y=[r["log-prob B"] for r in rows], name="B", marker_color="#c62828")
-    fig.update_layout(title="Per-token log-probability (higher is more expected)", barmode="group", height=360,
-                      margin=dict(l=10, r=10, t=40, b=10), yaxis_title="log P(token | rest)",
+    fig.update_layout(title=_("Per-token log-probability (higher is more expected)"), barmode="group", height=360,
+                      margin=dict(l=10, r=10, t=40, b=10), yaxis_title=_("log P(token | rest)"),
                       xaxis=dict(type="category"), legend=dict(orientation="h", y=-0.3))
     return fig

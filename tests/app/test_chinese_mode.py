@@ -12,7 +12,11 @@ from untranslated import find_leaks, leaks
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 # Pages whose strings all go through the catalog; the others are expected to leak English until converted.
-CONVERTED: set[str] = {"pages/analysis.py", "pages/inside_bert.py", "pages/home.py"}
+CONVERTED: set[str] = {"pages/analysis.py", "pages/inside_bert.py", "pages/home.py", "pages/masked_lm.py", "pages/attention.py", "pages/ablation.py"}
+
+
+# The model each page is opened with (a tiny checkpoint from the models folder), so that its results render too.
+PAGE_MODEL = {"pages/masked_lm.py": "tiny-mlm", "pages/attention.py": "tiny-mlm", "pages/ablation.py": "tiny-mlm"}
 
 
 @pytest.fixture
@@ -49,7 +53,7 @@ def test_page_runs_in_both_languages(local_models, page, lang):
     for p in PAGES
 ])
 def test_no_untranslated_english_in_chinese_mode(local_models, page):
-    at = open_page(page, lang="zh")
+    at = open_page(page, model=PAGE_MODEL.get(page), lang="zh")
     assert_no_exception(at)
     found = find_leaks(at, model_names() + ("Language · 语言",))
     assert not found, "\n".join(f"{where}: {text!r} → {words}" for where, text, words in found)

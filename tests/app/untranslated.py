@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Iterator
+from ui.markdown import plain
 
 # Terms Chinese BERT teaching material writes in English; everything else English is a leak.
 ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is not
@@ -30,11 +31,11 @@ ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is
     BIO PER LOC ORG MISC Hugging Face Hub Trainer PyPI bertviz bertexplore captum jieba Streamlit safetensors
     PyTorch torch transformers ID id ids top-k top-p max min MB GB KB ms wwm HFL MiniLM ext ETA PLL AUC
     seqeval sentence-transformers Google Wikipedia Python pip npm emoji Q K V QK AB ALTI PCA lens
-    auto cpu cuda mps base mlm pretraining
+    auto cpu cuda mps base mlm pretraining kB NumPy rollout
     """.split()
 } | {  # authors the pages cite
     "Ferrando", "Kobayashi", "Clark", "Kovaleva", "Michel", "Linzen", "Ettinger", "Devlin", "Vaswani", "Abnar",
-    "Zuidema", "Sundararajan", "Gauss-Legendre", "Spearman",
+    "Zuidema", "Sundararajan", "Gauss-Legendre", "Spearman", "Salazar", "Kauf", "Ivanova", "Top-k",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]")
 CODE = re.compile(r"`[^`]*`")
@@ -127,17 +128,26 @@ def rendered_texts(at) -> Iterator[tuple[str, str]]:
 
 
 def user_inputs(at) -> tuple[str, ...]:
-    """What the user typed (or the page pre-filled from examples): not interface text."""
+    """What the user typed (or the page pre-filled from examples), and the data the page shows in its tables
+    (tokens, predictions, labels): not interface text, wherever else it also shows (token chips in HTML)."""
     out = []
     for kind in ("text_input", "text_area"):
         for el in getattr(at, kind):
             if el.value:
                 out.append(str(el.value))
+    for el in at.dataframe:
+        try:
+            frame = el.value
+        except Exception:  # noqa: BLE001
+            continue
+        for column in frame.columns:
+            out.extend(v for v in frame[column].tolist() if isinstance(v, str))
     return tuple(out)
 
 
 def find_leaks(at, exclude: tuple[str, ...] = ()) -> list[tuple[str, str, list[str]]]:
     exclude = tuple(exclude) + user_inputs(at)
+    exclude += tuple(plain(e) for e in exclude)  # names reach Markdown escaped (ui.markdown.plain)
     own = frozenset(w.lower() for item in exclude for w in WORD.findall(item))
     out = []
     for where, text in rendered_texts(at):

@@ -70,12 +70,15 @@ def test_translations_format_like_the_english(template, zh):
         ids = (message.id,) if isinstance(message.id, str) else message.id
         strings = (found.string,) if isinstance(found.string, str) else found.string
         for text in ids + tuple(strings):
-            values = {name: samples.get(name, "x") for name in _fields(text)}
-            try:
-                text.format(**values)
-            except (ValueError, TypeError):
-                values = {name: 1.5 for name in _fields(text)}
-                text.format(**values)  # numeric specs take numbers
+            for sample in ("x", 1.5, 3):  # strings, then numbers for numeric specs ({:.1f}, {:02x})
+                values = {name: samples.get(name, sample) for name in _fields(text)}
+                try:
+                    text.format(**values)
+                    break
+                except (ValueError, TypeError):
+                    continue
+            else:
+                raise AssertionError(f"cannot format {text!r}")
 
 
 def _marked_calls(tree: ast.AST):
