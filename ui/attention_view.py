@@ -29,6 +29,10 @@ def load_examples() -> list[dict]:
     return list(data.get("examples", [])) if isinstance(data, dict) else []
 
 
+def _forget_example() -> None:
+    st.session_state[EXAMPLE_KEY] = None  # the text was edited: the picker must not keep the example's name
+
+
 def _use_example() -> None:
     chosen = st.session_state.get(EXAMPLE_KEY)
     for ex in load_examples():
@@ -46,7 +50,7 @@ def text_inputs() -> tuple[str, str]:
                      placeholder=_("Pick an example sentence…"), key=EXAMPLE_KEY, on_change=_use_example)
     # One line: Enter applies the text (in a text area Enter only adds a newline).
     text = st.text_input(_("Text (sentence A)"), value=default_text, key=TEXT_KEY, bind="query-params",
-                         max_chars=100_000,
+                         max_chars=100_000, on_change=_forget_example,
                          help=_("Up to the model's maximum length (512 tokens for BERT); longer text is cut "
                                 "with a notice. Press Enter to apply."))
     pair = st.text_input(_("Second sentence (B, optional)"), value="", key=PAIR_KEY, bind="query-params",

@@ -195,3 +195,14 @@ def test_each_task_keeps_its_own_before_after_sentence(models, tiny_dir):
     assert at.text_input(key="ft_sentence_classification").value.startswith("The service was slow")
     _train(at, "ner", ft_epochs=0.2, ft_batch=64)
     assert at.text_input(key="ft_sentence_ner").value == "Maria Lopez works for Siemens in Berlin."
+
+
+def test_attention_example_name_clears_when_the_text_is_edited(tiny_dir):
+    at = open_page("pages/attention.py", model=str(tiny_dir / "tiny-mlm"))
+    assert_no_exception(at)
+    picker = at.selectbox(key="attention_example")
+    picker.set_value(picker.options[0]).run()
+    assert at.session_state["attention_example"] == picker.options[0]
+    at.text_input(key="attention_text").set_value("the cat sat on the mat").run()
+    assert_no_exception(at)
+    assert at.session_state["attention_example"] is None
