@@ -206,3 +206,17 @@ def test_attention_example_name_clears_when_the_text_is_edited(tiny_dir):
     at.text_input(key="attention_text").set_value("the cat sat on the mat").run()
     assert_no_exception(at)
     assert at.session_state["attention_example"] is None
+
+
+def test_use_the_saved_model_in_one_click_from_the_save_message(models, tiny_dir):
+    at = open_page("pages/finetune.py", model=str(tiny_dir / "tiny-base"))
+    _train(at, "mlm", ft_epochs=0.2, ft_batch=64)
+    at.text_input(key="ft_save_name").set_value("tiny-mlm-here").run()
+    at.button(key="ft_save").click().run()
+    assert "sidebar" in " ".join(s.value for s in at.success)
+    links = [link.proto for link in at.get("page_link") if link.proto.label.startswith("Use it on the Masked-LM page")]
+    assert links and "model=tiny-mlm-here" in links[0].query_string
+    # What the link opens: the Masked-LM page with the model in the sidebar picker (bound to the URL).
+    page = open_page("pages/masked_lm.py", model="tiny-mlm-here", mlm_text="the cat sat on the [MASK] .")
+    assert_no_exception(page)
+    assert page.get("plotly_chart")
