@@ -11,6 +11,7 @@ from ui.markdown import plain
 from ui.html import labelled_spans
 from ui.task_views import clamp_state, default_text, example_picker, follow, memo, task_header, task_model
 from ui.entry import inside_app
+from ui.i18n import _
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
@@ -25,9 +26,14 @@ default_text("qa_question", "What is the capital of France?")
 default_text("qa_context", "France is a country in Western Europe. Its capital and largest city is Paris, "
                            "which lies on the Seine.")
 example_picker("qa", "qa_example", lambda ex: {"qa_question": ex["question"], "qa_context": ex["context"]})
-question = st.text_input("Question", key="qa_question", bind="query-params")
-context = st.text_area("Context", key="qa_context", height=150,
-                       help="Any length: contexts longer than the model's window are read in overlapping windows.")
+# A form: Enter in the question, Ctrl+Enter in the paragraph, or the button applies both (a text area's Enter
+# only adds a newline).
+with st.form("qa_form", border=False, enter_to_submit=True):
+    question = st.text_input("Question", key="qa_question", bind="query-params")
+    context = st.text_area("Context", key="qa_context", height=150,
+                           help="Any length: contexts longer than the model's window are read in overlapping windows.")
+    st.form_submit_button(_("Answer"), type="primary", icon=":material/quiz:")
+    st.caption(_("Enter in the question, Ctrl+Enter in the context, or the button: the model answers."))
 cols = st.columns(3)
 max_answer = cols[0].slider("Longest answer (tokens)", 1, 64, 30, key="qa_max_answer", bind="query-params")
 stride = cols[1].number_input("Window overlap (tokens)", 0, 256, DEFAULT_STRIDE, step=16, key="qa_stride",

@@ -35,7 +35,7 @@ def test_heatmaps_are_reused_when_going_back_to_a_head(tiny_dir, monkeypatch):
     assert len(built) == 2  # head 1 on opening, head 2 once; every later visit came from the memo
     assert forward_count() == before
 
-    at.text_area(key="attention_text").set_value("a new sentence").run()  # a new trace: its figures are new
+    at.text_input(key="attention_text").set_value("a new sentence").run()  # a new trace: its figures are new
     assert_no_exception(at)
     assert len(built) == 3
 
