@@ -12,7 +12,6 @@ from ui.html import labelled_spans
 from ui.task_views import (clamp_state, colour_for, default_text, example_picker, memo, task_header, task_model,
                            token_labels)
 from ui.entry import inside_app
-from ui.i18n import _
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
@@ -25,8 +24,7 @@ name = task_header(HEAD, "ner_checkpoint", "Named entities", (
 ))
 default_text("ner_text", "John Smith moved from London to Paris to work for Google.")
 example_picker("ner", "ner_example", lambda text: {"ner_text": text})
-text = st.text_input("Text", key="ner_text", bind="query-params", max_chars=20_000,
-                     help=_("Press Enter to apply."))  # one line: Enter applies the text
+text = st.text_input("Text", key="ner_text", bind="query-params", max_chars=20_000)  # one line: Enter applies
 strategy = st.radio("Wordpieces → words", list(STRATEGIES), key="ner_strategy", horizontal=True,
                     bind="query-params", help="; ".join(f"{k}: {v}" for k, v in STRATEGIES.items()))
 st.caption(f"**{strategy}**: {STRATEGIES[strategy]}.")

@@ -52,7 +52,7 @@ def text_inputs() -> tuple[str, str]:
     text = st.text_input(_("Text (sentence A)"), value=default_text, key=TEXT_KEY, bind="query-params",
                          max_chars=100_000, on_change=_forget_example,
                          help=_("Up to the model's maximum length (512 tokens for BERT); longer text is cut "
-                                "with a notice. Press Enter to apply."))
+                                "with a notice."))
     pair = st.text_input(_("Second sentence (B, optional)"), value="", key=PAIR_KEY, bind="query-params",
                          help=_("With a second sentence the model sees [CLS] A [SEP] B [SEP]; use the "
                                 "filters to see A→B."))
