@@ -108,7 +108,8 @@ def heatmap_figure(view: AttentionView, colorscale: str = "Blues", zmax: float |
     fig.update_layout(
         title=dict(text=plot_text(view.title), font=dict(size=14), yref="container", y=1.0, yanchor="top",
                    pad=dict(t=8)),
-        xaxis=dict(title=_("attended to"), side="top", tickangle=-60, **_axis(x)),
+        # standoff set here, not left to the template: Streamlit's template has none, and the title then sat on the ticks
+        xaxis=dict(title=dict(text=_("attended to"), standoff=15), side="top", tickangle=-60, **_axis(x)),
         yaxis=dict(title=_("attending"), autorange="reversed", **_axis(y)),
         height=height or int(min(900, max(380, 160 + 18 * side))),
         margin=_margins(x, y),
