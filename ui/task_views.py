@@ -15,6 +15,7 @@ from . import examples as example_files
 from .markdown import code, plain
 from .models import get_model
 from .session_memo import memo, recall  # noqa: F401  (the task pages' memo)
+from .i18n import _
 
 
 # Colour-blind-friendly palette (Okabe-Ito, lightened) for entity types and segments.
@@ -41,7 +42,12 @@ def example_picker(task: str, key: str, fill: Callable[[Any], dict[str, str]]) -
         if chosen in items:
             st.session_state.update(fill(items[chosen]))
 
-    st.pills("Examples", list(items), key=key, on_change=pick, label_visibility="collapsed")
+    st.pills(_("Examples"), list(items), key=key, on_change=pick, label_visibility="collapsed")
+
+
+def first_example(task: str, fallback: Any) -> Any:
+    """The first example of `task` in the interface language (the page's default input)."""
+    return next(iter(examples(task).values()), fallback)
 
 
 def default_text(key: str, value: str) -> None:
@@ -59,14 +65,17 @@ def checkpoint_picker(head: str, key: str) -> str:
     # No format_func: a URL-bound selectbox writes the displayed label into the link, and a shared link
     # must carry the checkpoint's real name.
     name = st.selectbox(
-        "Checkpoint", options, index=0, key=key, accept_new_options=True, bind="query-params",
-        help=(f"Checkpoints with a {checkpoints.TASK_TITLES[head]} head. Local ones come from the models folder "
-              f"({plain(models_dir())}); you can also type a Hugging Face id or a folder path."),
+        _("Checkpoint"), options, index=0, key=key, accept_new_options=True, bind="query-params",
+        help=(_("Checkpoints with a {task_titles} head. Local ones come from the models folder "
+                "({models_dir}); you can also type a Hugging Face id or a folder path.").format(
+                  task_titles=_(checkpoints.TASK_TITLES[head]), models_dir=plain(models_dir()))),
     )
     local = checkpoints.local_checkpoints(head)
     suggested = ", ".join(checkpoints.recommended(head))
-    st.caption(f"Local {checkpoints.TASK_TITLES[head]} checkpoints: {plain(', '.join(local)) if local else 'none yet'} · "
-               f"recommended online: {suggested}")
+    st.caption(_("Local {task_titles} checkpoints: {value} · recommended online: {suggested}").format(
+                   task_titles=_(checkpoints.TASK_TITLES[head]),
+                   value=plain(', '.join(local)) if local else _('none yet'),
+                   suggested=suggested))
     return (name or options[0]).strip()
 
 
@@ -84,11 +93,11 @@ def fetch_help(head: str) -> None:
     suggested = checkpoints.recommended(head)
     if not suggested:
         return
-    with st.expander("Offline? How to get the recommended checkpoint"):
-        st.markdown("On a machine with internet access, in the app's folder, run:")
+    with st.expander(_("Offline? How to get the recommended checkpoint")):
+        st.markdown(_("On a machine with internet access, in the app's folder, run:"))
         st.code("\n".join(checkpoints.fetch_command(name) for name in suggested), language="bash")
-        st.markdown("then copy the `models` folder here: the checkpoint appears in the picker above. "
-                    "The Fine-tune page also saves models there.")
+        st.markdown(_("then copy the `models` folder here: the checkpoint appears in the picker above. The "
+                      "Fine-tune page also saves models there."))
 
 
 def task_model(head: str, name: str) -> LoadedModel | None:
@@ -96,17 +105,19 @@ def task_model(head: str, name: str) -> LoadedModel | None:
     loaded = get_model(head, name=name)
     if loaded is None:
         if name != OFFLINE_MODEL and name in checkpoints.recommended(head):
-            st.info(f"To use {plain(name)} offline: {code(checkpoints.fetch_command(name))} on a connected machine, "
-                    "then copy the models folder here.")
+            st.info(_("To use {name} offline: {command} on a connected machine, then copy the models folder "
+                      "here.").format(name=plain(name), command=code(checkpoints.fetch_command(name))))
         return None
     problem = checkpoints.head_problem(loaded, head)
     if problem:
         st.warning(problem)
         return None
-    where = "local folder" if resolve(name)[1] else "Hugging Face hub / cache"
+    where = _("local folder") if resolve(name)[1] else _("Hugging Face hub / cache")
     st.caption(
-        f"Using checkpoint **{plain(name)}** ({where}: {code(loaded.source)}) on {loaded.device}: "
-        f"{loaded.num_layers} layers × {loaded.num_heads} heads, up to {loaded.max_length} tokens."
+        _("Using checkpoint **{name}** ({where}: {source}) on {device}: {num_layers} layers × {num_heads} "
+          "heads, up to {max_length} tokens.").format(
+            name=plain(name), where=where, source=code(loaded.source), device=loaded.device,
+            num_layers=loaded.num_layers, num_heads=loaded.num_heads, max_length=loaded.max_length)
     )
     return loaded
 
@@ -138,7 +149,7 @@ def follow(key: str, source: tuple, value: Any) -> None:
 
 def label_figure(result) -> go.Figure:
     """Label scores as horizontal bars (predicted labels green), with the thresholds of a multi-label checkpoint."""
-    measure = "score" if result.mode == "regression" else "probability"
+    measure = _("score") if result.mode == "regression" else _("probability")
     fig = go.Figure(go.Bar(
         x=result.scores.tolist(), y=plot_texts(result.labels), orientation="h",
         marker_color=["#2e7d32" if i in result.predicted else "#90a4ae" for i in range(len(result.labels))],
@@ -146,7 +157,7 @@ def label_figure(result) -> go.Figure:
     ))
     if result.mode == "multi-label" and result.thresholds:
         fig.add_trace(go.Scatter(x=list(result.thresholds), y=plot_texts(result.labels), mode="markers",
-                                 marker_symbol="line-ns-open", marker_size=18, name="threshold"))
+                                 marker_symbol="line-ns-open", marker_size=18, name=_("threshold")))
     fig.update_layout(height=80 + 32 * len(result.labels), margin=dict(l=10, r=10, t=10, b=10),
                       xaxis_title=measure, xaxis_range=None if result.mode == "regression" else [0, 1],
                       yaxis_autorange="reversed", showlegend=False)

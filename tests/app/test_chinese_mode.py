@@ -12,7 +12,8 @@ from untranslated import find_leaks, leaks
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 # Pages whose strings all go through the catalog; the others are expected to leak English until converted.
-CONVERTED: set[str] = {"pages/analysis.py", "pages/inside_bert.py", "pages/home.py", "pages/masked_lm.py", "pages/attention.py", "pages/ablation.py"}
+CONVERTED: set[str] = {"pages/analysis.py", "pages/inside_bert.py", "pages/home.py", "pages/masked_lm.py", "pages/attention.py", "pages/ablation.py",
+             "pages/classification.py", "pages/ner.py", "pages/qa.py", "pages/nsp.py"}
 
 
 # The model each page is opened with (a tiny checkpoint from the models folder), so that its results render too.
@@ -27,7 +28,9 @@ def local_models(tiny_dir, monkeypatch):
 
 
 def model_names() -> tuple[str, ...]:
-    return tuple(info.name for info in RECOMMENDED) + tuple(picker_choices())
+    from bertexplore.registry import list_local_models
+
+    return tuple(info.name for info in RECOMMENDED) + tuple(picker_choices()) + tuple(list_local_models())
 
 
 def test_the_leak_finder_finds_english_and_spares_data():

@@ -54,8 +54,9 @@ def leaks(text: str, exclude: tuple[str, ...] = (), words: frozenset[str] = froz
     text = STYLE.sub(" ", text)
     text = TAGS.sub(" ", text)
     text = CODE.sub(" ", text)
-    for item in sorted((e for e in exclude if e), key=len, reverse=True):
-        text = text.replace(item, " ")
+    for item in sorted((e for e in exclude if e and len(e) > 2), key=len, reverse=True):
+        # whole items only: "distilbert-base-uncased" is not taken out of "distilbert-base-uncased-finetuned-sst-2"
+        text = re.sub(r"(?<![\w-])" + re.escape(item) + r"(?![\w-])", " ", text)
     text = URL.sub(" ", text)
     text = BRACKETED.sub(" ", text)
     text = re.sub(r":material/[a-z_]+:", " ", text)
