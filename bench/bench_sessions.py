@@ -12,8 +12,9 @@ Modes:
   classroom (issue 12) N sessions sit on the Attention page; then each submits a new sentence, all within
             --spread seconds; measured: submit → its own heatmap drawn.
 
-Also measured, in this process: how long one forward holds the shared model's lock (run_trace on MiniLM), so the
-queue N sessions can form behind that lock is known.
+Also measured, in this process (work_probe): how long one forward holds the shared model's lock (run_trace on
+MiniLM) against one whole Attention-page rerun, with torch at 1 intra-op thread and at its default: whether the
+lock or the page's own work is what N submits queue on.
 
 Run: python bench/bench_sessions.py --mode open --sessions 10
      python bench/bench_sessions.py --mode classroom --sessions 30
@@ -250,49 +251,50 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def lock_probe(sentences: list[str], runs: int = 15) -> float:
-    """Median seconds one Attention-page forward (run_trace on MiniLM) holds the shared model's lock.
+def work_probe(sentences: list[str], runs: int = 9) -> list[tuple[int, float, float]]:
+    """Where a submit's server time goes, per torch intra-op thread count: (threads, forward s, page rerun s).
 
-    Timed on a worker thread, as the server's script threads run it: on an oversubscribed CPU torch's main-thread
-    OpenMP team can be 50-100x slower than the same forward on another thread (measured here: ~1 s vs ~12 ms).
+    Interleaved, in this process: one forward (run_trace on MiniLM, what holds the shared model's lock) on a
+    worker thread, as the server's script threads run it; then one whole Attention-page rerun for a new sentence
+    (AppTest, no browser). Medians of `runs`.
     """
+    import torch
+    from streamlit.testing.v1 import AppTest
+
     from bertexplore.loading import load_model
     from bertexplore.registry import OFFLINE_MODEL
     from bertexplore.trace import run_trace
 
-    loaded = load_model(OFFLINE_MODEL, head="mlm", device="cpu")
-    times: list[float] = []
-
-    def work() -> None:
-        run_trace(loaded, sentences[0])
-        for i in range(runs):
-            started = time.perf_counter()
-            run_trace(loaded, sentences[i % len(sentences)])
-            times.append(time.perf_counter() - started)
-
-    worker = threading.Thread(target=work)
-    worker.start()
-    worker.join()
-    return statistics.median(times)
-
-
-def page_probe(sentences: list[str], runs: int = 7) -> float:
-    """Median seconds of one whole Attention-page rerun for a new sentence (AppTest, in this process, no browser):
-    the server's work per submit, of which the forward under the lock is one part."""
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/attention.py")
-    at.run()
-    times = []
-    for i in range(runs):
-        at.text_area(key="attention_text").set_value(f"{sentences[i % len(sentences)]} ({i})")
-        started = time.perf_counter()
+    default = torch.get_num_threads()
+    out = []
+    for threads in sorted({1, default}):
+        torch.set_num_threads(threads)
+        loaded = load_model(OFFLINE_MODEL, head="mlm", device="cpu")
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.run()
-        times.append(time.perf_counter() - started)
-        assert not at.exception, at.exception
-    return statistics.median(times)
+        at.switch_page("pages/attention.py")
+        at.run()
+        forwards: list[float] = []
+        pages: list[float] = []
+
+        def forward(text: str) -> None:
+            started = time.perf_counter()
+            run_trace(loaded, text)
+            forwards.append(time.perf_counter() - started)
+
+        for i in range(runs + 1):
+            text = f"{sentences[i % len(sentences)]} ({i})"
+            worker = threading.Thread(target=forward, args=(text,))
+            worker.start()
+            worker.join()
+            at.text_area(key="attention_text").set_value(text + " again")
+            started = time.perf_counter()
+            at.run()
+            pages.append(time.perf_counter() - started)
+            assert not at.exception, at.exception
+        out.append((threads, statistics.median(forwards[1:]), statistics.median(pages[1:])))
+    torch.set_num_threads(default)
+    return out
 
 
 def summary(label: str, sessions: list[Session]) -> dict:
@@ -383,12 +385,10 @@ async def run(args) -> int:
         server.stop()
     if args.lock_probe:
         sentences = [s.sentence for s in sessions if s.page == "attention"] or ["The cat sat on the mat."]
-        held = lock_probe(sentences)
-        rerun = page_probe(sentences)
-        print(f"one Attention forward (run_trace, MiniLM, ~12 tokens) holds the model lock {held * 1e3:.1f} ms; "
-              f"the whole page rerun for a new sentence takes {rerun * 1e3:.0f} ms (the lock: {held / rerun:.0%}). "
-              f"{n} submits at once: {n * held:.2f} s of forwards behind the lock, {n * rerun:.1f} s of page work "
-              "on the server's CPUs in all")
+        for threads, held, rerun in work_probe(sentences):
+            print(f"torch threads {threads}: one Attention forward (what holds the model lock) {held * 1e3:.0f} ms, "
+                  f"one whole page rerun {rerun * 1e3:.0f} ms (the forward is {held / rerun:.0%} of it); "
+                  f"{n} submits: {n * held:.1f} s behind the lock, {n * rerun:.1f} s of server work in all")
     shutil.rmtree(work, ignore_errors=True)
     bad = sum(r["errors"] + r["crosstalk"] for r in results)
     return 1 if bad else 0

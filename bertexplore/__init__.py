@@ -18,3 +18,5 @@ import logging as _logging
 # transformers imports torchao (when installed) at import time; its CUDA-only kernels then fail to load on CPU
 # machines and log one warning each. They are not used here (the int8 path is CPU), so keep the log readable.
 _logging.getLogger("torchao").setLevel(_logging.ERROR)
+# torchao's import also registers two enums with torch's pytree, which now logs a deprecation per enum.
+_logging.getLogger("torch.utils._pytree").setLevel(_logging.ERROR)

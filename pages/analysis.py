@@ -73,9 +73,16 @@ with tabs[0]:
                                     key="an_graph", on_select="rerun", selection_mode="points")
             picked = None
             points = (getattr(getattr(event, "selection", None), "points", None) or []) if event else []
-            if points and points[0].get("customdata") is not None:
-                level, tok = (int(v) for v in points[0]["customdata"][:2])
-                picked = next((k for k, v in node_names.items() if v == (level, tok)), None)
+            for point in points:  # a node's (level, token) is its customdata, and also its (y, x)
+                where = point.get("customdata")
+                where = where[:2] if where is not None else (point.get("y"), point.get("x"))
+                try:
+                    node = (int(where[0]), int(where[1]))
+                except (TypeError, ValueError):
+                    continue
+                picked = next((k for k, v in node_names.items() if v == node), None)
+                if picked:
+                    break
             if picked and picked != chosen:
                 st.session_state["an_graph_node"] = picked
             options = list(node_names)

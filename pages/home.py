@@ -6,7 +6,9 @@ import streamlit as st
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED
 from ui.entry import inside_app
 from ui.markdown import plain
-from ui.models import current_model_name, get_model
+from ui.head_models import missing_head
+from ui.models import MODEL_KEY, current_model_name, get_model
+from ui.paths_view import paths_view
 from ui.i18n import N_, _
 
 inside_app()
@@ -31,6 +33,8 @@ shown = [link for link in links if (Path(__file__).parent.parent / link[0]).is_f
 for i, (path, label, icon) in enumerate(shown):
     cols[i % 2].page_link(path, label=_(label), icon=icon)
 
+paths_view()
+
 name = current_model_name()
 loaded = get_model("mlm", name)
 if loaded is not None:
@@ -41,9 +45,8 @@ if loaded is not None:
             max_length=loaded.max_length, load_seconds=loaded.load_seconds)
     )
     if not loaded.has_head:
-        st.info(_("This checkpoint has no masked-LM head, so the Masked-LM page cannot predict words with "
-                  "it; the attention views work. Pick bert-base-uncased (online) or fine-tune a masked-LM "
-                  "head on the Fine-tune page."))
+        # True offline too: saved masked-LM models one click away, else the pack or the Fine-tune page.
+        missing_head("mlm", MODEL_KEY, name, _("The Attention and Head ablation pages work with it."))
 
 st.subheader(_("Models"))
 st.dataframe(

@@ -97,7 +97,7 @@ with c1:
 with c2:
     head_no = st.slider(_("Head"), 1, max(H, 2), 1, key="inside_head", bind="query-params", disabled=H < 2) if H > 1 else 1
 with c3:
-    token_labels = [f"{i}: {t}" for i, t in enumerate(trace.tokens)]
+    token_labels = labels  # the unmasked tokens: masking one does not reset the choice
     picked = st.selectbox(_("Token"), token_labels, index=min(1, T - 1), key="inside_token", bind="query-params")
 token = token_labels.index(picked) if picked in token_labels else 0
 

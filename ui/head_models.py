@@ -65,13 +65,17 @@ def switch_buttons(head: str, key: str, current: str, names: list[str] | None = 
     return len(names)
 
 
-def missing_head(head: str, key: str, current: str, what_works: str = "") -> None:
-    """One calm message: what is missing, the saved models that have it (one click), else the two ways to get one."""
+def missing_head(head: str, key: str, current: str, what_works: str = "", reason: str | None = None) -> None:
+    """One calm message: what is missing, the saved models that have it (one click), else the two ways to get one.
+
+    `reason` replaces the first sentence (e.g. the model is not on this machine); `what_works` follows it.
+    """
     offered = models_with(head)
     with st.container(border=True):
         # Model names and folders are checkpoint/user text: shown as plain text (ui.markdown), never as Markdown.
-        st.markdown(_("**{model}** has no {head} head, so this page cannot make its predictions with it.").format(
-            model=plain(current), head=head_title(head)) + (" " + what_works if what_works else ""))
+        first = reason or _("**{model}** has no {head} head, so this page cannot make its predictions with it.").format(
+            model=plain(current), head=head_title(head))
+        st.markdown(first + (" " + what_works if what_works else ""))
         if switch_buttons(head, key, current, offered):
             return
         st.markdown(_("Two ways to get one:"))

@@ -59,9 +59,9 @@ def step_heads(w: Walk) -> None:
             {_("head"): _("question answering"), _("reads"): _("every token's vector"), _("gives"): _("a start and an end score per token")}]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     misconception(_("“BERT can translate or hold a dialogue.”"),
-                  _("Every head in this table scores what is already in the input (a vocabulary entry at a [MASK], a label, "
-                    "a span); none writes a new sequence. Generating text needs a decoder (GPT, or the decoder of an "
-                    "encoder-decoder such as T5)."))
+                  _("Every head in this table scores what is already in the input (a vocabulary entry at a [MASK], a "
+                    "label, a span); none writes a new sequence. Generating text needs a decoder (GPT, or the decoder "
+                    "of an encoder-decoder such as T5)."))
 
     st.subheader(_("Masked-LM"))
     if not _mlm_ready(w):
@@ -69,7 +69,8 @@ def step_heads(w: Walk) -> None:
     else:
         positions = tuple(getattr(trace, "mask_positions", ()) or ())
         ref = trace["mlm.log_probs"] if "mlm.log_probs" in trace else None
-        mlm = mlm_head_step(loaded, last, positions, ref)
+        # The decoder multiplies by the whole word table (~94 MB on bert-base): once per text, not per rerun.
+        mlm = w.memo("mlm_head", (), lambda: mlm_head_step(loaded, last, positions, ref))
         if mlm is None:
             st.info(_("This family's masked-LM head is laid out differently; its predictions are on the Masked-LM page."))
         elif not positions:

@@ -281,7 +281,7 @@ def step_mask(w: Walk) -> None:
         if len(exp.output_diff):
             c[2].metric(_("outputs changed by padding (max)"), f"{float(exp.output_diff.max()):.1e}",
                         help=_("Largest difference of any real token's hidden state, any layer, padded vs alone."))
-        mask_table = pd.DataFrame({_("token"): exp.tokens, _("attention_mask"): exp.attention_mask,
+        mask_table = pd.DataFrame({_("token"): exp.tokens, _("attention_mask"): [str(m) for m in exp.attention_mask],
                                    _("added to the score"): [f"{v:.3g}" for v in exp.additive_mask]})
         st.dataframe(mask_table.T, width="stretch")
         st.caption(_("The model adds {value:.4g} (the smallest float32) for [PAD], not −∞: exp of it is exactly 0 "
@@ -300,7 +300,8 @@ def step_mask(w: Walk) -> None:
             st.caption(_("Without the mask (attention_mask all 1) the same padded batch changes your tokens' outputs "
                          "by up to {bad:.2g}; with it, by {good:.1e}.").format(bad=float(leak.unmasked_diff.max()),
                                                                           good=float(exp.output_diff.max())))
-    if f"blocks.{L}.attn.pattern" not in trace:
+    if f"blocks.{L}.attn.pattern" not in trace or (f"blocks.{L}.attn.scores" not in trace
+                                                    and f"blocks.{L}.attn.q" not in trace):
         return
     st.markdown(_("**What if the mask hid the future?** A GPT-style (causal) mask adds −∞ to every later token. "
                   "Below, the same scores of layer {layer}, head {head} with BERT's real mask and with a causal one.").format(

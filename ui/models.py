@@ -74,6 +74,14 @@ def _stamp(name: str) -> float | None:
         return None
 
 
+def load_quietly(head: str, name: str) -> LoadedModel:
+    """The shared model, or the engine's error raised (for pages that explain a missing model their own way)."""
+    device = resolved_device()
+    dtype = st.session_state.get(DTYPE_KEY, "float32") if device != "cpu" else "float32"
+    with st.spinner(_("Loading {name} on {device}…").format(name=plain(name), device=device), show_time=True):
+        return _cached_load(name, head, device, dtype, _stamp(name))
+
+
 def get_model(head: str = "mlm", name: str | None = None) -> LoadedModel | None:
     """Load (once per process) the sidebar's model with `head`; show why on failure and return None."""
     name = name or current_model_name()

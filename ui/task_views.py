@@ -6,17 +6,24 @@ from typing import Any, Callable
 import plotly.graph_objects as go
 import streamlit as st
 
+from bertexplore.errors import ModelUnavailable
 from bertexplore.figures import plot_text, plot_texts
 from bertexplore.loading import LoadedModel
-from bertexplore.registry import OFFLINE_MODEL, models_dir, resolve
+from bertexplore.registry import models_dir, resolve
 from bertexplore.tasks import checkpoints
 
 from . import examples as example_files
-from .markdown import code, plain
-from .models import get_model
-from .session_memo import memo, recall  # noqa: F401  (the task pages' memo)
+from .feedback import show_error
+from .head_models import head_title, missing_head
 from .i18n import _
+from .markdown import code, plain
+from .models import load_quietly
+from .session_memo import memo, recall  # noqa: F401  (the task pages' memo)
 
+
+# The checkpoint picker's key on each task page (the one-click switch writes the chosen model there).
+PICKER_KEYS = {"sequence-classification": "cls_checkpoint", "token-classification": "ner_checkpoint",
+               "question-answering": "qa_checkpoint", "pretraining": "nsp_checkpoint"}
 
 # Colour-blind-friendly palette (Okabe-Ito, lightened) for entity types and segments.
 PALETTE = ("#f6c28b", "#9ad0ec", "#a8e0c5", "#f3a6c8", "#f9e79f", "#c9b3e6", "#f5b7a5", "#b8c4cc")
@@ -72,10 +79,8 @@ def checkpoint_picker(head: str, key: str) -> str:
     )
     local = checkpoints.local_checkpoints(head)
     suggested = ", ".join(checkpoints.recommended(head))
-    st.caption(_("Local {task_titles} checkpoints: {value} · recommended online: {suggested}").format(
-                   task_titles=_(checkpoints.TASK_TITLES[head]),
-                   value=plain(', '.join(local)) if local else _('none yet'),
-                   suggested=suggested))
+    st.caption(_("Saved models with a {head} head: {local} · recommended online: {suggested}").format(
+        head=head_title(head), local=plain(", ".join(local)) if local else _("none yet"), suggested=suggested))
     return (name or options[0]).strip()
 
 
@@ -83,34 +88,26 @@ def task_header(head: str, key: str, title: str, intro: str) -> str:
     """Title, what the task is, the checkpoint picker and how to fetch one offline; returns the picked name."""
     st.title(title)
     st.markdown(intro)
-    name = checkpoint_picker(head, key)
-    fetch_help(head)
-    return name
+    return checkpoint_picker(head, key)
 
 
-def fetch_help(head: str) -> None:
-    """How to get the recommended checkpoint onto an offline machine."""
-    suggested = checkpoints.recommended(head)
-    if not suggested:
-        return
-    with st.expander(_("Offline? How to get the recommended checkpoint")):
-        st.markdown(_("On a machine with internet access, in the app's folder, run:"))
-        st.code("\n".join(checkpoints.fetch_command(name) for name in suggested), language="bash")
-        st.markdown(_("then copy the `models` folder here: the checkpoint appears in the picker above. The "
-                      "Fine-tune page also saves models there."))
-
-
-def task_model(head: str, name: str) -> LoadedModel | None:
-    """Load `name` with `head`; explain (and return None) when it cannot serve this page."""
-    loaded = get_model(head, name=name)
-    if loaded is None:
-        if name != OFFLINE_MODEL and name in checkpoints.recommended(head):
-            st.info(_("To use {name} offline: {command} on a connected machine, then copy the models folder "
-                      "here.").format(name=plain(name), command=code(checkpoints.fetch_command(name))))
+def task_model(head: str, name: str, key: str | None = None) -> LoadedModel | None:
+    """Load `name` with `head`; when it cannot serve this page, ONE calm message (what is missing, saved models with
+    the head in one click, else the classroom pack or the Fine-tune page) and None."""
+    key = key or PICKER_KEYS.get(head, "")
+    try:
+        loaded = load_quietly(head, name)
+    except ModelUnavailable:
+        missing_head(head, key, name, reason=_("**{model}** is not on this machine, and the Hugging Face hub cannot be "
+                                               "reached to fetch it.").format(model=plain(name)))
         return None
-    problem = checkpoints.head_problem(loaded, head)
+    except Exception as err:  # noqa: BLE001 - every other failure is the engine's own message
+        show_error(err)
+        return None
+    problem = checkpoints.head_problem(loaded, head, advice_wanted=False)
     if problem:
-        st.warning(problem)
+        missing_head(head, key, name)
+        st.caption(plain(problem.strip()))  # the specific reason, e.g. what the checkpoint was saved as
         return None
     where = _("local folder") if resolve(name)[1] else _("Hugging Face hub / cache")
     st.caption(

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 from ..figures import plot_text, plot_texts, unique_labels
 from ..i18n import _
 
-MAX_ROWS = 64  # tokens drawn in a strip heatmap; the CSV keeps them all
+MAX_ROWS = 40  # tokens drawn in a strip heatmap (5 panels stacked); the CSV keeps them all
 
 
 @dataclass(frozen=True)

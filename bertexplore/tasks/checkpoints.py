@@ -129,7 +129,7 @@ def _architecture_kind(arch: str) -> str:
     return _("a model with another head")
 
 
-def head_problem(loaded, head: str) -> str | None:
+def head_problem(loaded, head: str, advice_wanted: bool = True) -> str | None:
     """Why `loaded` cannot serve a page that needs `head` (plain words), or None when it can.
 
     Two checks: the architecture the checkpoint was saved as (a sentence classifier's `classifier` weights
@@ -145,6 +145,8 @@ def head_problem(loaded, head: str) -> str | None:
     else:
         advice = _("Pick a checkpoint fine-tuned for this task, or train one on the Fine-tune page; it saves into "
                    "the local models folder, where this page finds it.")
+    if not advice_wanted:
+        advice = ""  # the page gives the ways to get one itself (ui.head_models)
     if loaded.name == OFFLINE_MODEL:
         return _("The packaged all-MiniLM-L6-v2 is a sentence-embedding encoder: it has no {task} head, so it "
                  "cannot make these predictions. {advice}").format(task=task, advice=advice)

@@ -50,7 +50,8 @@ def test_packaged_model_is_explained_not_used(no_local_models, page):
     key, _ = PAGES[page]
     at = open_page(page, **{key: OFFLINE_MODEL})
     assert_no_exception(at)
-    assert any("all-MiniLM-L6-v2" in w.value and "Fine-tune page" in w.value for w in at.warning)
+    assert any("all-MiniLM-L6-v2" in c.value and "sentence-embedding" in c.value for c in at.caption)
+    assert any("Fine-tune page" in m.value for m in at.markdown)  # one calm message with the ways to get one
     assert not at.get("plotly_chart")  # no random predictions
 
 
@@ -61,8 +62,9 @@ def test_offline_recommended_checkpoint_shows_fetch_command(no_local_models, pag
     assert_no_exception(at)
     recommended = at.selectbox(key=key).value
     assert recommended != OFFLINE_MODEL
-    assert any(f"python -m bertexplore download {recommended}" in e.value for e in at.error)
-    assert any(f"python -m bertexplore download {recommended} --to models" in c.value for c in at.code)
+    # One calm message (issue 12, friction 8): what is missing and the two ways to get it; no red error.
+    assert not at.error and any("is not on this machine" in m.value for m in at.markdown)
+    assert [c.value for c in at.code] == ["python -m bertexplore download --pack classroom --to models"]
 
 
 def test_classification_probabilities_and_both_attributions(local_models):
@@ -142,7 +144,7 @@ def test_ner_entity_picker_follows_a_new_text(local_models):
 def test_classifier_on_ner_page_is_explained(local_models):
     at = open_page("pages/ner.py", ner_checkpoint="tiny-cls")
     assert_no_exception(at)
-    assert any("BertForSequenceClassification" in w.value for w in at.warning)
+    assert any("BertForSequenceClassification" in c.value for c in at.caption)
     assert not at.get("plotly_chart")
 
 
@@ -197,4 +199,4 @@ def test_nsp_bad_input_and_wrong_head(local_models):
     assert any("sentence B is empty" in e.value for e in at.error)
     at = open_page("pages/nsp.py", nsp_checkpoint="tiny-mlm")
     assert_no_exception(at)
-    assert any("BertForMaskedLM" in w.value for w in at.warning)
+    assert any("BertForMaskedLM" in c.value for c in at.caption)

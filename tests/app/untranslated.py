@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Iterator
+from ui.markdown import plain
 
 # Terms Chinese BERT teaching material writes in English; everything else English is a leak.
 ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is not
@@ -39,7 +40,7 @@ ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is
 WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]")
 CODE = re.compile(r"`[^`]*`")
 URL = re.compile(r"(https?://|www\.)\S+|\b[\w.\-]+/[\w.\-/]+\b|\b\w+\.(py|csv|jsonl|txt|tsv|npz|png|json)\b"
-                 r"|\b[\w.]*(bert|BERT|roberta|RoBERTa|MiniLM|xlm|electra|albert)[\w.]*-[\w.\-]+")  # model ids
+                 r"|[A-Za-z0-9_.\-]*(?:bert|BERT|roberta|RoBERTa|MiniLM|xlm|electra|albert)[A-Za-z0-9_.\-]*")  # model ids
 BRACKETED = re.compile(r"\[[A-Z]{2,6}\]|##\w+")
 TAGS = re.compile(r"<[^>]+>")
 STYLE = re.compile(r"<style.*?</style>|<script.*?</script>", re.S)
@@ -147,6 +148,7 @@ def user_inputs(at) -> tuple[str, ...]:
 
 def find_leaks(at, exclude: tuple[str, ...] = ()) -> list[tuple[str, str, list[str]]]:
     exclude = tuple(exclude) + user_inputs(at)
+    exclude += tuple(plain(e) for e in exclude)  # names reach Markdown escaped (ui.markdown.plain)
     own = frozenset(w.lower() for item in exclude for w in WORD.findall(item))
     out = []
     for where, text in rendered_texts(at):

@@ -19,8 +19,13 @@ def test_contribution_graph_draws(app_url, web):
     assert plot.locator(".scatterlayer .js-line").count() >= 1  # edges are drawn as lines
     labels = plot.locator(".scatterlayer .textpoint text").all_text_contents()
     assert "[MASK]" in labels
-    # Clicking a node selects it (plotly's on_select), or the fallback picker lists it.
-    points.first.click(force=True)
+    # A node's detail: picked from the fallback list (plotly's click selection is not reliable for every trace).
+    box = web.locator("input[aria-label='Node']").first
+    box.click()
+    box.fill("layer 2")  # the output node: level 2 of the tiny 2-layer model
+    web.wait_for_timeout(500)
+    box.press("Enter")
     wait_idle(web)
     no_exception_shown(web)
+    web.get_by_text("of the output position", exact=False).first.wait_for(timeout=60_000)
     assert web.errors == []

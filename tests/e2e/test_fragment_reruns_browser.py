@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import pytest
 from conftest import no_exception_shown, wait_idle
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 pytestmark = pytest.mark.e2e
 
@@ -18,11 +16,16 @@ class Wire:
     """Every message of the page's Streamlit websocket, decoded."""
 
     def __init__(self, page):
-        self.sent: list[BackMsg] = []
-        self.received: list[ForwardMsg] = []
+        self.sent: list = []  # BackMsg
+        self.received: list = []  # ForwardMsg
         page.on("websocket", self._attach)
 
     def _attach(self, ws) -> None:
+        # Imported here, not at module level: importing streamlit switches plotly's default template for the whole
+        # test process, which other e2e tests that draw bare plotly figures do not expect.
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
         if "_stcore/stream" not in ws.url:
             return
         ws.on("framesent", lambda payload: self._decode(payload, BackMsg, self.sent))
