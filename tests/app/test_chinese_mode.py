@@ -13,11 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 # Pages whose strings all go through the catalog; the others are expected to leak English until converted.
 CONVERTED: set[str] = {"pages/analysis.py", "pages/inside_bert.py", "pages/home.py", "pages/masked_lm.py", "pages/attention.py", "pages/ablation.py",
-             "pages/classification.py", "pages/ner.py", "pages/qa.py", "pages/nsp.py"}
+             "pages/classification.py", "pages/ner.py", "pages/qa.py", "pages/nsp.py", "pages/finetune.py"}
 
 
 # The model each page is opened with (a tiny checkpoint from the models folder), so that its results render too.
 PAGE_MODEL = {"pages/masked_lm.py": "tiny-mlm", "pages/attention.py": "tiny-mlm", "pages/ablation.py": "tiny-mlm"}
+# Data the page shows under its own names: the column names of the training file (the user maps them by name).
+PAGE_DATA = {"pages/finetune.py": ("text", "label", "labels", "tokens", "tags")}
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ def test_page_runs_in_both_languages(local_models, page, lang):
 def test_no_untranslated_english_in_chinese_mode(local_models, page):
     at = open_page(page, model=PAGE_MODEL.get(page), lang="zh")
     assert_no_exception(at)
-    found = find_leaks(at, model_names() + ("Language · 语言",))
+    found = find_leaks(at, model_names() + ("Language · 语言",) + PAGE_DATA.get(page, ()))
     assert not found, "\n".join(f"{where}: {text!r} → {words}" for where, text, words in found)
 
 

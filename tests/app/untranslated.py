@@ -39,7 +39,7 @@ ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]")
 CODE = re.compile(r"`[^`]*`")
-URL = re.compile(r"(https?://|www\.)\S+|\b[\w.\-]+/[\w.\-/]+\b|\b\w+\.(py|csv|jsonl|txt|tsv|npz|png|json)\b"
+URL = re.compile(r"(https?://|www\.)\S+|\b[\w.\-]+/[\w.\-/]+\b|\b\w+\.(py|csv|jsonl|txt|tsv|npz|png|json|yaml|yml)\b"
                  r"|[A-Za-z0-9_.\-]*(?:bert|BERT|roberta|RoBERTa|MiniLM|xlm|electra|albert)[A-Za-z0-9_.\-]*")  # model ids
 BRACKETED = re.compile(r"\[[A-Z]{2,6}\]|##\w+")
 TAGS = re.compile(r"<[^>]+>")
