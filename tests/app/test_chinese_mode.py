@@ -87,3 +87,19 @@ def test_garbage_lang_falls_back_to_english():
     at.run()
     assert_no_exception(at)
     assert at.sidebar.radio[0].value == "en"
+
+
+def test_unknown_notice_on_the_page_counts_the_unknown_tokens(local_models):
+    """Chinese text through the tiny English vocabulary: every character is [UNK], and the page says so, in Chinese."""
+    from bertexplore.loading import load_model
+
+    text = "北京是中国的首都。"
+    at = open_page("pages/masked_lm.py", model="tiny-mlm", lang="zh", mlm_text=text)
+    assert_no_exception(at)
+    tokenizer = load_model(str(local_models / "tiny-mlm"), head="mlm", device="cpu").tokenizer
+    ids = tokenizer(text)["input_ids"]
+    unknown = sum(i == tokenizer.unk_token_id for i in ids)
+    assert unknown > 0
+    notices = [i.value for i in at.info if "UNK" in i.value]
+    assert len(notices) == 1, [i.value for i in at.info]
+    assert notices[0].startswith(f"{unknown} 个词元变成了") and "bert-base-chinese" in notices[0]
