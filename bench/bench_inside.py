@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -101,6 +102,13 @@ def main() -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     folder = Path(tempfile.mkdtemp(prefix="bench-inside-"))
     os.environ["BERTEXPLORE_ALLOWED_DIRS"] = str(folder)  # the app opens local folders only where allowed
+    try:
+        run(folder, args)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # 440 MB of random weights
+
+
+def run(folder: Path, args) -> None:
     torch.manual_seed(0)
     BertForPreTraining(BertConfig()).save_pretrained(folder)
     AutoTokenizer.from_pretrained(packaged_model_dir()).save_pretrained(folder)  # the bert-base-uncased vocabulary

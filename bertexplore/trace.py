@@ -50,6 +50,9 @@ class Trace:
         try:
             return self.cache[name]
         except KeyError:
+            if self.meta.get("full_cache") is False and not (name.endswith(".attn.pattern") or name in capture.HEAD_NAMES):
+                raise KeyError(_("'{model}' is not of a family whose every step is recorded: its traces hold attention "
+                                 "patterns and head outputs only.").format(model=self.model_name)) from None
             raise KeyError(_("The trace holds no '{name}'; ask run_trace for it with names=[...]. It "
                              "holds: {names}{value}").format(
                                name=name, names=', '.join(self.names[:12]), value='…' if len(self.names) > 12 else '')) from None
@@ -288,4 +291,5 @@ def _build(loaded: LoadedModel, inputs: Tokenized, recorder: capture.Recorder, o
         raise UnsupportedModel(_("'{name}' returned no attention weights; it needs the app's attention "
                                  "function.").format(name=loaded.name))
     return Trace(model_name=loaded.name, inputs=inputs, cache=cache, num_layers=loaded.num_layers,
-                 num_heads=loaded.num_heads, mask_positions=positions, patterns=patterns)
+                 num_heads=loaded.num_heads, mask_positions=positions, patterns=patterns,
+                 meta={"full_cache": loaded.full_cache})

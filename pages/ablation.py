@@ -33,8 +33,9 @@ if current_language() == "zh":
     default = "北京是中国的首[MASK]。" if has_mlm else "医生问了护士一个问题，因为她不确定药量。"
 else:
     default = "The capital of France is [MASK]." if has_mlm else "The keys to the cabinet are on the table."
-text = st.text_area(_("Sentence (put one [MASK] in it)") if has_mlm else _("Sentence"), default, key="abl_text",
-                    bind="query-params", max_chars=5000)
+# One line: Enter applies the text (in a text area Enter only adds a newline).
+text = st.text_input(_("Sentence (put one [MASK] in it)") if has_mlm else _("Sentence"), default, key="abl_text",
+                     bind="query-params", max_chars=5000, help=_("Press Enter to apply."))
 if not has_mlm:
     st.info(_("{name} has no masked-LM head, so the effect is measured on the sentence representation: how "
               "far the mean-pooled last layer moves (1 − cosine similarity).").format(name=plain(loaded.name)))

@@ -85,8 +85,8 @@ def views(trace: Trace, loaded: LoadedModel) -> None:
                                  "ones, so rows still sum to 1). Open a head in the Heatmap tab for full "
                                  "detail.").format(n_tokens=len(trace.tokens), side=grid.side, factor=grid.factor))
                 st.caption(_("All {layers} layers (rows) × {heads} heads (columns) in one figure, "
-                             "{nbytes:,.0f} kB. The red box is the selected layer and head.").format(
-                               layers=grid.layers, heads=grid.heads, nbytes=nbytes / 1e3))
+                             "{nbytes:,.0f} kB.").format(layers=grid.layers, heads=grid.heads, nbytes=nbytes / 1e3)
+                           + (" " + _("The red box is the selected layer and head.") if s.head is not None else ""))
 
     with tabs[2]:
         if tabs[2].open:

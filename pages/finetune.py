@@ -14,6 +14,7 @@ from ui.markdown import code, plain
 from ui.save_view import save_controls
 from ui.finetune_view import (METRIC_NAMES, attention_change_figure, change_by_layer_figure,
                               confusion_figure, eta_text, loss_figure, metric_figure)
+from ui.finetune_tasks_view import comparison_inputs, heldout_answers, run_comparison, show_comparison
 from ui.models import current_model_name
 from ui.entry import inside_app
 from ui.i18n import N_, _, current_language
@@ -29,9 +30,10 @@ COMPARISON = "ft_comparison"
 st.title(_("Fine-tune"))
 st.markdown(
     _("Turn the base model picked in the sidebar into a **classifier**, a **named-entity tagger** or a "
-      "**masked-LM**, on a bundled sample or your own file. Training runs in the background with the "
-      "Hugging Face Trainer; this page and the others stay usable. The shared base model is never changed: "
-      "a copy is trained, visible only to you until you save it.")
+      "**masked-LM**, **pre-train** its masked-LM and next-sentence heads together, or train **question "
+      "answering**, on a bundled sample or your own file. Training runs in the background with the Hugging "
+      "Face Trainer; this page and the others stay usable. The shared base model is never changed: a copy "
+      "is trained, visible only to you until you save it.")
 )
 
 base = current_model_name()
@@ -72,6 +74,13 @@ with guard():
               "line)"),
             type=["csv", "tsv", "jsonl", "json", "txt"], key="ft_upload",
         )
+        if task == "qa":
+            st.caption(_("Question answering: CSV or JSONL with SQuAD-like columns: question, context (the paragraph), "
+                         "answer_text (copied from the paragraph; empty: no answer) and, optionally, answer_start "
+                         "(its first character). SQuAD's nested answers column works too."))
+        elif task == "pretraining":
+            st.caption(_("Pre-training: plain text (.txt), paragraphs separated by blank lines; sentences B are drawn "
+                         "from the same paragraph (IsNext) or another one (NotNext)."))
         if upload is not None:
             raw, filename = upload.getvalue(), upload.name
             table = read_data(raw, filename)
@@ -95,7 +104,12 @@ if table is not None:
         if task == "ner":
             mapping["tokens_column"] = pick(c1, _("Tokens column"), "tokens", "ft_col_tokens")
             mapping["tags_column"] = pick(c2, _("Tags column"), "tags", "ft_col_tags")
-        else:
+        elif task == "qa":
+            mapping["question_column"] = pick(c1, _("Question column"), "question", "ft_col_question")
+            mapping["context_column"] = pick(c2, _("Context column"), "context", "ft_col_context")
+            answer = "answer_text" if "answer_text" in cols else "answers"
+            mapping["answer_column"] = pick(c3, _("Answer column"), answer, "ft_col_answer")
+        elif task != "pretraining":
             mapping["text_column"] = pick(c1, _("Text column"), "text", "ft_col_text")
             if task != "mlm":
                 mapping["label_column"] = pick(c2, _("Label column"), defaults.get("label_column", "label"), "ft_col_label")
@@ -134,7 +148,7 @@ with st.expander(_("More settings")):
     warmup = a2.number_input(_("Warm-up share"), *map(float, LIMITS["warmup_ratio"]), 0.0, 0.05, key="ft_warmup")
     max_steps = a3.number_input(_("Max steps (0: all epochs)"), *map(int, LIMITS["max_steps"]), 0, key="ft_max_steps")
     mlm_prob = a4.number_input(_("Masking rate (masked-LM)"), *map(float, LIMITS["mlm_probability"]), 0.15, 0.05,
-                               key="ft_mlm_prob", disabled=task != "mlm")
+                               key="ft_mlm_prob", disabled=task not in ("mlm", "pretraining"))
 
 config = None
 with guard():
@@ -147,15 +161,22 @@ with guard():
 
 # ----------------------------------------------------------------------------------------------- run
 st.subheader(_("3 · Train"))
-job = st.session_state.get(JOB)
-busy = job is not None and job.running
-if st.button(_("Start training"), key="ft_start", type="primary", disabled=busy or data is None or config is None):
+
+
+def _start(config: JobConfig, raw: bytes | None, filename: str, data) -> None:
+    """A callback, so the run it starts makes the button below draw disabled at once (it looked still enabled)."""
     from bertexplore.finetune.job import FineTuneJob
 
     st.session_state.pop(BEFORE, None)
     st.session_state.pop(COMPARISON, None)
-    job = FineTuneJob(config, raw=raw, filename=filename, data=data).start()
-    st.session_state[JOB] = job
+    st.session_state.pop("ft_saved_as", None)
+    st.session_state[JOB] = FineTuneJob(config, raw=raw, filename=filename, data=data).start()
+
+
+job = st.session_state.get(JOB)
+busy = job is not None and job.running
+st.button(_("Start training"), key="ft_start", type="primary", disabled=busy or data is None or config is None,
+          on_click=_start, args=(config, raw, filename, data))
 if config is not None:
     with st.expander(_("The same job from a shell (bigger runs, several GPUs)")):
         st.code(config.to_yaml(), language="yaml")
@@ -221,6 +242,29 @@ if result is not None:
     short = "minilm" if result.config.base_model == OFFLINE_MODEL else result.config.base_model.rstrip("/").split("/")[-1]
     save_controls(result, f"{short}-{result.config.task}")
 
+    heldout_answers(result.metrics_after)
+
+
+def _before(result):
+    """The run's starting point, rebuilt once per job (never the shared cached model)."""
+    from bertexplore.finetune.compare import before_model
+
+    cached = st.session_state.get(BEFORE)
+    if cached is None or cached[0] != id(job):
+        cached = (id(job), before_model(result))
+        st.session_state[BEFORE] = cached
+    return cached[1]
+
+
+if result is not None and result.config.task in ("pretraining", "qa"):
+    pair_inputs = comparison_inputs(result.config.task)
+    if st.button(_("Compare before and after"), key="ft_compare"):
+        with guard(), st.spinner(_("Running both models…")):
+            st.session_state[COMPARISON] = run_comparison(result.config.task, _before(result), result.as_loaded(),
+                                                          pair_inputs)
+    if (pair_comparison := st.session_state.get(COMPARISON)) is not None and not hasattr(pair_comparison, "tokens"):
+        show_comparison(pair_comparison)
+elif result is not None:
     st.markdown(_("**Before / after** on a sentence of your choice (type [MASK] where a word should be guessed).")
                 if result.config.task == "mlm" else _("**Before / after** on a sentence of your choice."))
     if "_zh." in str(result.config.data) or current_language() == "zh":
@@ -233,18 +277,15 @@ if result is not None:
                   "multilabel": "The government will fund new research on electric buses.",
                   "ner": "Maria Lopez works for Siemens in Berlin.",
                   "mlm": "Bake the bread in a hot [MASK] until the crust is golden."}.get(result.config.task, "")
-    sentence = st.text_input(_("Sentence"), sample, key="ft_sentence", bind="query-params", max_chars=2000)
+    # One sample per task: after NER training the box must not still hold the sentiment sentence.
+    sentence = st.text_input(_("Sentence"), sample, key=f"ft_sentence_{result.config.task}", max_chars=2000)
     if st.button(_("Compare before and after"), key="ft_compare"):
         with guard(), st.spinner(_("Running both models…")):
-            from bertexplore.finetune.compare import before_model, compare
+            from bertexplore.finetune.compare import compare
 
-            cached = st.session_state.get(BEFORE)
-            if cached is None or cached[0] != id(job):
-                cached = (id(job), before_model(result))
-                st.session_state[BEFORE] = cached
-            st.session_state[COMPARISON] = compare(cached[1], result.as_loaded(), result.config.task, sentence)
+            st.session_state[COMPARISON] = compare(_before(result), result.as_loaded(), result.config.task, sentence)
     comparison = st.session_state.get(COMPARISON)
-    if comparison is not None:
+    if comparison is not None and hasattr(comparison, "tokens"):
         for notice in comparison.notices:
             st.info(plain(notice))
         left, right = st.columns(2)

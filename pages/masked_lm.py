@@ -1,7 +1,6 @@
 """Masked-LM page: mask tokens, see the top-k guesses, fill all masks jointly, and score sentences by PLL."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import streamlit as st
 
@@ -14,7 +13,8 @@ from ui.feedback import guard, show_notices, show_unknown
 from ui.markdown import code, label, plain
 from ui.mlm_view import (chain_figure, load_examples, masked_sentence_html, memo, pair_figure, pill_labels,
                          positions_of_words, topk_figure)
-from ui.models import get_model
+from ui.head_models import expectations_note, missing_head
+from ui.models import MODEL_KEY, get_model
 from ui.traces import get_trace
 from ui.entry import inside_app
 from ui.i18n import _, ngettext, table
@@ -52,6 +52,21 @@ def _use_pair() -> None:
 
 def _clear_masks() -> None:
     state["mlm_masks"] = []  # positions refer to the old text's tokens
+    state["mlm_example"] = None  # the text was edited: it is no longer the picked example
+
+
+def _whole_words(inputs: Tokenized, clickable: list[int]) -> None:
+    """With whole-word masking, the chips show every masked piece selected: a click on one piece of a word selects
+    all of its pieces, and un-clicking any piece releases the whole word."""
+    if not state.get("mlm_whole") or not state.get("mlm_masks"):
+        return
+    allowed = set(clickable)
+    current = [p for p in state["mlm_masks"] if p in allowed]
+    removed = set(state.get("_mlm_masks_prev") or []) - set(current)
+    dropped = set(inputs.whole_word(sorted(removed))) if removed else set()
+    expanded = sorted((set(inputs.whole_word(current)) - dropped) & allowed)
+    if expanded != sorted(state["mlm_masks"]):
+        state["mlm_masks"] = expanded
 
 
 st.title(_("Masked-LM: fill in the blank"))
@@ -72,24 +87,15 @@ st.caption(
         fetch=FETCH)
 )
 if not loaded.has_head:
-    st.warning(
-        _("**{name}** has no masked-LM head (its checkpoint has no weights for one), so it cannot guess "
-          "masked words (a head made of random weights would only produce noise, so this page refuses to "
-          "use one). The Attention page works with it.").format(name=plain(loaded.name))
-    )
-    st.markdown(_("To predict masked words, pick **{recommended}** in the sidebar. Offline, fetch it on a "
-                  "connected machine and copy the `models` folder over:").format(recommended=RECOMMENDED))
-    st.code(FETCH, language="bash")
-    if (Path(__file__).resolve().parent / "finetune.py").is_file():
-        st.page_link("pages/finetune.py", label=_("Or train a masked-LM head on the Fine-tune page"),
-                     icon=":material/model_training:")
-    st.stop()
+    # Everything that needs no head stays (text, examples, token chips, token table); predictions need one.
+    missing_head("mlm", MODEL_KEY, loaded.name, _("Its tokens are shown below, and the Attention page works with it."))
 
 # ---------------------------------------------------------------- input and masking
 st.selectbox(_("Start from an example"), [e["label"] for e in EXAMPLES["fill"]], index=None, key="mlm_example",
              placeholder=_("Pick an example…"), on_change=_use_example)
-st.text_area(_("Text"), key="mlm_text", height=90, bind="query-params", on_change=_clear_masks,
-             help=_("Type [MASK] where you want a prediction, or click tokens below."))
+# One line: Enter applies the text (a text area's Enter only adds a newline).
+st.text_input(_("Text"), key="mlm_text", bind="query-params", on_change=_clear_masks, max_chars=20_000,
+              help=_("Type [MASK] where you want a prediction, or click tokens below; press Enter to apply."))
 
 inputs = None
 with guard():
@@ -107,8 +113,10 @@ def masking(loaded: LoadedModel, inputs: Tokenized) -> None:
     pending = state.pop("_mlm_pending_words", None)
     if pending:
         state["mlm_masks"] = positions_of_words(inputs, pending)
+    _whole_words(inputs, clickable)
     picked = st.pills(_("Click tokens to mask them"), clickable, selection_mode="multi", key="mlm_masks",
                       format_func=lambda p: label(labels.get(p, str(p))), bind="query-params")
+    state["_mlm_masks_prev"] = list(picked or [])
     whole = st.toggle(_("Whole-word masking"), key="mlm_whole", bind="query-params",
                       help=_("Mask every wordpiece of a clicked word (un ##believ ##able), as BERT's later "
                              "checkpoints were trained."))
@@ -117,6 +125,9 @@ def masking(loaded: LoadedModel, inputs: Tokenized) -> None:
         st.dataframe(table(inputs.table()), hide_index=True, width="stretch")
 
     typed = [p for p in range(len(inputs)) if int(inputs.input_ids[p]) == mask_id]
+    if not loaded.has_head:
+        st.caption(_("Predictions appear here once a model with a masked-LM head is picked (see above)."))
+        return
     if not masked and not typed:
         st.info(_("There is no mask yet: click one or more tokens above, or type [MASK] in the text."))
     else:
@@ -130,6 +141,8 @@ def masking(loaded: LoadedModel, inputs: Tokenized) -> None:
                                          {r.position: r.predictions[0].token for r in results if r.predictions}))
             st.subheader(ngettext("Predictions for {n} mask", "Predictions for {n} masks", len(results)).format(
                 n=len(results)))
+            if note := expectations_note(loaded.name):
+                st.info(note, icon=":material/info:")
             tabs = st.tabs([_("#{n} at {position}").format(n=i + 1, position=r.position)
                             + (f" ({plain(r.original)})" if r.original else "")
                             for i, r in enumerate(results)]) if len(results) > 1 else [st.container()]
@@ -218,4 +231,5 @@ def scoring(loaded: LoadedModel) -> None:
                            forwards=comparison.a.forwards + comparison.b.forwards))
 
 
-scoring(loaded)
+if loaded.has_head:
+    scoring(loaded)

@@ -28,10 +28,15 @@ first = first_example("qa", {"question": "What is the capital of France?",
 default_text("qa_question", first["question"])
 default_text("qa_context", first["context"])
 example_picker("qa", "qa_example", lambda ex: {"qa_question": ex["question"], "qa_context": ex["context"]})
-question = st.text_input(_("Question"), key="qa_question", bind="query-params")
-context = st.text_area(_("Context"), key="qa_context", height=150,
-                       help=_("Any length: contexts longer than the model's window are read in overlapping "
-                              "windows."))
+# A form: Enter in the question, Ctrl+Enter in the paragraph, or the button applies both (a text area's Enter
+# only adds a newline).
+with st.form("qa_form", border=False, enter_to_submit=True):
+    question = st.text_input(_("Question"), key="qa_question", bind="query-params")
+    context = st.text_area(_("Context"), key="qa_context", height=150,
+                           help=_("Any length: contexts longer than the model's window are read in "
+                                  "overlapping windows."))
+    st.form_submit_button(_("Answer"), type="primary", icon=":material/quiz:")
+    st.caption(_("Enter in the question, Ctrl+Enter in the context, or the button: the model answers."))
 cols = st.columns(3)
 max_answer = cols[0].slider(_("Longest answer (tokens)"), 1, 64, 30, key="qa_max_answer", bind="query-params")
 stride = cols[1].number_input(_("Window overlap (tokens)"), 0, 256, DEFAULT_STRIDE, step=16, key="qa_stride",

@@ -11,7 +11,8 @@ import streamlit as st
 from bertexplore.analysis.measures import MeasuredTrace, measured_view
 from bertexplore.attention import (FILTERS, HeadSummary, ViewSettings, head_summary, tiled_grid, trace_npz, view_csv,
                                    view_matrix)
-from bertexplore.bertviz_offline import head_view_html, iframe_height, model_view_html
+from bertexplore.bertviz_offline import (head_view_html, iframe_height, model_view_html, token_window,
+                                         window_for_all_heads)
 from bertexplore.figures import COLORSCALES, figure_bytes, grid_figure, heatmap_figure, safe_filename
 from bertexplore.trace import Trace
 
@@ -26,6 +27,10 @@ def load_examples() -> list[dict]:
     """The page's examples, the interface language's first (read once per process: ui/examples.py)."""
     data = examples.load("attention")
     return list(data.get("examples", [])) if isinstance(data, dict) else []
+
+
+def _forget_example() -> None:
+    st.session_state[EXAMPLE_KEY] = None  # the text was edited: the picker must not keep the example's name
 
 
 def _use_example() -> None:
@@ -43,9 +48,11 @@ def text_inputs() -> tuple[str, str]:
     if examples:
         st.selectbox(_("Start from an example"), [ex["name"] for ex in examples], index=None,
                      placeholder=_("Pick an example sentence…"), key=EXAMPLE_KEY, on_change=_use_example)
-    text = st.text_area(_("Text (sentence A)"), value=default_text, key=TEXT_KEY, bind="query-params", height=90,
-                        help=_("Up to the model's maximum length (512 tokens for BERT); longer text is cut "
-                               "with a notice."))
+    # One line: Enter applies the text (in a text area Enter only adds a newline).
+    text = st.text_input(_("Text (sentence A)"), value=default_text, key=TEXT_KEY, bind="query-params",
+                         max_chars=100_000, on_change=_forget_example,
+                         help=_("Up to the model's maximum length (512 tokens for BERT); longer text is cut "
+                                "with a notice. Press Enter to apply."))
     pair = st.text_input(_("Second sentence (B, optional)"), value="", key=PAIR_KEY, bind="query-params",
                          help=_("With a second sentence the model sees [CLS] A [SEP] B [SEP]; use the "
                                 "filters to see A→B."))
@@ -124,8 +131,29 @@ def downloads(trace: Trace, view, name: str) -> None:
 def bertviz_panel(trace: Trace, kind: str, layer: int, head: int) -> None:
     """Embed bertviz's head or model view, self-contained; say which subset a long input gets."""
     build = head_view_html if kind == "head" else model_view_html
+    length = len(trace.tokens)
+    fits = window_for_all_heads(trace.num_layers, trace.num_heads)
+    window = None
+    if length > fits:
+        # A long input would leave bertviz one layer x one head (a thin column, a wall of lines): offer every layer
+        # and head of the tokens around one instead.
+        c1, c2, c3 = st.columns([1, 1, 2])
+        if c1.toggle(_("Token window"), value=True, key=f"bertviz_window_{kind}",
+                     help=_("Show every layer and head for the tokens around one token, instead of a few heads "
+                            "for the whole input.")):
+            size = c2.number_input(_("Tokens in the window"), 8, min(length, 256), min(fits, length), 8,
+                                   key=f"bertviz_size_{kind}")
+            positions = list(range(length))
+            center = c3.selectbox(_("Around token"), positions, index=min(length - 1, layer_default(trace)),
+                                  key=f"bertviz_center_{kind}",
+                                  format_func=lambda p: f"{p} · {trace.tokens[p]}")
+            window = token_window(length, int(center), int(size))
     with st.spinner(_("Building the bertviz view…")):
-        view = build(trace, layer=layer, head=head)
+        view = build(trace, layer=layer, head=head, window=window)
+    if view.window is not None:
+        st.caption(_("Tokens {start}–{stop} of {n}: the weights between these tokens only (attention to tokens "
+                     "outside the window is not drawn, so rows sum to less than 1).").format(
+                       start=view.window[0], stop=view.window[1] - 1, n=length))
     if not view.offline:
         st.warning(_("The JavaScript libraries bertviz needs were not found in node_modules (run `npm ci` "
                      "in the app folder), so this view loads them from a CDN and needs internet to draw."))
@@ -141,9 +169,18 @@ def bertviz_panel(trace: Trace, kind: str, layer: int, head: int) -> None:
         st.info(_("The input has {n_tokens} tokens: all {heads} heads would send about {full_mb:.0f} "
                   "MB and stall the browser, so bertviz shows {describe}{order} ({nbytes:.1f} MB). Move "
                   "the layer/head selectors to see others, or use the All heads tab for the overview.").format(
-                    n_tokens=len(trace.tokens), heads=trace.num_layers * trace.num_heads, full_mb=full_mb,
+                    n_tokens=shown_tokens(view, trace), heads=trace.num_layers * trace.num_heads, full_mb=full_mb,
                     describe=sub.describe(), order=order, nbytes=view.nbytes / 1e6), icon="✂️")
-    st.iframe(view.html, height=iframe_height(kind, len(trace.tokens), sub))
+    shown = length if view.window is None else view.window[1] - view.window[0]
+    st.iframe(view.html, height=iframe_height(kind, shown, sub, pair=view.pair))
+
+
+def layer_default(trace: Trace) -> int:
+    """The window's first centre: the first [MASK] if any, else the middle of the input."""
+    for i, tok in enumerate(trace.tokens):
+        if tok == "[MASK]":
+            return i
+    return len(trace.tokens) // 2
 
 
 # ---------------------------------------------------------------- figures, built once per trace and view
@@ -175,3 +212,7 @@ def grid_for(shown: Trace | MeasuredTrace, colorscale: str, zmax: float | None, 
 def summary_for(trace: Trace) -> HeadSummary:
     """Entropy and special-token share of every head (~0.15 s at 512 tokens): once per trace."""
     return derived("attention_summary", trace, (), lambda: head_summary(trace), keep=3)
+
+
+def shown_tokens(view, trace: Trace) -> int:
+    return len(trace.tokens) if view.window is None else view.window[1] - view.window[0]

@@ -121,15 +121,14 @@ def where_it_appears(task: str) -> str:
 
 
 def open_saved_buttons(task: str, name: str) -> None:
-    """One click each: put the saved model in the picker of a page it serves, and open that page."""
-    for i, (picker, page) in enumerate(APPEARS_IN.get(task, ())):
+    """One click each: open a page the saved model serves, with it already in that page's picker (the pickers are
+    bound to the URL, so the link's query parameter selects it)."""
+    for picker, page in APPEARS_IN.get(task, ()):
         if not (ROOT / page).is_file():
             continue
         key = "model" if picker == SIDEBAR else picker  # ui.models.MODEL_KEY for the sidebar
-        if st.button(_("Use it on the {page} page").format(page=_(PAGE_TITLES[page])), key=f"ft_open_saved_{i}",
-                     icon=":material/open_in_new:"):
-            st.session_state[key] = name
-            st.switch_page(page)
+        st.page_link(page, label=_("Use it on the {page} page").format(page=_(PAGE_TITLES[page])),
+                     icon=":material/open_in_new:", query_params={key: name})
 
 
 def trained_in_app(name: str) -> dict | None:

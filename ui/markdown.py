@@ -21,10 +21,18 @@ _LEADING = re.compile(r"^(\s*)([-+=])")
 _BACKTICKS = re.compile(r"`+")
 
 
+# Streamlit's frontend turns bare URLs, www. names and e-mail addresses into live links even when their ':', '.'
+# and '@' are backslash-escaped (measured in Chromium: tests/e2e/test_hostile_browser.py). An invisible WORD JOINER
+# next to each of them breaks every such pattern; the text still reads the same.
+_JOINER = "\u2060"
+
+
 def plain(text: object) -> str:
-    """`text` escaped so that Markdown shows it literally (line breaks become spaces: no block structure)."""
+    """`text` escaped so that Markdown shows it literally (line breaks become spaces: no block structure), and no
+    part of it can become a link."""
     flat = " ".join(str(text).splitlines())
-    return _LEADING.sub(r"\1\\\2", _INLINE.sub(r"\\\1", flat))
+    out = _LEADING.sub(r"\1\\\2", _INLINE.sub(r"\\\1", flat))
+    return out.replace("\\:", "\\:" + _JOINER).replace("\\.", _JOINER + "\\.").replace("\\@", _JOINER + "\\@")
 
 
 def code(text: object) -> str:

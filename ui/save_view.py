@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bertexplore.finetune.config import TASK_HEADS
 from bertexplore.finetune.save import SavedModel, saved_model, save_model
 
 from .feedback import guard
+from .head_models import open_saved_buttons, where_it_appears
 from .i18n import _
 from .markdown import code, plain
 
@@ -15,9 +15,10 @@ PENDING = "ft_replace_pending"  # (name typed, SavedModel shown to the user) awa
 
 
 def _saved(folder, task: str) -> None:
-    st.session_state["ft_saved"] = _("Saved as **{name}** in {folder}. Pick it in the sidebar's model list; the "
-                                     "{head} pages use it.").format(name=plain(folder.name), folder=code(folder),
-                                                                    head=TASK_HEADS[task])
+    # Exactly where it appears (the sidebar serves the Explore pages; task models are in their page's picker).
+    st.session_state["ft_saved"] = _("Saved as **{name}** in {folder}.").format(
+        name=plain(folder.name), folder=code(folder)) + " " + where_it_appears(task)
+    st.session_state["ft_saved_as"] = (folder.name, task)
     st.session_state.pop(PENDING, None)
     st.rerun()  # the sidebar was drawn before the save: redraw it so the new model is listed
 
@@ -57,3 +58,5 @@ def save_controls(result, default_name: str) -> None:
             st.rerun()
     if saved := st.session_state.pop("ft_saved", None):
         st.success(saved)
+    if saved_as := st.session_state.get("ft_saved_as"):
+        open_saved_buttons(saved_as[1], saved_as[0])

@@ -8,7 +8,7 @@ from bertexplore.trace import forward_count
 def test_ablation_page_on_tiny_mlm_compares_and_scans(tiny_dir):
     at = open_page("pages/ablation.py", model=str(tiny_dir / "tiny-mlm"))
     assert_no_exception(at)
-    at.text_area(key="abl_text").set_value("the cat [MASK] on the mat").run()
+    at.text_input(key="abl_text").set_value("the cat [MASK] on the mat").run()
     at.multiselect(key="abl_off").set_value(["L1 H2", "L2 H4"]).run()
     assert_no_exception(at)
     assert "2 heads off" in [s.value for s in at.subheader]
@@ -42,6 +42,6 @@ def test_ablation_page_several_masks_says_which_is_scored(tiny_dir):
 
 def test_ablation_page_empty_text():
     at = open_page("pages/ablation.py")
-    at.text_area(key="abl_text").set_value("   ").run()
+    at.text_input(key="abl_text").set_value("   ").run()
     assert_no_exception(at)
     assert any("empty" in e.value for e in at.error)

@@ -92,6 +92,12 @@ def test_packaged_minilm_default_model_at_512_tokens():
     at.session_state["attention_tab"] = "bertviz model view"
     at.run()
     assert_no_exception(at)
+    # A token window (issue 12): every layer and head of the tokens around one, not "layers 1 x heads 1".
+    assert at.toggle(key="bertviz_window_model").value
+    assert any("all 6 layers × 12 heads" in c.value for c in at.caption)
+    assert any("Tokens " in c.value and " of 512" in c.value for c in at.caption)
+    assert len(at.get("iframe")[0].proto.srcdoc) < 6_000_000
+    at.toggle(key="bertviz_window_model").set_value(False).run()  # the whole input: a subset of heads, as before
     assert any("bertviz shows layers 1 × heads" in i.value for i in at.info)
     assert len(at.get("iframe")[0].proto.srcdoc) < 6_000_000
     at.session_state["attention_tab"] = "All heads"

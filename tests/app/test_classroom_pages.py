@@ -94,18 +94,6 @@ def test_masked_lm_text_applies_on_enter_and_example_name_follows_edits(models, 
     assert at.session_state["mlm_example"] is None  # edited: no longer that example
 
 
-def test_whole_word_masking_highlights_every_piece(models, tiny_dir):
-    _saved_mlm(models, tiny_dir, trained_here=False)
-    at = open_page("pages/masked_lm.py", model="my-mlm", mlm_text="un ##believ ##able film", mlm_whole=True)
-    tokens = [o.content.replace("\\", "") for o in at.get("button_group")[0].proto.options]
-    at.session_state["mlm_masks"] = [1]  # position of "un" (after [CLS])
-    at.run()
-    assert_no_exception(at)
-    selected = list(at.get("button_group")[0].proto.default) if not at.session_state["mlm_masks"] else \
-        at.session_state["mlm_masks"]
-    assert sorted(selected) == [1, 2, 3], (tokens, selected)
-
-
 # ------------------------------------------------------------------------------------------ task pages
 TASK_PAGES = {"pages/classification.py": "cls_checkpoint", "pages/ner.py": "ner_checkpoint",
               "pages/qa.py": "qa_checkpoint", "pages/nsp.py": "nsp_checkpoint"}
@@ -145,3 +133,90 @@ def test_task_page_with_a_model_lacking_the_head_offers_the_saved_ones(models, t
     at.run()
     assert_no_exception(at)
     assert at.session_state["qa_checkpoint"] == "my-qa"
+
+
+# ------------------------------------------------------------------------------------------- Fine-tune
+def _train(at, task: str, **settings):
+    at.radio(key="ft_task").set_value(task).run()
+    assert_no_exception(at)
+    for key, value in settings.items():
+        at.number_input(key=f"{key}_{task}").set_value(value)
+    at.run()
+    at.button(key="ft_start").click()
+    at.run()
+    assert_no_exception(at)
+    assert at.button(key="ft_start").disabled  # drawn disabled in the very run that started it
+    job = at.session_state["ft_job"]
+    assert job.wait(600), "training did not finish"
+    at.run()
+    assert_no_exception(at)
+    assert job.status == "finished", job.error
+    return job
+
+
+def test_pretraining_on_the_fine_tune_page_feeds_the_next_sentence_page(models, tiny_dir):
+    at = open_page("pages/finetune.py", model=str(tiny_dir / "tiny-base"))
+    job = _train(at, "pretraining", ft_epochs=0.5, ft_batch=32)
+    assert "nsp_accuracy" in job.result.metrics_after
+    metrics = at.dataframe[-1].value if "metric" in at.dataframe[-1].value.columns else \
+        next(d.value for d in at.dataframe if "metric" in d.value.columns)
+    assert "next-sentence accuracy" in list(metrics["metric"])
+    at.text_input(key="ft_save_name").set_value("tiny-nsp").run()
+    at.button(key="ft_save").click().run()
+    assert_no_exception(at)
+    saved = " ".join(s.value for s in at.success).replace("\\", "")
+    assert "tiny-nsp" in saved and "Next sentence page" in saved and "sidebar" in saved
+    at.button(key="ft_compare").click().run()  # before/after on a sentence pair
+    assert_no_exception(at)
+    tables = [d.value for d in at.dataframe if "label" in d.value.columns]
+    assert len(tables) == 2 and all(list(t["label"]) == ["IsNext", "NotNext"] for t in tables)
+    nsp = open_page("pages/nsp.py")
+    assert nsp.selectbox(key="nsp_checkpoint").value == "tiny-nsp" and nsp.get("plotly_chart")
+
+
+def test_qa_on_the_fine_tune_page_reports_exact_match_and_feeds_the_qa_page(models, tiny_dir):
+    at = open_page("pages/finetune.py", model=str(tiny_dir / "tiny-base"))
+    job = _train(at, "qa", ft_epochs=0.3, ft_batch=32, ft_maxlen=64)
+    assert {"exact_match", "f1"} <= set(job.result.metrics_after)
+    assert any("Held-out questions" in e.label for e in at.expander)
+    at.text_input(key="ft_save_name").set_value("tiny-qa-here").run()
+    at.button(key="ft_save").click().run()
+    assert "Question answering page" in " ".join(s.value for s in at.success)
+    at.button(key="ft_compare").click().run()
+    assert_no_exception(at)
+    assert len([d for d in at.dataframe if "answer" in d.value.columns]) == 2
+    qa = open_page("pages/qa.py")
+    assert qa.selectbox(key="qa_checkpoint").value == "tiny-qa-here"
+
+
+def test_each_task_keeps_its_own_before_after_sentence(models, tiny_dir):
+    at = open_page("pages/finetune.py", model=str(tiny_dir / "tiny-base"))
+    _train(at, "classification", ft_epochs=0.2, ft_batch=64)
+    assert at.text_input(key="ft_sentence_classification").value.startswith("The service was slow")
+    _train(at, "ner", ft_epochs=0.2, ft_batch=64)
+    assert at.text_input(key="ft_sentence_ner").value == "Maria Lopez works for Siemens in Berlin."
+
+
+def test_attention_example_name_clears_when_the_text_is_edited(tiny_dir):
+    at = open_page("pages/attention.py", model=str(tiny_dir / "tiny-mlm"))
+    assert_no_exception(at)
+    picker = at.selectbox(key="attention_example")
+    picker.set_value(picker.options[0]).run()
+    assert at.session_state["attention_example"] == picker.options[0]
+    at.text_input(key="attention_text").set_value("the cat sat on the mat").run()
+    assert_no_exception(at)
+    assert at.session_state["attention_example"] is None
+
+
+def test_use_the_saved_model_in_one_click_from_the_save_message(models, tiny_dir):
+    at = open_page("pages/finetune.py", model=str(tiny_dir / "tiny-base"))
+    _train(at, "mlm", ft_epochs=0.2, ft_batch=64)
+    at.text_input(key="ft_save_name").set_value("tiny-mlm-here").run()
+    at.button(key="ft_save").click().run()
+    assert "sidebar" in " ".join(s.value for s in at.success)
+    links = [link.proto for link in at.get("page_link") if link.proto.label.startswith("Use it on the Masked-LM page")]
+    assert links and "model=tiny-mlm-here" in links[0].query_string
+    # What the link opens: the Masked-LM page with the model in the sidebar picker (bound to the URL).
+    page = open_page("pages/masked_lm.py", model="tiny-mlm-here", mlm_text="the cat sat on the [MASK] .")
+    assert_no_exception(page)
+    assert page.get("plotly_chart")

@@ -49,7 +49,7 @@ def test_model_name_in_a_shared_link_is_shown_literally():
     assert_no_exception(at)
     assert at.error, "an unknown model must get a message"
     assert_no_live_markup(at)
-    shown = [html.unescape(re.sub(r"<[^>]+>", "", MD.render(e.value))) for e in at.error]
+    shown = [html.unescape(re.sub(r"<[^>]+>", "", MD.render(e.value))).replace("\u2060", "") for e in at.error]
     assert any(EVIL in s for s in shown), shown  # the user still sees exactly what was in the link
 
 

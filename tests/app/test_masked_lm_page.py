@@ -67,6 +67,11 @@ def test_clicked_tokens_and_whole_word_masking(tiny, tiny_mlm):
     tables = [d.value for d in at.dataframe if "probability" in d.value.columns]
     assert len(tables) == 3 and len(charts(at)) == 3  # un ##believ ##able, each masked
     assert [t.label for t in at.tabs] == ["#1 at 7 (un)", r"#2 at 8 (\#\#believ)", r"#3 at 9 (\#\#able)"]  # tokens as plain text
+    # The chips show what is masked: every piece of the word is selected (issue 12: the ## pieces were not).
+    assert sorted(at.session_state["mlm_masks"]) == [7, 8, 9]
+    at.session_state["mlm_masks"] = [7, 9]  # un-click the middle piece: the whole word is released
+    at.run()
+    assert at.session_state["mlm_masks"] == [] and any("no mask yet" in i.value for i in at.info)
 
 
 def test_fill_all_masks_shows_the_chain(tiny):
@@ -102,16 +107,17 @@ def test_minimal_pair_scoring(tiny):
 def test_packaged_minilm_explains_the_missing_head(tiny):
     at = open_page(PAGE)
     assert_no_exception(at)
-    assert any("no masked-LM head" in w.value for w in at.warning)
-    assert any(c.value == "python -m bertexplore download bert-base-uncased --to models" for c in at.code)
-    assert not charts(at) and not at.error
+    assert any("has no masked-LM head" in m.value for m in at.markdown)
+    assert any(c.value == "python -m bertexplore download --pack classroom --to models" for c in at.code)
+    assert not charts(at) and not at.error and not at.warning
+    assert at.get("button_group")  # the token chips stay without the head (issue 12, friction 1)
 
 
 def test_empty_text_and_missing_mask_messages(tiny):
     at = open_page(PAGE, model=tiny, mlm_text="   ")
     assert_no_exception(at)
     assert any("empty" in e.value for e in at.error)
-    at.text_area(key="mlm_text").input("the cat sat on the mat .").run()
+    at.text_input(key="mlm_text").input("the cat sat on the mat .").run()
     assert_no_exception(at)
     assert any("no mask yet" in i.value for i in at.info) and not at.error
     at.text_input(key="mlm_pair_a").input("").run()
@@ -150,9 +156,14 @@ def test_curated_example_masks_its_word(tiny):
     at = open_page(PAGE, model=tiny)
     at.selectbox(key="mlm_example").set_value("Whole-word masking").run()
     assert_no_exception(at)
-    assert at.text_area(key="mlm_text").value == "The ending of the movie was unbelievable."
+    assert at.text_input(key="mlm_text").value == "The ending of the movie was unbelievable."
     assert at.toggle(key="mlm_whole").value is True
     assert [t.label for t in at.tabs] == ["#1 at 7 (un)", r"#2 at 8 (\#\#believ)", r"#3 at 9 (\#\#able)"]  # tokens as plain text
+    # The chips show what is masked: every piece of the word is selected (issue 12: the ## pieces were not).
+    assert sorted(at.session_state["mlm_masks"]) == [7, 8, 9]
+    at.session_state["mlm_masks"] = [7, 9]  # un-click the middle piece: the whole word is released
+    at.run()
+    assert at.session_state["mlm_masks"] == [] and any("no mask yet" in i.value for i in at.info)
     at.selectbox(key="mlm_pair_example").set_value("Simple agreement").run()
     assert at.text_input(key="mlm_pair_b").value == "The cat sit on the mat."
 
@@ -163,4 +174,4 @@ def test_unusable_models_get_a_message_not_a_traceback(tiny_dir):
     assert any("python -m bertexplore download no-such-org/no-such-bert" in e.value for e in at.error)
     at = open_page(PAGE, model=str(tiny_dir / "tiny-cls"))  # a classifier: no masked-LM weights
     assert_no_exception(at)
-    assert any("no masked-LM head" in w.value for w in at.warning) and not charts(at)
+    assert any("has no masked-LM head" in m.value for m in at.markdown) and not charts(at)

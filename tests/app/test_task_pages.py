@@ -134,7 +134,7 @@ def test_ner_entities_escaped_and_attention(local_models):
 def test_ner_entity_picker_follows_a_new_text(local_models):
     at = open_page("pages/ner.py", ner_text="John lives in London and Paris")
     first = list(at.selectbox(key="ner_entity").options)
-    at.text_area(key="ner_text").set_value("Mary works at Google in Paris").run()
+    at.text_input(key="ner_text").set_value("Mary works at Google in Paris").run()
     assert_no_exception(at)
     picker = at.selectbox(key="ner_entity")
     assert list(picker.options) != first and picker.value == picker.options[0]

@@ -37,7 +37,7 @@ def test_heatmaps_are_reused_when_going_back_to_a_head(tiny_dir, monkeypatch):
     assert len(summaries) == 1  # once per trace, however many heads are shown
     assert forward_count() == before
 
-    at.text_area(key="attention_text").set_value("a new sentence").run()  # a new trace: its figures are new
+    at.text_input(key="attention_text").set_value("a new sentence").run()  # a new trace: its figures are new
     assert_no_exception(at)
     assert len(built) == 3 and len(summaries) == 2
 

@@ -31,7 +31,7 @@ ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is
     BIO PER LOC ORG MISC Hugging Face Hub Trainer PyPI bertviz bertexplore captum jieba Streamlit safetensors
     PyTorch torch transformers ID id ids top-k top-p max min MB GB KB ms wwm HFL MiniLM ext ETA PLL AUC
     seqeval sentence-transformers Google Wikipedia Python pip npm emoji Q K V QK AB ALTI PCA lens
-    auto cpu cuda mps base mlm pretraining kB NumPy rollout
+    auto cpu cuda mps base mlm pretraining kB NumPy rollout Ctrl Enter
     """.split()
 } | {  # authors the pages cite
     "Ferrando", "Kobayashi", "Clark", "Kovaleva", "Michel", "Linzen", "Ettinger", "Devlin", "Vaswani", "Abnar",

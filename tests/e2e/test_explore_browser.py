@@ -10,7 +10,8 @@ pytestmark = pytest.mark.e2e
 def _type(page, label: str, text: str) -> None:
     box = page.locator(f"textarea[aria-label='{label}'], input[aria-label='{label}']").first
     box.fill(text)
-    box.press("Control+Enter")  # text areas apply on Ctrl+Enter (inputs on Enter)
+    # A single-line box applies on Enter (issue 12: Enter must apply the text); a text area on Ctrl+Enter.
+    box.press("Enter" if box.evaluate("e => e.tagName") == "INPUT" else "Control+Enter")
     wait_idle(page)
 
 

@@ -146,3 +146,25 @@ def test_task_results_carry_the_trace_of_their_one_forward(tiny_dir):
     for window, trace in zip(reading.windows, reading.traces):
         np.testing.assert_array_equal(window.start_logits, trace["qa.start_logits"])
         assert len(trace.tokens) == len(window.input_ids)
+
+
+def test_other_encoders_keep_patterns_and_say_what_else_is_missing(tmp_path):
+    """ModernBERT (not a full-cache family): its patterns are recorded, other names are refused with the reason."""
+    from transformers import AutoModelForMaskedLM, BertTokenizerFast, ModernBertConfig
+
+    from families import VOCAB
+    from tiny import write_vocab
+
+    folder = tmp_path / "modernbert"
+    config = ModernBertConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                              intermediate_size=64, max_position_embeddings=64, pad_token_id=0, bos_token_id=2,
+                              eos_token_id=3, cls_token_id=2, sep_token_id=3)
+    AutoModelForMaskedLM.from_config(config).save_pretrained(folder)
+    BertTokenizerFast(vocab=str(write_vocab(folder)), model_max_length=64).save_pretrained(folder)
+    loaded = load_model(str(folder), head="mlm", device="cpu")
+    assert not loaded.full_cache and not loaded.supports_ablation
+    trace = run_trace(loaded, "the cat sat", names=["blocks.*.attn.pattern", "blocks.0.resid_post"])
+    assert trace.names == ["blocks.0.attn.pattern", "blocks.1.attn.pattern"]
+    np.testing.assert_allclose(trace.attentions.sum(-1), 1.0, atol=1e-5)
+    with pytest.raises(KeyError, match="attention patterns and head outputs only"):
+        trace["blocks.0.resid_post"]
