@@ -3,7 +3,7 @@
 1. the page's trace (every step of every layer recorded) vs a plain forward of the same model;
 2. everything the eight steps compute beyond that trace (hand recomputations, the padding experiment's batch, the
    masked-LM sample's forward, the next-sentence pairs' forward), in units of one plain forward [issue: ≤ 2];
-3. compression, on its button: float32 vs bfloat16 vs int8 (torchao) size, forward time and agreement.
+3. compression, on its button: float32 vs bfloat16 vs int8 (torch.ao dynamic quantization) size, forward time and agreement.
 
 Run: python -m bench.bench_inside [--runs 5] [--tokens 128]
 """

@@ -12,11 +12,3 @@ import os as _os
 # spinning threads fight each other: a 16-token forward of MiniLM measured 0.8-1.8 s instead of 0.09 s on a busy
 # 2-core machine. Sleeping waiters cost nothing measurable when the machine is idle. Read once, when torch loads.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import logging as _logging
-
-# transformers imports torchao (when installed) at import time; its CUDA-only kernels then fail to load on CPU
-# machines and log one warning each. They are not used here (the int8 path is CPU), so keep the log readable.
-_logging.getLogger("torchao").setLevel(_logging.ERROR)
-# torchao's import also registers two enums with torch's pytree, which now logs a deprecation per enum.
-_logging.getLogger("torch.utils._pytree").setLevel(_logging.ERROR)

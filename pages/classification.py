@@ -24,8 +24,7 @@ name = task_header(HEAD, "cls_checkpoint", _("Classification"), _(
 default_text("cls_text", first_example(
     "classification", "A wonderful, moving film: the cast is superb and the story stays with you."))
 example_picker("classification", "cls_example", lambda text: {"cls_text": text})
-text = st.text_input(_("Text to classify"), key="cls_text", bind="query-params", max_chars=20_000,
-                     help=_("Press Enter to apply."))  # one line: Enter applies the text
+text = st.text_input(_("Text to classify"), key="cls_text", bind="query-params", max_chars=20_000)  # one line: Enter applies
 with st.expander(_("Sentence-pair classifiers (NLI, paraphrase)")):
     pair = st.text_input(_("Second text (optional)"), key="cls_pair", bind="query-params")
 

@@ -95,7 +95,7 @@ st.selectbox(_("Start from an example"), [e["label"] for e in EXAMPLES["fill"]],
              placeholder=_("Pick an example…"), on_change=_use_example)
 # One line: Enter applies the text (a text area's Enter only adds a newline).
 st.text_input(_("Text"), key="mlm_text", bind="query-params", on_change=_clear_masks, max_chars=20_000,
-              help=_("Type [MASK] where you want a prediction, or click tokens below; press Enter to apply."))
+              help=_("Type [MASK] where you want a prediction, or click tokens below."))
 
 inputs = None
 with guard():

@@ -25,8 +25,7 @@ name = task_header(HEAD, "ner_checkpoint", _("Named entities"), _(
 ))
 default_text("ner_text", first_example("ner", "John Smith moved from London to Paris to work for Google."))
 example_picker("ner", "ner_example", lambda text: {"ner_text": text})
-text = st.text_input(_("Text"), key="ner_text", bind="query-params", max_chars=20_000,
-                     help=_("Press Enter to apply."))  # one line: Enter applies the text
+text = st.text_input(_("Text"), key="ner_text", bind="query-params", max_chars=20_000)  # one line: Enter applies
 strategy = st.radio(_("Wordpieces → words"), list(STRATEGIES), format_func=_, key="ner_strategy", horizontal=True,
                     bind="query-params", help="; ".join(f"{_(k)}: {_(v)}" for k, v in STRATEGIES.items()))
 st.caption(_("**{strategy}**: {strategies}.").format(strategy=_(strategy), strategies=_(STRATEGIES[strategy])))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from bertexplore.analysis.measures import MeasuredTrace, measured_view
-from bertexplore.attention import (FILTERS, HeadSummary, ViewSettings, head_summary, tiled_grid, trace_npz, view_csv,
+from bertexplore.attention import (FILTERS, ViewSettings, tiled_grid, trace_npz, view_csv,
                                    view_matrix)
 from bertexplore.bertviz_offline import (head_view_html, iframe_height, model_view_html, token_window,
                                          window_for_all_heads)
@@ -52,7 +52,7 @@ def text_inputs() -> tuple[str, str]:
     text = st.text_input(_("Text (sentence A)"), value=default_text, key=TEXT_KEY, bind="query-params",
                          max_chars=100_000, on_change=_forget_example,
                          help=_("Up to the model's maximum length (512 tokens for BERT); longer text is cut "
-                                "with a notice. Press Enter to apply."))
+                                "with a notice."))
     pair = st.text_input(_("Second sentence (B, optional)"), value="", key=PAIR_KEY, bind="query-params",
                          help=_("With a second sentence the model sees [CLS] A [SEP] B [SEP]; use the "
                                 "filters to see A→B."))
@@ -207,11 +207,6 @@ def grid_for(shown: Trace | MeasuredTrace, colorscale: str, zmax: float | None, 
         return grid, fig, figure_bytes(fig)
 
     return derived("attention_grid", shown, (colorscale, zmax, selected, _language()), build)
-
-
-def summary_for(trace: Trace) -> HeadSummary:
-    """Entropy and special-token share of every head (~0.15 s at 512 tokens): once per trace."""
-    return derived("attention_summary", trace, (), lambda: head_summary(trace), keep=3)
 
 
 def shown_tokens(view, trace: Trace) -> int:

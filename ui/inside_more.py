@@ -244,8 +244,7 @@ def step_practical(w: Walk) -> None:
 
     st.subheader(_("Compression: float32 vs bfloat16 vs int8"))
     explain(_("Smaller numbers make a smaller, often faster model, at some cost in agreement. int8 uses dynamic "
-              "quantization of every linear layer with torchao (the maintained successor of "
-              "torch.ao.quantization.quantize_dynamic, which torch 2.13 marks deprecated). Each variant is a copy "
+              "quantization of every linear layer (torch.ao.quantization.quantize_dynamic). Each variant is a copy "
               "of the model kept once per server process; the model the other pages use is never changed."))
     if st.button(_("Measure on my text"), key="inside_compress", icon=":material/speed:"):
         with guard(), st.spinner(_("Building the copies and timing them…"), show_time=True):

@@ -1,8 +1,9 @@
 """Step 8: the loaded model in float32 vs bfloat16 (float16 on GPUs) vs int8, measured on the user's text.
 
-int8 is dynamic quantization of every Linear layer (weights int8, activations quantised per forward) with torchao's
-`quantize_(model, Int8DynamicActivationInt8WeightConfig())`: torchao is the maintained successor of
-torch.ao.quantization.quantize_dynamic, which torch 2.13 marks deprecated, and its int8 path runs on CPU.
+int8 is dynamic quantization of every Linear layer (weights int8, activations quantised per forward) with
+torch.ao.quantization.quantize_dynamic. torch 2.13 marks it deprecated in favour of the torchao package, which was
+tried and dropped: transformers imports torchao at import time whenever it is installed, which added ~1.5 s (idle)
+to every process start and first model load, and its int8 CPU path measured 1.7-2.5x SLOWER than float32 here.
 Every variant is a COPY of the shared model, built under `building()` and kept once per process (for the last model
 measured): the model every session reads is never converted in place.
 """
@@ -26,7 +27,7 @@ from ..tokens import Tokenized
 from .forward import model_key
 
 VARIANTS = {"float32": N_("float32 (as loaded)"), "bfloat16": N_("bfloat16"), "float16": N_("float16"),
-            "int8": N_("int8 dynamic quantization (torchao)")}
+            "int8": N_("int8 dynamic quantization")}
 
 _copies: dict[tuple, tuple[torch.nn.Module, threading.Lock]] = {}
 _copies_lock = threading.Lock()
@@ -40,11 +41,12 @@ def available_variants(loaded: LoadedModel) -> list[str]:
 
 
 def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
-    """In place on `model` (a copy): int8 weights and per-token dynamic int8 activations for every Linear."""
-    from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+    """`model` (a copy) with int8 weights and per-forward dynamic int8 activations in every Linear."""
+    import warnings
 
-    quantize_(model, Int8DynamicActivationInt8WeightConfig())
-    return model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the deprecation notice: see the module docstring for why this route
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 def variant_model(loaded: LoadedModel, variant: str) -> tuple[torch.nn.Module, threading.Lock]:

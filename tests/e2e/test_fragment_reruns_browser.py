@@ -21,10 +21,15 @@ class Wire:
         page.on("websocket", self._attach)
 
     def _attach(self, ws) -> None:
-        # Imported here, not at module level: importing streamlit switches plotly's default template for the whole
-        # test process, which other e2e tests that draw bare plotly figures do not expect.
+        # Importing streamlit switches plotly's default template for the whole test process, which other e2e
+        # tests that draw bare plotly figures do not expect: put it back.
+        import plotly.io as pio
+
+        template = pio.templates.default
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        pio.templates.default = template
 
         if "_stcore/stream" not in ws.url:
             return

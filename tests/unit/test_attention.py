@@ -207,3 +207,18 @@ def test_heatmap_needs_no_measuring_pass_in_the_browser(pair_trace):
                         view.cols.positions)
     longer = A.AttentionView(view.matrix, view.rows, long_cols, view.title)
     assert heatmap_figure(longer).to_dict()["layout"]["margin"]["t"] > layout["margin"]["t"]  # room for long labels
+
+
+def test_one_head_stats_match_the_full_summary_and_a_hand_computation(pair_trace):
+    summary = A.head_summary(pair_trace)
+    special = np.asarray(pair_trace.inputs.special)
+    for layer, head in [(0, 0), (1, 3)]:
+        entropy, to_special = A.head_stats(pair_trace, layer, head)
+        assert entropy == pytest.approx(float(summary.entropy[layer, head]), rel=1e-5)
+        assert to_special == pytest.approx(float(summary.to_special[layer, head]), rel=1e-5)
+        rows = pair_trace.attentions[layer, head].astype(np.float64)
+        by_hand = np.mean([-sum(p * np.log(p) for p in row if p > 0) for row in rows])
+        assert entropy == pytest.approx(by_hand, rel=1e-4)
+        assert to_special == pytest.approx(rows[:, special].sum(axis=1).mean(), rel=1e-5)
+    with pytest.raises(InputError):
+        A.head_stats(pair_trace, 0, pair_trace.num_heads)
