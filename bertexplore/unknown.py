@@ -58,7 +58,8 @@ class UnknownReport:
         parts = [head, what]
         if self.suggestions:
             parts.append(_("A model whose vocabulary covers them: {models}.").format(models=", ".join(self.suggestions)))
-        return " ".join(parts)
+        # Chinese sentences end in a full stop of their own and run on without a space
+        return "".join(p if p.endswith(("。", "！", "？")) else p + " " for p in parts).strip()
 
 
 def script_of(ch: str) -> str:

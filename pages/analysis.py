@@ -20,7 +20,7 @@ from bertexplore.mlm import top_k
 from bertexplore.registry import picker_choices
 from ui.analysis_view import html_line, model_key, trace_key
 from ui.entry import inside_app
-from ui.feedback import guard, show_notices
+from ui.feedback import guard, show_notices, show_unknown
 from ui.i18n import _
 from ui.models import current_model_name, get_model
 from ui.session_memo import memo, recall
@@ -47,6 +47,7 @@ with guard():
 if trace is None:
     st.stop()
 show_notices(trace.inputs.notices)
+show_unknown(trace.inputs)
 tkey = trace_key(loaded, trace)
 tokens = trace.tokens
 labels = [f"{i + 1}: {t}" for i, t in enumerate(tokens)]

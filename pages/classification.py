@@ -5,27 +5,28 @@ import streamlit as st
 
 from bertexplore.tasks.attribution import MAX_STEPS, METHOD_NAMES, attribute
 from bertexplore.tasks.classify import classify, from_logits, output_transform
-from ui.feedback import guard, show_notices
+from ui.feedback import guard, show_notices, show_unknown
 from ui.markdown import plain
 from ui.html import highlighted_tokens
-from ui.task_views import (clamp_state, default_text, example_picker, follow, label_figure, memo, recall,
+from ui.task_views import (clamp_state, default_text, example_picker, first_example, follow, label_figure, memo, recall,
                            task_header, task_model)
 from ui.entry import inside_app
-from ui.i18n import _
+from ui.i18n import _, table
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
 HEAD = "sequence-classification"
 
-name = task_header(HEAD, "cls_checkpoint", "Classification", (
+name = task_header(HEAD, "cls_checkpoint", _("Classification"), _(
     "A sequence classifier reads the whole text and scores every label from the [CLS] token's final vector. "
     "Below: the label probabilities, then **why**: how much each token moved the chosen label's score."
 ))
-default_text("cls_text", "A wonderful, moving film: the cast is superb and the story stays with you.")
+default_text("cls_text", first_example(
+    "classification", "A wonderful, moving film: the cast is superb and the story stays with you."))
 example_picker("classification", "cls_example", lambda text: {"cls_text": text})
-text = st.text_input("Text to classify", key="cls_text", bind="query-params", max_chars=20_000)  # Enter applies
-with st.expander("Sentence-pair classifiers (NLI, paraphrase)"):
-    pair = st.text_input("Second text (optional)", key="cls_pair", bind="query-params")
+text = st.text_input(_("Text to classify"), key="cls_text", bind="query-params", max_chars=20_000)  # one line: Enter applies
+with st.expander(_("Sentence-pair classifiers (NLI, paraphrase)")):
+    pair = st.text_input(_("Second text (optional)"), key="cls_pair", bind="query-params")
 
 loaded = task_model(HEAD, name)
 if loaded is None:
@@ -36,42 +37,43 @@ with guard():
     result = memo("cls", (loaded.key, text, pair or ""), lambda: classify(loaded, text, pair or None))
     inputs, logits = result.inputs, result.logits
     if result.mode == "multi-label":
-        with st.expander("Thresholds per label", expanded=False):
+        with st.expander(_("Thresholds per label"), expanded=False):
             thresholds = [
                 st.slider(plain(label), 0.0, 1.0, 0.5, 0.01, key=f"cls_threshold_{i}")
                 for i, label in enumerate(result.labels)
             ]
         result = from_logits(loaded, inputs, logits, thresholds)
     show_notices(result.notices)
+    show_unknown(result.inputs)
     st.info(result.explanation)
-    chosen = ", ".join(plain(result.labels[i]) for i in result.predicted) or "no label over its threshold"
+    chosen = ", ".join(plain(result.labels[i]) for i in result.predicted) or _("no label over its threshold")
     if result.mode == "regression":
-        st.subheader(f"Score: {float(result.scores[0]):.4f}")
+        st.subheader(_("Score: {scores:.4f}").format(scores=float(result.scores[0])))
     else:
-        st.subheader(f"Prediction: {chosen}")
+        st.subheader(_("Prediction: {chosen}").format(chosen=chosen))
 
     fig = label_figure(result)
     st.plotly_chart(fig, width="stretch")
-    st.dataframe(result.rows(), hide_index=True, width="stretch")
+    st.dataframe(table(result.rows()), hide_index=True, width="stretch")
 
-    st.subheader("Why: token attributions")
+    st.subheader(_("Why: token attributions"))
     st.markdown(
-        "**Integrated gradients** walks from a baseline (every word replaced by [PAD]) to the real text and "
-        "adds up the gradients on the way: the attributions sum to the change of the label's score. "
-        "**Gradient × input** is the one-step shortcut: cheap, but only a local view. Green tokens raise the "
-        "score, red ones lower it."
+        _("**Integrated gradients** walks from a baseline (every word replaced by [PAD]) to the real text "
+          "and adds up the gradients on the way: the attributions sum to the change of the label's score. "
+          "**Gradient × input** is the one-step shortcut: cheap, but only a local view. Green tokens raise "
+          "the score, red ones lower it.")
     )
     cols = st.columns([2, 2, 1])
     # a new text (or checkpoint) explains its predicted label first
     follow("cls_target", (loaded.key, text, pair or ""), result.predicted[0] if result.predicted else 0)
     clamp_state("cls_target", 0, len(result.labels) - 1)
     target = cols[0].selectbox(
-        "Explain label", list(range(len(result.labels))),
+        _("Explain label"), list(range(len(result.labels))),
         format_func=lambda i: result.labels[i], key="cls_target", bind="query-params",
     )
-    method = cols[1].radio("Method", list(METHOD_NAMES), format_func=METHOD_NAMES.get, key="cls_method",
+    method = cols[1].radio(_("Method"), list(METHOD_NAMES), format_func=lambda m: _(METHOD_NAMES[m]), key="cls_method",
                            horizontal=True, bind="query-params")
-    steps = cols[2].number_input("IG steps", 4, MAX_STEPS, 32, step=4, key="cls_steps", bind="query-params")
+    steps = cols[2].number_input(_("IG steps"), 4, MAX_STEPS, 32, step=4, key="cls_steps", bind="query-params")
     output = output_transform(result.mode)
     key = (loaded.key, text, pair or "", int(target), method, int(steps) if method == "integrated-gradients" else 0)
     explanation = recall("cls_attr", key)
@@ -79,28 +81,34 @@ with guard():
         st.caption(_("Integrated gradients runs Gauss-Legendre rules of 4, 8, 16, … up to {steps} steps (each a forward "
                      "and backward pass, batched), stopping once the completeness error is under 5%.").format(
             steps=int(steps)))
-        if st.button("Compute integrated gradients", key="cls_run_ig", type="primary"):
-            with st.spinner("Integrating gradients…", show_time=True):
+        if st.button(_("Compute integrated gradients"), key="cls_run_ig", type="primary"):
+            with st.spinner(_("Integrating gradients…"), show_time=True):
                 explanation = memo("cls_attr", key, lambda: attribute(loaded, inputs, int(target), method, output,
                                                                      steps=int(steps)))
     elif explanation is None:
         explanation = memo("cls_attr", key, lambda: attribute(loaded, inputs, int(target), method, output))
     if explanation is not None:
-        what = {"softmax": "probability", "sigmoid": "probability", "logit": "raw score"}[output]
+        what = {"softmax": _("probability"), "sigmoid": _("probability"), "logit": _("raw score")}[output]
         st.html(highlighted_tokens(list(explanation.tokens), explanation.normalized().tolist(),
-                                   title=f"{METHOD_NAMES[explanation.method]} for '{result.labels[int(target)]}' ({what})"))
+                                   title=_("{method_names} for '{labels}' ({what})").format(
+                                             method_names=_(METHOD_NAMES[explanation.method]),
+                                             labels=result.labels[int(target)], what=what)))
         total = float(explanation.scores.sum())
         if explanation.delta is not None:
             st.caption(
-                f"Sum of attributions {total:+.4f}; {what} at the text {explanation.value:.4f}, at the baseline "
-                f"{explanation.baseline_value:.4f} (difference {explanation.value - explanation.baseline_value:+.4f}); "
-                f"completeness error {explanation.delta:+.2e} with {explanation.steps} steps in batches of "
-                f"{explanation.internal_batch_size}. A large error means more steps are needed."
+                _("Sum of attributions {total:+.4f}; {what} at the text {value:.4f}, at the baseline "
+                  "{baseline_value:.4f} (difference {value2:+.4f}); completeness error {delta:+.2e} with "
+                  "{steps} steps in batches of {internal_batch_size}. A large error means more steps are "
+                  "needed.").format(
+                    total=total, what=what, value=explanation.value, baseline_value=explanation.baseline_value,
+                    value2=explanation.value - explanation.baseline_value, delta=explanation.delta,
+                    steps=explanation.steps, internal_batch_size=explanation.internal_batch_size)
             )
             st.caption(_("{evaluations} gradient evaluations in all; the model was held at most {hold:.2f} s at a "
                          "time, so other sessions waited at most that long.").format(
                 evaluations=explanation.evaluations, hold=explanation.longest_lock_seconds))
         else:
-            st.caption(f"Sum of gradient × input {total:+.4f}; {what} at the text {explanation.value:.4f}.")
-        with st.expander("Attribution per token"):
-            st.dataframe(explanation.rows(), hide_index=True, width="stretch")
+            st.caption(_("Sum of gradient × input {total:+.4f}; {what} at the text {value:.4f}.").format(
+                           total=total, what=what, value=explanation.value))
+        with st.expander(_("Attribution per token")):
+            st.dataframe(table(explanation.rows()), hide_index=True, width="stretch")

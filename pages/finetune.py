@@ -15,9 +15,11 @@ from ui.save_view import save_controls
 from ui.finetune_view import (METRIC_NAMES, attention_change_figure, change_by_layer_figure,
                               confusion_figure, eta_text, loss_figure, metric_figure)
 from ui.finetune_tasks_view import comparison_inputs, heldout_answers, run_comparison, show_comparison
-from ui.i18n import _
 from ui.models import current_model_name
 from ui.entry import inside_app
+from ui.i18n import N_, _, current_language
+from ui.i18n import table as localized_table
+from ui.head_models import head_title
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
@@ -25,13 +27,13 @@ JOB = JOB_KEY  # ui.jobs shows it in every page's sidebar and keeps it alive
 BEFORE = "ft_before"  # (job id, LoadedModel): the run's starting point, rebuilt once for comparisons
 COMPARISON = "ft_comparison"
 
-st.title("Fine-tune")
+st.title(_("Fine-tune"))
 st.markdown(
-    "Turn the base model picked in the sidebar into a **classifier**, a **named-entity tagger** or a **masked-LM**, "
-    "**pre-train** its masked-LM and next-sentence heads together, or train **question answering**, "
-    "on a bundled sample or your own file. Training runs in the background with the Hugging Face Trainer; "
-    "this page and the others stay usable. The shared base model is never changed: a copy is trained, "
-    "visible only to you until you save it."
+    _("Turn the base model picked in the sidebar into a **classifier**, a **named-entity tagger** or a "
+      "**masked-LM**, **pre-train** its masked-LM and next-sentence heads together, or train **question "
+      "answering**, on a bundled sample or your own file. Training runs in the background with the Hugging "
+      "Face Trainer; this page and the others stay usable. The shared base model is never changed: a copy "
+      "is trained, visible only to you until you save it.")
 )
 
 base = current_model_name()
@@ -40,30 +42,36 @@ try:
 except NotAModel as err:  # a folder outside the allowed ones
     show_error(err)
     st.stop()
-st.caption(f"Base model: **{plain(base)}** — read from {code(source)}" + (" (local files)." if is_local else " (Hugging Face hub)."))
+st.caption((_("Base model: **{name}** — read from {source} (local files).") if is_local else
+            _("Base model: **{name}** — read from {source} (Hugging Face hub).")).format(name=plain(base),
+                                                                                        source=code(source)))
 if base == OFFLINE_MODEL:
-    st.caption("For a bigger base model, fetch one on a connected machine, e.g. "
-               "`python -m bertexplore download bert-base-uncased --to models`, then pick it in the sidebar.")
+    st.caption(_("For a bigger base model, fetch one on a connected machine, e.g. `python -m bertexplore "
+                 "download bert-base-uncased --to models`, then pick it in the sidebar."))
 
-task = st.radio("Task", list(TASKS), format_func=TASKS.get, key="ft_task", horizontal=True, bind="query-params")
+task = st.radio(_("Task"), list(TASKS), format_func=lambda t: _(TASKS[t]), key="ft_task", horizontal=True, bind="query-params")
 defaults = TASK_DEFAULTS[task]
 
 # ---------------------------------------------------------------------------------------------- data
-st.subheader("1 · Data")
-choices = [name for name, (_, kind) in BUNDLED.items() if kind == task]
-mode = st.radio("Source", ["Bundled sample", "Upload a file"], key="ft_source", horizontal=True)
+st.subheader(_("1 · Data"))
+choices = [name for name, (_file, kind) in BUNDLED.items() if kind == task]
+if current_language() == "zh":  # the Chinese sets first (they need a Chinese-capable base model)
+    choices.sort(key=lambda name: not name.startswith("Chinese"))
+mode = st.radio(_("Source"), [N_("Bundled sample"), N_("Upload a file")], format_func=_, key="ft_source",
+                horizontal=True)
 raw: bytes | None = None
 filename = ""
 table = None
 with guard():
     if mode == "Bundled sample":
-        picked = st.selectbox("Sample dataset", choices, key=f"ft_bundled_{task}")
+        picked = st.selectbox(_("Sample dataset"), choices, format_func=_, key=f"ft_bundled_{task}")
         data_path = bundled_path(picked)
         table = read_path(data_path)
         filename = data_path
     else:
         upload = st.file_uploader(
-            "CSV / TSV (text,label), JSONL (tokens,tags or text,label) or plain text (one example per line)",
+            _("CSV / TSV (text,label), JSONL (tokens,tags or text,label) or plain text (one example per "
+              "line)"),
             type=["csv", "tsv", "jsonl", "json", "txt"], key="ft_upload",
         )
         if task == "qa":
@@ -77,13 +85,13 @@ with guard():
             raw, filename = upload.getvalue(), upload.name
             table = read_data(raw, filename)
         else:
-            st.info("Upload a file, or switch to a bundled sample.")
+            st.info(_("Upload a file, or switch to a bundled sample."))
 
 data = None
 mapping: dict = {}
 fraction, seed = 0.2, 42
 if table is not None:
-    st.caption(f"{code(filename)}: {len(table)} rows. First rows:")
+    st.caption(_("{filename}: {n_table} rows. First rows:").format(filename=code(filename), n_table=len(table)))
     st.dataframe(table.preview(), hide_index=True, width="stretch")
     if table.frame is not None:
         cols = table.columns
@@ -94,51 +102,52 @@ if table is not None:
             return col.selectbox(label, cols, index=min(index, len(cols) - 1), key=key)
 
         if task == "ner":
-            mapping["tokens_column"] = pick(c1, "Tokens column", "tokens", "ft_col_tokens")
-            mapping["tags_column"] = pick(c2, "Tags column", "tags", "ft_col_tags")
+            mapping["tokens_column"] = pick(c1, _("Tokens column"), "tokens", "ft_col_tokens")
+            mapping["tags_column"] = pick(c2, _("Tags column"), "tags", "ft_col_tags")
         elif task == "qa":
             mapping["question_column"] = pick(c1, _("Question column"), "question", "ft_col_question")
             mapping["context_column"] = pick(c2, _("Context column"), "context", "ft_col_context")
             answer = "answer_text" if "answer_text" in cols else "answers"
             mapping["answer_column"] = pick(c3, _("Answer column"), answer, "ft_col_answer")
         elif task != "pretraining":
-            mapping["text_column"] = pick(c1, "Text column", "text", "ft_col_text")
+            mapping["text_column"] = pick(c1, _("Text column"), "text", "ft_col_text")
             if task != "mlm":
-                mapping["label_column"] = pick(c2, "Label column", defaults.get("label_column", "label"), "ft_col_label")
+                mapping["label_column"] = pick(c2, _("Label column"), defaults.get("label_column", "label"), "ft_col_label")
             if task == "multilabel":
-                mapping["label_separator"] = c3.text_input("Label separator", "|", key="ft_sep", max_chars=3)
-    fraction = st.slider("Validation share", float(LIMITS["validation_fraction"][0]), float(LIMITS["validation_fraction"][1]),
-                         0.2, 0.05, key="ft_val_fraction", help="Held out for the metrics; split with the seed below.")
-    seed = st.number_input("Seed", int(LIMITS["seed"][0]), int(LIMITS["seed"][1]), 42, key="ft_seed",
-                           help="Same seed, same data, same settings: the same model on a CPU.")
+                mapping["label_separator"] = c3.text_input(_("Label separator"), "|", key="ft_sep", max_chars=3)
+    fraction = st.slider(_("Validation share"), float(LIMITS["validation_fraction"][0]), float(LIMITS["validation_fraction"][1]),
+                         0.2, 0.05, key="ft_val_fraction", help=_("Held out for the metrics; split with the seed below."))
+    seed = st.number_input(_("Seed"), int(LIMITS["seed"][0]), int(LIMITS["seed"][1]), 42, key="ft_seed",
+                           help=_("Same seed, same data, same settings: the same model on a CPU."))
     with guard():
         probe = JobConfig(task=task, base_model=base, data=filename, validation_fraction=fraction, seed=int(seed), **mapping)
         prepared = prepare(table, probe)
         train_data, val_data = split(prepared, fraction, int(seed))
         data = (train_data, val_data)
         counts = prepared.counts()
-        summary = f"{len(train_data)} training and {len(val_data)} validation examples"
+        summary = _("{train} training and {validation} validation examples").format(train=len(train_data),
+                                                                                   validation=len(val_data))
         if counts:
             summary += " · " + ", ".join(f"{plain(k)}: {v}" for k, v in counts.items() if not k.startswith("I-"))
         st.success(summary)
 
 # ------------------------------------------------------------------------------------ hyper-parameters
-st.subheader("2 · Settings")
+st.subheader(_("2 · Settings"))
 c1, c2, c3, c4 = st.columns(4)
-epochs = c1.number_input("Epochs", float(LIMITS["epochs"][0]), float(LIMITS["epochs"][1]), float(defaults["epochs"]),
+epochs = c1.number_input(_("Epochs"), float(LIMITS["epochs"][0]), float(LIMITS["epochs"][1]), float(defaults["epochs"]),
                          0.5, key=f"ft_epochs_{task}")
-lr = c2.number_input("Learning rate", float(LIMITS["learning_rate"][0]), float(LIMITS["learning_rate"][1]),
+lr = c2.number_input(_("Learning rate"), float(LIMITS["learning_rate"][0]), float(LIMITS["learning_rate"][1]),
                      float(defaults["learning_rate"]), format="%.0e", step=1e-5, key=f"ft_lr_{task}")
-batch = c3.number_input("Batch size", int(LIMITS["batch_size"][0]), int(LIMITS["batch_size"][1]),
+batch = c3.number_input(_("Batch size"), int(LIMITS["batch_size"][0]), int(LIMITS["batch_size"][1]),
                         int(defaults["batch_size"]), key=f"ft_batch_{task}")
-length = c4.number_input("Max length (tokens)", int(LIMITS["max_length"][0]), int(LIMITS["max_length"][1]),
+length = c4.number_input(_("Max length (tokens)"), int(LIMITS["max_length"][0]), int(LIMITS["max_length"][1]),
                          int(defaults["max_length"]), 8, key=f"ft_maxlen_{task}")
-with st.expander("More settings"):
+with st.expander(_("More settings")):
     a1, a2, a3, a4 = st.columns(4)
-    weight_decay = a1.number_input("Weight decay", *map(float, LIMITS["weight_decay"]), 0.01, 0.01, key="ft_wd")
-    warmup = a2.number_input("Warm-up share", *map(float, LIMITS["warmup_ratio"]), 0.0, 0.05, key="ft_warmup")
-    max_steps = a3.number_input("Max steps (0: all epochs)", *map(int, LIMITS["max_steps"]), 0, key="ft_max_steps")
-    mlm_prob = a4.number_input("Masking rate (masked-LM)", *map(float, LIMITS["mlm_probability"]), 0.15, 0.05,
+    weight_decay = a1.number_input(_("Weight decay"), *map(float, LIMITS["weight_decay"]), 0.01, 0.01, key="ft_wd")
+    warmup = a2.number_input(_("Warm-up share"), *map(float, LIMITS["warmup_ratio"]), 0.0, 0.05, key="ft_warmup")
+    max_steps = a3.number_input(_("Max steps (0: all epochs)"), *map(int, LIMITS["max_steps"]), 0, key="ft_max_steps")
+    mlm_prob = a4.number_input(_("Masking rate (masked-LM)"), *map(float, LIMITS["mlm_probability"]), 0.15, 0.05,
                                key="ft_mlm_prob", disabled=task not in ("mlm", "pretraining"))
 
 config = None
@@ -151,7 +160,7 @@ with guard():
     ).validate()
 
 # ----------------------------------------------------------------------------------------------- run
-st.subheader("3 · Train")
+st.subheader(_("3 · Train"))
 
 
 def _start(config: JobConfig, raw: bytes | None, filename: str, data) -> None:
@@ -166,17 +175,17 @@ def _start(config: JobConfig, raw: bytes | None, filename: str, data) -> None:
 
 job = st.session_state.get(JOB)
 busy = job is not None and job.running
-st.button("Start training", key="ft_start", type="primary", disabled=busy or data is None or config is None,
+st.button(_("Start training"), key="ft_start", type="primary", disabled=busy or data is None or config is None,
           on_click=_start, args=(config, raw, filename, data))
 if config is not None:
-    with st.expander("The same job from a shell (bigger runs, several GPUs)"):
+    with st.expander(_("The same job from a shell (bigger runs, several GPUs)")):
         st.code(config.to_yaml(), language="yaml")
-        st.download_button("Download job.yaml", config.to_yaml(), "job.yaml", "text/yaml", key="ft_yaml")
+        st.download_button(_("Download job.yaml"), config.to_yaml(), "job.yaml", "text/yaml", key="ft_yaml")
         st.code("python -m bertexplore.finetune --config job.yaml\n"
                 "accelerate launch -m bertexplore.finetune --config job.yaml\n"
                 "torchrun --nproc_per_node 4 -m bertexplore.finetune --config job.yaml", language="bash")
         if raw is not None:
-            st.caption(f"Put your uploaded file next to job.yaml as {code(filename)}.")
+            st.caption(_("Put your uploaded file next to job.yaml as {filename}.").format(filename=code(filename)))
 
 
 def draw_progress() -> None:
@@ -185,12 +194,13 @@ def draw_progress() -> None:
         return
     current.heartbeat()
     snap = current.snapshot()
-    label = {"queued": "Waiting", "running": "Training", "stopping": "Stopping", "finished": "Finished",
-             "stopped": "Stopped", "failed": "Failed"}.get(snap.status, snap.status)
-    st.progress(snap.fraction, text=f"**{label}** · {plain(snap.phase)} · {eta_text(snap)}")
+    label = {"queued": _("Waiting"), "running": _("Training"), "stopping": _("Stopping"), "finished": _("Finished"),
+             "stopped": _("Stopped"), "failed": _("Failed")}.get(snap.status, snap.status)
+    st.progress(snap.fraction, text=_("**{label}** · {phase} · {snap}").format(
+                                        label=label, phase=plain(snap.phase), snap=eta_text(snap)))
     if snap.running:
-        st.button("Stop", key="ft_stop", on_click=current.stop, icon=":material/stop:",
-                  help="Ends training at the end of the current step; the model so far is kept.")
+        st.button(_("Stop"), key="ft_stop", on_click=current.stop, icon=":material/stop:",
+                  help=_("Ends training at the end of the current step; the model so far is kept."))
     if snap.error:
         st.error(plain(snap.error))
     if snap.losses or snap.evals:
@@ -209,23 +219,26 @@ if job is not None:
 # ------------------------------------------------------------------------------------------- results
 result = job.result if job is not None and not job.running else None
 if result is not None:
-    st.subheader("4 · Results")
+    st.subheader(_("4 · Results"))
     names = sorted(k for k, v in result.metrics_after.items() if isinstance(v, float))
     st.dataframe(pd.DataFrame({
-        "metric": [METRIC_NAMES.get(k, k) for k in names],
-        "before": [result.metrics_before.get(k) for k in names],
-        "after": [result.metrics_after[k] for k in names],
+        _("metric"): [_(METRIC_NAMES[k]) if k in METRIC_NAMES else k for k in names],
+        _("before"): [result.metrics_before.get(k) for k in names],
+        _("after"): [result.metrics_after[k] for k in names],
     }), hide_index=True, width="content")
-    st.caption(f"{result.steps} steps in {result.train_seconds:.1f} s ({result.samples_per_second:.1f} samples/s) on "
-               f"{result.train_samples} training / {result.val_samples} validation examples"
-               + (" — stopped early." if result.stopped else "."))
+    st.caption(_("{steps} steps in {seconds:.1f} s ({rate:.1f} samples/s) on {train} training / {validation} "
+                 "validation examples").format(steps=result.steps, seconds=result.train_seconds,
+                                               rate=result.samples_per_second, train=result.train_samples,
+                                               validation=result.val_samples)
+               + (_(" — stopped early.") if result.stopped else _(".")))
     for note in result.notes:
         st.caption(plain(note))
     if "confusion_matrix" in result.metrics_after:
         st.plotly_chart(confusion_figure(result.metrics_after["confusion_matrix"], result.label_names),
                         width="content", key="ft_confusion")
 
-    st.markdown("**Save** into the local models folder: it appears in every page's model picker, also after a restart.")
+    st.markdown(_("**Save** into the local models folder: it appears in every page's model picker, also "
+                  "after a restart."))
     short = "minilm" if result.config.base_model == OFFLINE_MODEL else result.config.base_model.rstrip("/").split("/")[-1]
     save_controls(result, f"{short}-{result.config.task}")
 
@@ -252,16 +265,22 @@ if result is not None and result.config.task in ("pretraining", "qa"):
     if (pair_comparison := st.session_state.get(COMPARISON)) is not None and not hasattr(pair_comparison, "tokens"):
         show_comparison(pair_comparison)
 elif result is not None:
-    st.markdown("**Before / after** on a sentence of your choice" + (" (type [MASK] where a word should be guessed)"
-                                                                   if result.config.task == "mlm" else "") + ".")
-    sample = {"classification": "The service was slow but the food was wonderful.",
-              "multilabel": "The government will fund new research on electric buses.",
-              "ner": "Maria Lopez works for Siemens in Berlin.",
-              "mlm": "Bake the bread in a hot [MASK] until the crust is golden."}[result.config.task]
+    st.markdown(_("**Before / after** on a sentence of your choice (type [MASK] where a word should be guessed).")
+                if result.config.task == "mlm" else _("**Before / after** on a sentence of your choice."))
+    if "_zh." in str(result.config.data) or current_language() == "zh":
+        sample = {"classification": "服务有点慢，但是菜的味道好极了。",
+                  "multilabel": "政府将资助电动公交车的新研究。",
+                  "ner": "李娜在北京的清华大学工作。",
+                  "mlm": "把面包放进很热的烤[MASK]里，烤到表皮金黄。"}.get(result.config.task, "")
+    else:
+        sample = {"classification": "The service was slow but the food was wonderful.",
+                  "multilabel": "The government will fund new research on electric buses.",
+                  "ner": "Maria Lopez works for Siemens in Berlin.",
+                  "mlm": "Bake the bread in a hot [MASK] until the crust is golden."}.get(result.config.task, "")
     # One sample per task: after NER training the box must not still hold the sentiment sentence.
-    sentence = st.text_input("Sentence", sample, key=f"ft_sentence_{result.config.task}", max_chars=2000)
-    if st.button("Compare before and after", key="ft_compare"):
-        with guard(), st.spinner("Running both models…"):
+    sentence = st.text_input(_("Sentence"), sample, key=f"ft_sentence_{result.config.task}", max_chars=2000)
+    if st.button(_("Compare before and after"), key="ft_compare"):
+        with guard(), st.spinner(_("Running both models…")):
             from bertexplore.finetune.compare import compare
 
             st.session_state[COMPARISON] = compare(_before(result), result.as_loaded(), result.config.task, sentence)
@@ -270,25 +289,26 @@ elif result is not None:
         for notice in comparison.notices:
             st.info(plain(notice))
         left, right = st.columns(2)
-        left.markdown("Before")
-        left.dataframe(pd.DataFrame(comparison.before.rows), hide_index=True, width="stretch")
-        right.markdown("After")
-        right.dataframe(pd.DataFrame(comparison.after.rows), hide_index=True, width="stretch")
+        left.markdown(_("Before"))
+        left.dataframe(localized_table(comparison.before.rows), hide_index=True, width="stretch")
+        right.markdown(_("After"))
+        right.dataframe(localized_table(comparison.after.rows), hide_index=True, width="stretch")
         change = comparison.attention_change
         layers, heads = change.shape[:2]
         l1, l2 = st.columns(2)
         # shown from 1, as on the Attention page; the values stay 0-based indices
-        layer = l1.selectbox("Layer", list(range(layers)), index=layers - 1, key="ft_layer", bind="query-params",
+        layer = l1.selectbox(_("Layer"), list(range(layers)), index=layers - 1, key="ft_layer", bind="query-params",
                              format_func=lambda i: str(i + 1))
-        head = l2.selectbox("Head", ["average"] + list(range(heads)), key="ft_head",
-                            format_func=lambda h: h if h == "average" else str(h + 1))
+        head = l2.selectbox(_("Head"), ["average"] + list(range(heads)), key="ft_head",
+                            format_func=lambda h: _("average") if h == "average" else str(h + 1))
         grid = change[layer].mean(axis=0) if head == "average" else change[layer, int(head)]
-        title = f"Attention after − before, layer {layer + 1}, " + ("heads averaged" if head == "average" else f"head {head + 1}")
+        title = (_("Attention after − before, layer {layer}, heads averaged").format(layer=layer + 1) if head == "average"
+                 else _("Attention after − before, layer {layer}, head {head}").format(layer=layer + 1, head=head + 1))
         st.plotly_chart(attention_change_figure(grid, comparison.tokens, title), width="stretch", key="ft_diff")
         st.plotly_chart(change_by_layer_figure(comparison.change_by_layer()), width="stretch", key="ft_diff_heads")
 
 if job is None:
     hub = RECOMMENDED_TASK_MODELS.get(TASK_HEADS[task], ())
     if hub and task != "mlm":
-        st.caption(f"Online, ready-made {TASK_HEADS[task]} checkpoints exist too, e.g. `{hub[0]}` "
-                   f"(`python -m bertexplore download {hub[0]} --to models`).")
+        st.caption(_("Online, ready-made {task_heads} checkpoints exist too, e.g. `{hub}` (`python -m "
+                     "bertexplore download {hub} --to models`).").format(task_heads=head_title(TASK_HEADS[task]), hub=hub[0]))

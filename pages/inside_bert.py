@@ -9,7 +9,7 @@ from bertexplore.inside.walk import MAX_TOKENS, auto_head, trace_names
 from bertexplore.tokens import tokenize
 from bertexplore.trace import apply_masks, trace_tokens
 from ui.entry import inside_app
-from ui.feedback import guard, show_notices
+from ui.feedback import guard, show_notices, show_unknown
 from ui.i18n import N_, _
 from ui.inside_more import step_heads, step_practical, step_pretraining
 from ui.markdown import plain
@@ -63,6 +63,7 @@ with guard():
     with loaded.lock:
         inputs = tokenize(loaded.tokenizer, text, pair.strip() or None, max_length=loaded.max_length)
     show_notices(inputs.notices)
+    show_unknown(inputs)
     if len(inputs) > MAX_TOKENS:
         with loaded.lock:
             inputs = tokenize(loaded.tokenizer, text, pair.strip() or None, max_length=MAX_TOKENS)

@@ -7,24 +7,26 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from bertexplore.tasks.nsp import NSP_LABELS, predict_next
-from ui.feedback import guard, show_notices
-from ui.task_views import PALETTE, default_text, example_picker, memo, task_header, task_model
+from ui.feedback import guard, show_notices, show_unknown
+from ui.task_views import PALETTE, default_text, example_picker, first_example, memo, task_header, task_model
 from ui.entry import inside_app
+from ui.i18n import _, table
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
 HEAD = "pretraining"
 
-name = task_header(HEAD, "nsp_checkpoint", "Next sentence", (
+name = task_header(HEAD, "nsp_checkpoint", _("Next sentence"), _(
     "During pre-training BERT saw pairs of sentences: half the time B really followed A, half the time B was "
     "random. A small head on the [CLS] vector learned to tell them apart. The model knows which tokens belong to "
     "A and which to B only through the **segment (token type) ids** shown below."
 ))
-default_text("nsp_a", "The man went to the store.")
-default_text("nsp_b", "He bought a gallon of milk.")
+first = first_example("nsp", {"a": "The man went to the store.", "b": "He bought a gallon of milk."})
+default_text("nsp_a", first["a"])
+default_text("nsp_b", first["b"])
 example_picker("nsp", "nsp_example", lambda ex: {"nsp_a": ex["a"], "nsp_b": ex["b"]})
-sentence_a = st.text_input("Sentence A", key="nsp_a", bind="query-params")
-sentence_b = st.text_input("Sentence B", key="nsp_b", bind="query-params")
+sentence_a = st.text_input(_("Sentence A"), key="nsp_a", bind="query-params")
+sentence_b = st.text_input(_("Sentence B"), key="nsp_b", bind="query-params")
 
 loaded = task_model(HEAD, name)
 if loaded is None:
@@ -33,19 +35,21 @@ if loaded is None:
 with guard():
     res = memo("nsp", (loaded.key, sentence_a, sentence_b), lambda: predict_next(loaded, sentence_a, sentence_b))
     show_notices(res.inputs.notices)
-    verdict = "B follows A (IsNext)" if res.verdict == "IsNext" else "B does not follow A (NotNext)"
+    show_unknown(res.inputs)
+    verdict = _("B follows A (IsNext)") if res.verdict == "IsNext" else _("B does not follow A (NotNext)")
     st.subheader(verdict)
     cols = st.columns(2)
-    cols[0].metric("IsNext", f"{res.is_next:.1%}")
-    cols[1].metric("NotNext", f"{res.not_next:.1%}")
+    cols[0].metric(_("IsNext"), f"{res.is_next:.1%}")
+    cols[1].metric(_("NotNext"), f"{res.not_next:.1%}")
     fig = go.Figure(go.Bar(x=res.probs.tolist(), y=list(NSP_LABELS), orientation="h",
                            marker_color=["#2e7d32", "#c62828"], text=[f"{p:.3f}" for p in res.probs.tolist()]))
-    fig.update_layout(height=160, margin=dict(l=10, r=10, t=10, b=10), xaxis_range=[0, 1], xaxis_title="probability",
+    fig.update_layout(height=160, margin=dict(l=10, r=10, t=10, b=10), xaxis_range=[0, 1], xaxis_title=_("probability"),
                       yaxis_autorange="reversed")
     st.plotly_chart(fig, width="stretch")
-    st.caption(f"Logits: IsNext {float(res.logits[0]):.3f}, NotNext {float(res.logits[1]):.3f}; softmax gives the probabilities.")
+    st.caption(_("Logits: IsNext {is_next:.3f}, NotNext {not_next:.3f}; softmax gives the probabilities.").format(
+                   is_next=float(res.logits[0]), not_next=float(res.logits[1])))
 
-    st.subheader("What the model saw")
+    st.subheader(_("What the model saw"))
     chips = "".join(
         f'<span style="background:{PALETTE[1] if seg == 0 else PALETTE[0]};padding:1px 4px;margin:1px;'
         f'border-radius:3px;display:inline-block" title="token type id {seg}">{html.escape(tok)}'
@@ -53,5 +57,6 @@ with guard():
         for tok, seg in zip(res.inputs.tokens, res.inputs.segment_ids)
     )
     st.html(f"<div style='line-height:2.2;font-family:sans-serif'>{chips}</div>")
-    st.caption("Blue: segment 0 ([CLS], sentence A and its [SEP]); orange: segment 1 (sentence B and the final [SEP]).")
-    st.dataframe(res.segment_rows(), hide_index=True, width="stretch")
+    st.caption(_("Blue: segment 0 ([CLS], sentence A and its [SEP]); orange: segment 1 (sentence B and the "
+                 "final [SEP])."))
+    st.dataframe(table(res.segment_rows()), hide_index=True, width="stretch")

@@ -48,7 +48,7 @@ def show_unknown(inputs) -> None:
     a model that covers them. `inputs`: a Tokenized (or anything with `.unknown`), or an UnknownReport."""
     report = getattr(inputs, "unknown", inputs)
     if report is not None:
-        st.warning(plain(report.message()), icon="❓")
+        st.info(plain(report.message()), icon="❓")  # an explanation, not a fault of the input
 
 
 def show_notices(notices) -> None:

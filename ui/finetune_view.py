@@ -6,14 +6,15 @@ import plotly.graph_objects as go
 
 from bertexplore.figures import plot_text, plot_texts
 from bertexplore.finetune.job import Snapshot
+from .i18n import N_, _
 
 MAIN_METRIC = {"classification": "accuracy", "multilabel": "micro_f1", "ner": "entity_f1", "mlm": "perplexity",
                "pretraining": "nsp_accuracy", "qa": "f1"}
-METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "micro_f1": "micro-F1", "entity_f1": "entity F1",
-                "entity_precision": "entity precision", "entity_recall": "entity recall", "perplexity": "perplexity",
-                "top1_accuracy": "top-1 accuracy", "top5_accuracy": "top-5 accuracy", "exact_match": "exact match",
-                "loss": "validation loss", "nsp_accuracy": "next-sentence accuracy",
-                "isnext_recall": "IsNext recall", "notnext_recall": "NotNext recall", "f1": "F1 (SQuAD)"}
+METRIC_NAMES = {"accuracy": N_("accuracy"), "macro_f1": N_("macro-F1"), "micro_f1": N_("micro-F1"), "entity_f1": N_("entity F1"),
+                "entity_precision": N_("entity precision"), "entity_recall": N_("entity recall"), "perplexity": N_("perplexity"),
+                "top1_accuracy": N_("top-1 accuracy"), "top5_accuracy": N_("top-5 accuracy"), "exact_match": N_("exact match"),
+                "loss": N_("validation loss"), "nsp_accuracy": N_("next-sentence accuracy"),
+                "isnext_recall": N_("IsNext recall"), "notnext_recall": N_("NotNext recall"), "f1": N_("F1 (SQuAD)")}
 UNBOUNDED = {"perplexity", "loss"}  # every other metric lies in [0, 1]
 
 
@@ -22,9 +23,10 @@ def eta_text(snap: Snapshot) -> str:
         seconds = int(round(seconds))
         return f"{seconds // 60}:{seconds % 60:02d}"
 
-    parts = [f"step {snap.step} of {snap.total_steps or '?'}", f"epoch {snap.epoch:.2f}", f"elapsed {clock(snap.elapsed_s)}"]
+    parts = [_("step {step} of {total}").format(step=snap.step, total=snap.total_steps or "?"),
+             _("epoch {epoch:.2f}").format(epoch=snap.epoch), _("elapsed {time}").format(time=clock(snap.elapsed_s))]
     if snap.eta_s is not None:
-        parts.append(f"about {clock(snap.eta_s)} left")
+        parts.append(_("about {time} left").format(time=clock(snap.eta_s)))
     return " · ".join(parts)
 
 
@@ -38,8 +40,8 @@ def loss_figure(snap: Snapshot) -> go.Figure:
     steps = [s for s, _ in snap.losses]
     values = [v for _, v in snap.losses]
     fig = go.Figure(go.Scatter(x=steps, y=values, mode="lines+markers" if len(steps) < 60 else "lines",
-                               name="training loss"))
-    return _layout(fig, "Training loss", "step", "loss")
+                               name=_("training loss")))
+    return _layout(fig, _("Training loss"), _("step"), _("loss"))
 
 
 def metric_figure(snap: Snapshot, task: str) -> go.Figure:
@@ -55,16 +57,16 @@ def metric_figure(snap: Snapshot, task: str) -> go.Figure:
         fig.update_yaxes(range=[-0.02, 1.02])
     if snap.total_steps:
         fig.update_xaxes(range=[0, snap.total_steps])
-    return _layout(fig, f"Validation {METRIC_NAMES[key]}", "step", METRIC_NAMES[key])
+    return _layout(fig, _("Validation {metric}").format(metric=_(METRIC_NAMES[key])), _("step"), _(METRIC_NAMES[key]))
 
 
 def confusion_figure(matrix: list[list[int]], names: list[str]) -> go.Figure:
     z = np.asarray(matrix, dtype=np.float32)
     names = plot_texts(names)  # labels come from the user's file
     fig = go.Figure(go.Heatmap(z=z, x=names, y=names, colorscale="Blues", text=np.asarray(matrix), texttemplate="%{text}",
-                               hovertemplate="true %{y}<br>predicted %{x}<br>%{z:.0f} examples<extra></extra>"))
+                               hovertemplate=_("true %{y}<br>predicted %{x}<br>%{z:.0f} examples") + "<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "Confusion matrix (validation)", "predicted", "true", height=120 + 40 * len(names))
+    return _layout(fig, _("Confusion matrix (validation)"), _("predicted"), _("true"), height=120 + 40 * len(names))
 
 
 def attention_change_figure(change: np.ndarray, tokens: tuple[str, ...], title: str) -> go.Figure:
@@ -75,11 +77,11 @@ def attention_change_figure(change: np.ndarray, tokens: tuple[str, ...], title: 
     labels = [f"{i}:{plot_text(t)}" for i, t in enumerate(tokens)]
     fig = go.Figure(go.Heatmap(
         z=z, x=labels, y=labels, colorscale="RdBu", reversescale=True, zmin=-bound, zmax=bound,
-        hovertemplate="from %{y}<br>to %{x}<br>change %{z:+.3f}<extra></extra>", colorbar=dict(title="after − before"),
+        hovertemplate=_("from %{y}<br>to %{x}<br>change %{z:+.3f}") + "<extra></extra>", colorbar=dict(title=_("after − before")),
     ))
     fig.update_yaxes(autorange="reversed")
     size = min(900, 160 + 22 * len(tokens))
-    return _layout(fig, title, "attended token", "attending token", height=size)
+    return _layout(fig, title, _("attended token"), _("attending token"), height=size)
 
 
 def change_by_layer_figure(change: np.ndarray) -> go.Figure:
@@ -87,6 +89,6 @@ def change_by_layer_figure(change: np.ndarray) -> go.Figure:
     layers, heads = change.shape
     fig = go.Figure(go.Heatmap(z=np.ascontiguousarray(change, dtype=np.float32), x=[f"H{h + 1}" for h in range(heads)],
                                y=[f"L{l + 1}" for l in range(layers)], colorscale="Viridis",
-                               hovertemplate="layer %{y} head %{x}<br>mean |change| %{z:.4f}<extra></extra>"))
+                               hovertemplate=_("layer %{y} head %{x}<br>mean |change| %{z:.4f}") + "<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "Mean absolute attention change per head", "head", "layer", height=120 + 28 * layers)
+    return _layout(fig, _("Mean absolute attention change per head"), _("head"), _("layer"), height=120 + 28 * layers)

@@ -80,7 +80,7 @@ COLUMNS = (
     N_("answer"), N_("window"), N_("layer"), N_("head"), N_("change"), N_("value"), N_("metric"), N_("before"),
     N_("after"), N_("threshold"), N_("attribution"), N_("tokens"), N_("count"), N_("examples"), N_("type"),
     N_("words"), N_("confidence"), N_("precision"), N_("recall"), N_("f1"), N_("support"), N_("epoch"),
-    N_("loss"), N_("accuracy"),
+    N_("loss"), N_("accuracy"), N_("tag"), N_("wordpieces"), N_("question"), N_("context"), N_("token_type_id"), N_("sentence"), N_("index"),
 )
 
 

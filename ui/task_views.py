@@ -49,7 +49,12 @@ def example_picker(task: str, key: str, fill: Callable[[Any], dict[str, str]]) -
         if chosen in items:
             st.session_state.update(fill(items[chosen]))
 
-    st.pills("Examples", list(items), key=key, on_change=pick, label_visibility="collapsed")
+    st.pills(_("Examples"), list(items), key=key, on_change=pick, label_visibility="collapsed")
+
+
+def first_example(task: str, fallback: Any) -> Any:
+    """The first example of `task` in the interface language (the page's default input)."""
+    return next(iter(examples(task).values()), fallback)
 
 
 def default_text(key: str, value: str) -> None:
@@ -67,9 +72,10 @@ def checkpoint_picker(head: str, key: str) -> str:
     # No format_func: a URL-bound selectbox writes the displayed label into the link, and a shared link
     # must carry the checkpoint's real name.
     name = st.selectbox(
-        "Checkpoint", options, index=0, key=key, accept_new_options=True, bind="query-params",
-        help=(f"Checkpoints with a {checkpoints.TASK_TITLES[head]} head. Local ones come from the models folder "
-              f"({plain(models_dir())}); you can also type a Hugging Face id or a folder path."),
+        _("Checkpoint"), options, index=0, key=key, accept_new_options=True, bind="query-params",
+        help=(_("Checkpoints with a {task_titles} head. Local ones come from the models folder "
+                "({models_dir}); you can also type a Hugging Face id or a folder path.").format(
+                  task_titles=_(checkpoints.TASK_TITLES[head]), models_dir=plain(models_dir()))),
     )
     local = checkpoints.local_checkpoints(head)
     suggested = ", ".join(checkpoints.recommended(head))
@@ -103,10 +109,12 @@ def task_model(head: str, name: str, key: str | None = None) -> LoadedModel | No
         missing_head(head, key, name)
         st.caption(plain(problem.strip()))  # the specific reason, e.g. what the checkpoint was saved as
         return None
-    where = "local folder" if resolve(name)[1] else "Hugging Face hub / cache"
+    where = _("local folder") if resolve(name)[1] else _("Hugging Face hub / cache")
     st.caption(
-        f"Using checkpoint **{plain(name)}** ({where}: {code(loaded.source)}) on {loaded.device}: "
-        f"{loaded.num_layers} layers × {loaded.num_heads} heads, up to {loaded.max_length} tokens."
+        _("Using checkpoint **{name}** ({where}: {source}) on {device}: {num_layers} layers × {num_heads} "
+          "heads, up to {max_length} tokens.").format(
+            name=plain(name), where=where, source=code(loaded.source), device=loaded.device,
+            num_layers=loaded.num_layers, num_heads=loaded.num_heads, max_length=loaded.max_length)
     )
     return loaded
 
@@ -138,7 +146,7 @@ def follow(key: str, source: tuple, value: Any) -> None:
 
 def label_figure(result) -> go.Figure:
     """Label scores as horizontal bars (predicted labels green), with the thresholds of a multi-label checkpoint."""
-    measure = "score" if result.mode == "regression" else "probability"
+    measure = _("score") if result.mode == "regression" else _("probability")
     fig = go.Figure(go.Bar(
         x=result.scores.tolist(), y=plot_texts(result.labels), orientation="h",
         marker_color=["#2e7d32" if i in result.predicted else "#90a4ae" for i in range(len(result.labels))],
@@ -146,7 +154,7 @@ def label_figure(result) -> go.Figure:
     ))
     if result.mode == "multi-label" and result.thresholds:
         fig.add_trace(go.Scatter(x=list(result.thresholds), y=plot_texts(result.labels), mode="markers",
-                                 marker_symbol="line-ns-open", marker_size=18, name="threshold"))
+                                 marker_symbol="line-ns-open", marker_size=18, name=_("threshold")))
     fig.update_layout(height=80 + 32 * len(result.labels), margin=dict(l=10, r=10, t=10, b=10),
                       xaxis_title=measure, xaxis_range=None if result.mode == "regression" else [0, 1],
                       yaxis_autorange="reversed", showlegend=False)

@@ -14,15 +14,15 @@ import yaml
 
 from ..errors import InputError
 from ..registry import OFFLINE_MODEL
-from ..i18n import _
+from ..i18n import N_, _
 
 TASKS: dict[str, str] = {
-    "classification": "Sentence classification (one label per sentence)",
-    "multilabel": "Multi-label classification (any number of labels per sentence)",
-    "ner": "Token classification with BIO tags (named entities)",
-    "mlm": "Masked-LM continued pre-training on plain text",
-    "pretraining": "Pre-training: masked-LM and next-sentence prediction together, on documents of plain text",
-    "qa": "Extractive question answering (the answer is a span of the paragraph)",
+    "classification": N_("Sentence classification (one label per sentence)"),
+    "multilabel": N_("Multi-label classification (any number of labels per sentence)"),
+    "ner": N_("Token classification with BIO tags (named entities)"),
+    "mlm": N_("Masked-LM continued pre-training on plain text"),
+    "pretraining": N_("Pre-training: masked-LM and next-sentence prediction together, on documents of plain text"),
+    "qa": N_("Extractive question answering (the answer is a span of the paragraph)"),
 }
 
 # The loading head each task trains and saves; load_model(saved_name, head=...) reads it back.

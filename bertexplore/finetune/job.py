@@ -149,7 +149,7 @@ class FineTuneJob:
     # -- worker ------------------------------------------------------------------------------
     def _work(self) -> None:
         try:
-            self.phase("Waiting for another training run in this app to finish")
+            self.phase(_("Waiting for another training run in this app to finish"))
             while not _SLOT.acquire(timeout=0.5):
                 if self._stop.is_set():
                     self._end("stopped")
@@ -180,4 +180,4 @@ class FineTuneJob:
         with self._lock:
             self.status = status
             self._finished = time.monotonic()
-            self._phase = {"finished": "Done", "stopped": "Stopped", "failed": "Failed"}.get(status, status)
+            self._phase = {"finished": _("Done"), "stopped": _("Stopped"), "failed": _("Failed")}.get(status, status)

@@ -230,11 +230,11 @@ def run_training(config: JobConfig, progress: Progress | None = None, stop: thre
     config.validate()
     progress = progress or NullProgress()
     stop = stop or threading.Event()
-    progress.phase("Reading the data")
+    progress.phase(_("Reading the data"))
     train_data, val_data = data if data is not None else prepare_data(config, raw, filename)
     names = train_data.label_names
     device = resolve_device(config.device)
-    progress.phase(f"Loading {config.base_model}")
+    progress.phase(_("Loading {model}").format(model=config.base_model))
     model, tokenizer, source = build_model(config, names)
     length = max_tokens(config, model)
     train_set, val_set, collator = task_datasets.build(config.task, train_data, val_data, tokenizer, length,
@@ -253,7 +253,7 @@ def run_training(config: JobConfig, progress: Progress | None = None, stop: thre
             compute_metrics=compute_metrics, preprocess_logits_for_metrics=preprocess, callbacks=[callback],
         )
         trainer.remove_callback(PrinterCallback)  # progress goes to `progress`, not stdout
-        progress.phase("Measuring the model before training")
+        progress.phase(_("Measuring the model before training"))
         measured = time.perf_counter()
         before = predict_metrics(trainer, val_set, config.task, names)
         _evaluation_took(progress, time.perf_counter() - measured)
@@ -262,13 +262,13 @@ def run_training(config: JobConfig, progress: Progress | None = None, stop: thre
         stopped = stop.is_set()
         steps = 0
         if not stopped:
-            progress.phase("Training")
+            progress.phase(_("Training"))
             trainer.train()
             steps = int(trainer.state.global_step)
             stopped = stop.is_set()
         seconds = time.perf_counter() - started
         total = int(trainer.state.max_steps or steps)
-        progress.phase("Measuring the model after training")
+        progress.phase(_("Measuring the model after training"))
         after = predict_metrics(trainer, val_set, config.task, names)
         progress.evaluated(steps, {k: v for k, v in after.items() if isinstance(v, float)})
         samples = samples_seen(steps, len(train_set), config.batch_size * max(1, trainer.args.world_size))

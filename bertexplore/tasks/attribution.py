@@ -20,12 +20,12 @@ from ..errors import InputError
 from ..loading import LoadedModel
 from ..tokens import Tokenized
 from ..trace import model_inputs
-from ..i18n import _
+from ..i18n import N_, _
 
 Method = Literal["integrated-gradients", "gradient-x-input"]
 Output = Literal["softmax", "sigmoid", "logit"]
 
-METHOD_NAMES = {"integrated-gradients": "Integrated gradients", "gradient-x-input": "Gradient × input"}
+METHOD_NAMES = {"integrated-gradients": N_("Integrated gradients"), "gradient-x-input": N_("Gradient × input")}
 
 # Activations autograd keeps per interpolation step; the IG batch is sized to stay under this. The estimate in
 # auto_batch_size gives 94 MB per step for bert-base at 128 tokens; measured: ~85 MB (3.7 GB peak RSS at 32 steps).

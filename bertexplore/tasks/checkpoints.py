@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..i18n import N_, _
 from ..registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, list_local_models, models_dir
 
 # A task page's head -> the architecture-name endings (as save_pretrained writes them) that carry that head.
@@ -15,10 +16,10 @@ HEAD_ARCHITECTURES: dict[str, tuple[str, ...]] = {
 }
 
 TASK_TITLES = {
-    "sequence-classification": "sequence classification",
-    "token-classification": "named-entity recognition (token classification)",
-    "question-answering": "extractive question answering",
-    "pretraining": "next-sentence prediction",
+    "sequence-classification": N_("sequence classification"),
+    "token-classification": N_("named-entity recognition (token classification)"),
+    "question-answering": N_("extractive question answering"),
+    "pretraining": N_("next-sentence prediction"),
 }
 
 
@@ -120,13 +121,12 @@ def _architecture_kind(arch: str) -> str:
     """A short human name for what an architecture's head does."""
     for head, endings in HEAD_ARCHITECTURES.items():
         if arch.endswith(endings):
-            title = TASK_TITLES[head]
-            return f"{'an' if title[0] in 'aeiou' else 'a'} {title} model"
+            return _("a model for {task}").format(task=_(TASK_TITLES[head]))
     if arch.endswith("ForMaskedLM"):
-        return "a masked-language model"
+        return _("a masked-language model")
     if arch.endswith(("Model",)):
-        return "a plain encoder with no task head"
-    return "a model with another head"
+        return _("a plain encoder with no task head")
+    return _("a model with another head")
 
 
 def head_problem(loaded, head: str, advice_wanted: bool = True) -> str | None:
@@ -136,41 +136,49 @@ def head_problem(loaded, head: str, advice_wanted: bool = True) -> str | None:
     would load silently into a token classifier, since the tensors have the same names and shapes), and
     whether the head's weights were actually in the checkpoint (else they are random).
     """
-    task = TASK_TITLES.get(head, head)
+    task = _(TASK_TITLES[head]) if head in TASK_TITLES else head
     suggestion = recommended(head)
-    advice = "Pick a checkpoint fine-tuned for this task"
     if suggestion:
-        advice += f", e.g. {suggestion[0]} (offline: fetch it with `{fetch_command(suggestion[0])}`)"
-    advice += ", or train one on the Fine-tune page; it saves into the local models folder, where this page finds it."
+        advice = _("Pick a checkpoint fine-tuned for this task, e.g. {model} (offline: fetch it with `{command}`), "
+                   "or train one on the Fine-tune page; it saves into the local models folder, where this page "
+                   "finds it.").format(model=suggestion[0], command=fetch_command(suggestion[0]))
+    else:
+        advice = _("Pick a checkpoint fine-tuned for this task, or train one on the Fine-tune page; it saves into "
+                   "the local models folder, where this page finds it.")
     if not advice_wanted:
         advice = ""  # the page gives the ways to get one itself (ui.head_models)
     if loaded.name == OFFLINE_MODEL:
-        return (f"The packaged all-MiniLM-L6-v2 is a sentence-embedding encoder: it has no {task} head, so it "
-                f"cannot make these predictions. {advice}")
+        return _("The packaged all-MiniLM-L6-v2 is a sentence-embedding encoder: it has no {task} head, so it "
+                 "cannot make these predictions. {advice}").format(task=task, advice=advice)
     if loaded.head != head:
-        return f"'{loaded.name}' was loaded with a {loaded.head} head; this page needs a {task} head."
+        return _("'{name}' was loaded with a {loaded_head} head; this page needs a {task} head.").format(
+            name=loaded.name, loaded_head=loaded.head, task=task)
     archs = tuple(getattr(loaded.config, "architectures", None) or ())
     if head == "pretraining":
         # What matters is whether the next-sentence weights were loaded: bert-base-uncased declares
         # BertForMaskedLM yet ships them, a BertForNextSentencePrediction checkpoint lacks the MLM half,
         # and some families' pre-training class has no next-sentence head at all.
-        has_nsp = any("seq_relationship" in n for n, _ in loaded.model.named_parameters())
+        has_nsp = any("seq_relationship" in n for n, _p in loaded.model.named_parameters())
         missing_keys = tuple(k for k in loaded.missing_keys if "seq_relationship" in k)
         if has_nsp and not missing_keys:
             return None
-        saved = f" It was saved as {archs[0]}, {_architecture_kind(archs[0])}." if archs else ""
-        return (f"'{loaded.name}' has no trained next-sentence head, so its IsNext/NotNext scores would be "
-                f"meaningless.{saved} {advice}")
+        if archs:
+            return _("'{name}' has no trained next-sentence head, so its IsNext/NotNext scores would be meaningless. "
+                     "It was saved as {architecture}, {kind}. {advice}").format(
+                name=loaded.name, architecture=archs[0], kind=_architecture_kind(archs[0]), advice=advice)
+        return _("'{name}' has no trained next-sentence head, so its IsNext/NotNext scores would be meaningless. "
+                 "{advice}").format(name=loaded.name, advice=advice)
     endings = HEAD_ARCHITECTURES.get(head, ())
     if archs and not any(a.endswith(endings) for a in archs):
-        return (f"'{loaded.name}' was saved as {archs[0]}, {_architecture_kind(archs[0])}, not a {task} "
-                f"checkpoint; its outputs here would be meaningless. {advice}")
+        return _("'{name}' was saved as {architecture}, {kind}, not a {task} checkpoint; its outputs here would be "
+                 "meaningless. {advice}").format(name=loaded.name, architecture=archs[0],
+                                                 kind=_architecture_kind(archs[0]), task=task, advice=advice)
     missing_keys = tuple(loaded.missing_keys)
     has_head = loaded.has_head
     if not has_head:
         missing = ", ".join(missing_keys[:3]) + ("…" if len(missing_keys) > 3 else "")
-        return (f"'{loaded.name}' has no trained {task} head (the checkpoint lacks {missing}); "
-                f"its predictions would be random. {advice}")
+        return _("'{name}' has no trained {task} head (the checkpoint lacks {missing}); its predictions would be "
+                 "random. {advice}").format(name=loaded.name, task=task, missing=missing, advice=advice)
     return None
 
 

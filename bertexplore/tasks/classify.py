@@ -12,20 +12,20 @@ from ..tokens import Tokenized
 from ..trace import Trace, trace_tokens
 from .checkpoints import require_head
 from .labels import label_names
-from ..i18n import _
+from ..i18n import N_, _
 
 Mode = Literal["single-label", "multi-label", "regression"]
 
 MODE_EXPLANATIONS: dict[str, str] = {
-    "single-label": (
+    "single-label": N_(
         "Single-label classifier: exactly one label applies, so the logits go through a **softmax** and the "
         "probabilities add up to 1; the prediction is the most probable label."
     ),
-    "multi-label": (
+    "multi-label": N_(
         "Multi-label classifier (problem_type multi_label_classification): any number of labels may apply, so "
         "each logit goes through its own **sigmoid**; a label is predicted when its probability reaches its threshold."
     ),
-    "regression": (
+    "regression": N_(
         "Regression head (one output, or problem_type regression): the model predicts a number, shown as the raw score."
     ),
 }
@@ -81,7 +81,7 @@ class Classification:
 
     @property
     def explanation(self) -> str:
-        return MODE_EXPLANATIONS[self.mode]
+        return _(MODE_EXPLANATIONS[self.mode])
 
     def rows(self) -> list[dict]:
         rows = []

@@ -16,13 +16,13 @@ from ..tokens import Tokenized
 from ..trace import Trace, run_trace
 from .checkpoints import require_head
 from .labels import label_names
-from ..i18n import _
+from ..i18n import N_, _
 
 Strategy = Literal["first", "average", "max"]
 STRATEGIES: dict[str, str] = {
-    "first": "a word takes the tag of its first wordpiece",
-    "average": "a word takes the tag with the highest probability averaged over its wordpieces",
-    "max": "a word takes the tag of its most confident wordpiece",
+    N_("first"): N_("a word takes the tag of its first wordpiece"),
+    N_("average"): N_("a word takes the tag with the highest probability averaged over its wordpieces"),
+    N_("max"): N_("a word takes the tag of its most confident wordpiece"),
 }
 
 

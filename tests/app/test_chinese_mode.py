@@ -12,11 +12,14 @@ from untranslated import find_leaks, leaks
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 # Pages whose strings all go through the catalog; the others are expected to leak English until converted.
-CONVERTED: set[str] = {"pages/analysis.py", "pages/inside_bert.py", "pages/home.py", "pages/masked_lm.py", "pages/attention.py", "pages/ablation.py"}
+CONVERTED: set[str] = {"pages/analysis.py", "pages/inside_bert.py", "pages/home.py", "pages/masked_lm.py", "pages/attention.py", "pages/ablation.py",
+             "pages/classification.py", "pages/ner.py", "pages/qa.py", "pages/nsp.py", "pages/finetune.py"}
 
 
 # The model each page is opened with (a tiny checkpoint from the models folder), so that its results render too.
 PAGE_MODEL = {"pages/masked_lm.py": "tiny-mlm", "pages/attention.py": "tiny-mlm", "pages/ablation.py": "tiny-mlm"}
+# Data the page shows under its own names: the column names of the training file (the user maps them by name).
+PAGE_DATA = {"pages/finetune.py": ("text", "label", "labels", "tokens", "tags")}
 
 
 @pytest.fixture
@@ -27,7 +30,9 @@ def local_models(tiny_dir, monkeypatch):
 
 
 def model_names() -> tuple[str, ...]:
-    return tuple(info.name for info in RECOMMENDED) + tuple(picker_choices())
+    from bertexplore.registry import list_local_models
+
+    return tuple(info.name for info in RECOMMENDED) + tuple(picker_choices()) + tuple(list_local_models())
 
 
 def test_the_leak_finder_finds_english_and_spares_data():
@@ -55,7 +60,7 @@ def test_page_runs_in_both_languages(local_models, page, lang):
 def test_no_untranslated_english_in_chinese_mode(local_models, page):
     at = open_page(page, model=PAGE_MODEL.get(page), lang="zh")
     assert_no_exception(at)
-    found = find_leaks(at, model_names() + ("Language · 语言",))
+    found = find_leaks(at, model_names() + ("Language · 语言",) + PAGE_DATA.get(page, ()))
     assert not found, "\n".join(f"{where}: {text!r} → {words}" for where, text, words in found)
 
 
@@ -82,3 +87,19 @@ def test_garbage_lang_falls_back_to_english():
     at.run()
     assert_no_exception(at)
     assert at.sidebar.radio[0].value == "en"
+
+
+def test_unknown_notice_on_the_page_counts_the_unknown_tokens(local_models):
+    """Chinese text through the tiny English vocabulary: every character is [UNK], and the page says so, in Chinese."""
+    from bertexplore.loading import load_model
+
+    text = "北京是中国的首都。"
+    at = open_page("pages/masked_lm.py", model="tiny-mlm", lang="zh", mlm_text=text)
+    assert_no_exception(at)
+    tokenizer = load_model(str(local_models / "tiny-mlm"), head="mlm", device="cpu").tokenizer
+    ids = tokenizer(text)["input_ids"]
+    unknown = sum(i == tokenizer.unk_token_id for i in ids)
+    assert unknown > 0
+    notices = [i.value for i in at.info if "UNK" in i.value]
+    assert len(notices) == 1, [i.value for i in at.info]
+    assert notices[0].startswith(f"{unknown} 个词元变成了") and "bert-base-chinese" in notices[0]

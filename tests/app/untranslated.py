@@ -31,7 +31,7 @@ ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is
     BIO PER LOC ORG MISC Hugging Face Hub Trainer PyPI bertviz bertexplore captum jieba Streamlit safetensors
     PyTorch torch transformers ID id ids top-k top-p max min MB GB KB ms wwm HFL MiniLM ext ETA PLL AUC
     seqeval sentence-transformers Google Wikipedia Python pip npm emoji Q K V QK AB ALTI PCA lens
-    auto cpu cuda mps base mlm pretraining kB NumPy rollout
+    auto cpu cuda mps base mlm pretraining kB NumPy rollout Ctrl Enter
     """.split()
 } | {  # authors the pages cite
     "Ferrando", "Kobayashi", "Clark", "Kovaleva", "Michel", "Linzen", "Ettinger", "Devlin", "Vaswani", "Abnar",
@@ -39,8 +39,8 @@ ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]")
 CODE = re.compile(r"`[^`]*`")
-URL = re.compile(r"(https?://|www\.)\S+|\b[\w.\-]+/[\w.\-/]+\b|\b\w+\.(py|csv|jsonl|txt|tsv|npz|png|json)\b"
-                 r"|\b[\w.]*(bert|BERT|roberta|RoBERTa|MiniLM|xlm|electra|albert)[\w.]*-[\w.\-]+")  # model ids
+URL = re.compile(r"(https?://|www\.)\S+|\b[\w.\-]+/[\w.\-/]+\b|\b\w+\.(py|csv|jsonl|txt|tsv|npz|png|json|yaml|yml)\b"
+                 r"|[A-Za-z0-9_.\-]*(?:bert|BERT|roberta|RoBERTa|MiniLM|xlm|electra|albert)[A-Za-z0-9_.\-]*")  # model ids
 BRACKETED = re.compile(r"\[[A-Z]{2,6}\]|##\w+")
 TAGS = re.compile(r"<[^>]+>")
 STYLE = re.compile(r"<style.*?</style>|<script.*?</script>", re.S)
@@ -55,8 +55,9 @@ def leaks(text: str, exclude: tuple[str, ...] = (), words: frozenset[str] = froz
     text = STYLE.sub(" ", text)
     text = TAGS.sub(" ", text)
     text = CODE.sub(" ", text)
-    for item in sorted((e for e in exclude if e), key=len, reverse=True):
-        text = text.replace(item, " ")
+    for item in sorted((e for e in exclude if e and len(e) > 2), key=len, reverse=True):
+        # whole items only: "distilbert-base-uncased" is not taken out of "distilbert-base-uncased-finetuned-sst-2"
+        text = re.sub(r"(?<![\w-])" + re.escape(item) + r"(?![\w-])", " ", text)
     text = URL.sub(" ", text)
     text = BRACKETED.sub(" ", text)
     text = re.sub(r":material/[a-z_]+:", " ", text)

@@ -33,16 +33,20 @@ def test_switch_to_chinese_translates_navigation_and_stays_in_the_link(app_url, 
         assert title in text
     assert "Start here" not in text
     assert lang_in_url(web) == "中文"
+    web.locator("h1").filter(has_text="看清 BERT 的内部").first.wait_for(timeout=30_000)  # the page's own title
     # Another page keeps the language, and so does its link
     web.locator(NAV).get_by_text("注意力", exact=True).first.click()
     wait_idle(web)
     assert "attention" in web.url and lang_in_url(web) == "中文"
     assert "掩码语言模型" in nav_text(web)
+    web.locator("h1").filter(has_text="注意力").first.wait_for(timeout=60_000)
+    assert web.get_by_text("每个注意力头在看哪些词元").count() >= 1  # the intro, translated
     no_exception_shown(web)
     # Back to English
     web.locator("[data-testid='stSidebar'] label").filter(has_text="English").first.click()
     wait_idle(web)
     web.locator(NAV).get_by_text("Start here").wait_for(timeout=30_000)
+    web.locator("h1").filter(has_text="Attention").first.wait_for(timeout=30_000)
     assert lang_in_url(web) is None  # English is the default: a clean link
     assert web.errors == []
 
