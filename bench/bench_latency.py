@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.browser import CHROMIUM_ARGS, chromium_path, free_port
+
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,8 +37,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 MODEL = "minilm-mlm"
 SHORT = "The quick brown fox jumps over the lazy dog by the old river."  # 16 tokens with [CLS] and [SEP]
 LONG_WORDS = ("the keys to the cabinet are on the table while the children play outside in the garden . " * 60).split()
@@ -87,17 +85,6 @@ HARNESS = r"""
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def chromium_path() -> str | None:
-    for cand in (os.environ.get("BERTEXPLORE_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")):
-        if cand and os.path.exists(cand):
-            return cand
-    return None
 
 
 def build_models_dir(root: Path) -> Path:

@@ -28,7 +28,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.browser import CHROMIUM_ARGS, chromium_path
+from bench.browser import free_port as _free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
@@ -48,8 +50,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import psutil  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 MAX_SESSIONS = 50
 # Words every vocabulary here has as one token (the tiny test vocabulary included): session i gets its own pair.
 TINY_WORDS = ("cat dog mat keys cabinet table paris france capital city good bad great terrible movie film love hate "
@@ -66,17 +66,6 @@ ENGLISH_WORDS = ("cat dog horse cow sheep goat lion tiger bear wolf fox mouse ra
 
 
 # ----------------------------------------------------------------------------------------- the server
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def chromium_path() -> str | None:
-    for cand in (os.environ.get("BERTEXPLORE_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")):
-        if cand and os.path.exists(cand):
-            return cand
-    return None
 
 
 def build_models(folder: Path) -> None:

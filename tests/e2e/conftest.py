@@ -3,32 +3,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from bench.browser import CHROMIUM_ARGS, chromium_path
+from bench.browser import free_port as _free_port
+
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def chromium_path() -> str | None:
-    """Debian's chromium (installed by scripts/setup.sh dev), or None to use Playwright's own build (macOS)."""
-    for cand in (os.environ.get("BERTEXPLORE_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")):
-        if cand and os.path.exists(cand):
-            return cand
-    return None
 
 
 @pytest.fixture(scope="session")
