@@ -217,9 +217,11 @@ class Session:
         return timed(self.page, "changed", lambda: self.page.keyboard.press(key))
 
     def enter_text(self, text: str) -> float:
-        box = self.page.locator("textarea[aria-label='Text (sentence A)']").first
+        # a one-line box where Enter applies the text; older checkouts: a text area applied with Ctrl+Enter
+        box = self.page.locator("input[aria-label='Text (sentence A)'], textarea[aria-label='Text (sentence A)']").first
         box.fill(text)
-        return timed(self.page, "changed", lambda: box.press("Control+Enter"), timeout=120_000)
+        key = "Enter" if box.evaluate("e => e.tagName") == "INPUT" else "Control+Enter"
+        return timed(self.page, "changed", lambda: box.press(key), timeout=120_000)
 
     def switch(self, title: str, expect: str) -> float:
         link = self.page.locator("[data-testid='stSidebarNavLink']", has_text=title).first
