@@ -28,7 +28,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.browser import CHROMIUM_ARGS, chromium_path, free_port
+from bench.browser import CHROMIUM_ARGS, chromium_path, free_port, wait_idle
 
 import numpy as np
 
@@ -157,14 +157,6 @@ class Server:
         self.proc = None
 
 
-def wait_idle(page, timeout: float = 60_000) -> None:
-    idle = "[data-testid='stApp'][data-test-script-state='notRunning']"
-    for _ in range(3):
-        page.wait_for_selector(idle, timeout=timeout)
-        page.wait_for_timeout(300)
-        if page.locator(idle).count():
-            return
-    page.wait_for_selector(idle, timeout=timeout)
 
 
 def timed(page, kind: str, action, expect: str = "", timeout: float = 60_000) -> float:
@@ -173,7 +165,7 @@ def timed(page, kind: str, action, expect: str = "", timeout: float = 60_000) ->
     action()
     page.wait_for_function("window.__lat && window.__lat.t1 !== null", timeout=timeout, polling=50)
     t0, t1 = page.evaluate("[window.__lat.t0, window.__lat.t1]")
-    wait_idle(page)  # a second rerun (if any) must not leak into the next measurement
+    wait_idle(page, 60_000, settle_ms=300)  # a second rerun (if any) must not leak into the next measurement
     return (t1 - t0) / 1000
 
 
@@ -193,7 +185,7 @@ class Session:
 
     def goto(self, path: str) -> None:
         self.page.goto(self.server.url + path)
-        wait_idle(self.page)
+        wait_idle(self.page, 60_000, settle_ms=300)
 
     def check(self) -> None:
         shown = self.page.locator("[data-testid='stException']")
@@ -206,7 +198,7 @@ class Session:
         pill = pills.nth(1 + i % max(1, pills.count() - 2))
         took = timed(self.page, "changed", pill.click)
         pill.click()  # unmask again, so the next run starts from no mask
-        wait_idle(self.page)
+        wait_idle(self.page, 60_000, settle_ms=300)
         return took
 
     def slider_step(self, label: str, i: int) -> float:

@@ -21,3 +21,14 @@ def chromium_path() -> str | None:
         if cand and os.path.exists(cand):
             return cand
     return None
+
+
+def wait_idle(page, timeout: float = 120_000, settle_ms: int = 400) -> None:
+    """Wait until Streamlit's script run has finished and stayed finished (a page may rerun once at start)."""
+    idle = "[data-testid='stApp'][data-test-script-state='notRunning']"
+    for _ in range(3):
+        page.wait_for_selector(idle, timeout=timeout)
+        page.wait_for_timeout(settle_ms)
+        if page.locator(idle).count():
+            return
+    page.wait_for_selector(idle, timeout=timeout)

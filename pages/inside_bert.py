@@ -104,23 +104,13 @@ token = token_labels.index(picked) if picked in token_labels else 0
 
 walk = Walk(loaded, trace, (text, pair.strip() or None, positions), int(layer) - 1, int(head_no) - 1, token)
 st.header(f"{step}. {_(STEPS[step])}")
+SECTIONS = {1: step_tokens, 2: step_embeddings, 3: step_attention, 4: step_mask, 5: step_layer, 6: step_heads,
+            8: step_practical}
 with guard():
-    if step == 1:
-        step_tokens(walk)
-    elif step == 2:
-        step_embeddings(walk)
-    elif step == 3:
-        step_attention(walk)
-    elif step == 4:
-        step_mask(walk)
-    elif step == 5:
-        step_layer(walk)
-    elif step == 6:
-        step_heads(walk)
-    elif step == 7:
+    if step == 7:  # the only step with its own controls: the masking sample's seed
         c1, c2 = st.columns([1, 3])
         seed = int(c1.number_input(_("Sample seed"), 0, 2**31 - 2, 0, key="inside_seed", bind="query-params"))
         c2.button(_("Re-sample"), key="inside_resample", icon=":material/casino:", on_click=resample)
         step_pretraining(walk, seed)
     else:
-        step_practical(walk)
+        SECTIONS.get(step, step_practical)(walk)

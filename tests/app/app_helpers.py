@@ -9,13 +9,17 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-def open_page(page: str, model: str | None = None, timeout: float = 120, **state) -> AppTest:
-    """Run app.py, switch to `page` (e.g. "pages/masked_lm.py") with sidebar model `model`, return the AppTest."""
+def open_page(page: str, model: str | None = None, timeout: float = 120, query: dict | None = None,
+              **state) -> AppTest:
+    """Run app.py, switch to `page` (e.g. "pages/masked_lm.py") with sidebar model `model`, the URL's `query`
+    parameters and `state` in session_state; return the AppTest."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     if model is not None:
         at.session_state["model"] = model
     for key, value in state.items():
         at.session_state[key] = value
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
     at.run()
     at.switch_page(page)
     at.run()

@@ -6,7 +6,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_helpers import APP, assert_no_exception, open_page
+from app_helpers import assert_no_exception, open_page
 from bertexplore.trace import forward_count
 
 PAGE = "pages/inside_bert.py"
@@ -97,14 +97,7 @@ def test_packaged_minilm_offline_every_step_with_real_weights():
 
 
 def _open_with_url(tiny_dir, params: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["model"] = str(tiny_dir / "tiny-mlm")
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    return at
+    return open_page(PAGE, model=str(tiny_dir / "tiny-mlm"), query=params)
 
 
 def test_url_restores_text_step_layer_head_token(tiny_dir):

@@ -9,7 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.browser import CHROMIUM_ARGS, chromium_path
+from bench.browser import CHROMIUM_ARGS, chromium_path, wait_idle  # noqa: F401 - tests import wait_idle from here
 from bench.browser import free_port as _free_port
 
 import pytest
@@ -82,15 +82,6 @@ def web(browser):
     context.close()
 
 
-def wait_idle(page, timeout: float = 120_000) -> None:
-    """Wait until Streamlit's script run has finished and stayed finished (a page may rerun once at start)."""
-    idle = "[data-testid='stApp'][data-test-script-state='notRunning']"
-    for _ in range(3):
-        page.wait_for_selector(idle, timeout=timeout)
-        page.wait_for_timeout(400)
-        if page.locator(idle).count():
-            return
-    page.wait_for_selector(idle, timeout=timeout)
 
 
 def no_exception_shown(page) -> None:
