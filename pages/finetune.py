@@ -5,7 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from bertexplore.finetune.config import LIMITS, TASK_DEFAULTS, TASK_HEADS, TASKS, JobConfig
-from bertexplore.finetune.data import BUNDLED, bundled_path, prepare, read_data, read_path, split
+from bertexplore.finetune.data import prepare, split
+from bertexplore.finetune.files import BUNDLED, bundled_path, read_data, read_path
 from bertexplore.errors import NotAModel
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, resolve
 from ui.jobs import JOB_KEY

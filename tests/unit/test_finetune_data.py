@@ -7,8 +7,8 @@ import pytest
 
 from bertexplore.errors import InputError
 from bertexplore.finetune.config import LIMITS, JobConfig
-from bertexplore.finetune.data import (BUNDLED, MAX_FILE_BYTES, bundled_path, prepare, read_data, read_path,
-                                       split)
+from bertexplore.finetune.data import prepare, split
+from bertexplore.finetune.files import BUNDLED, MAX_FILE_BYTES, bundled_path, read_data, read_path
 
 
 def cls_config(**kw) -> JobConfig:

@@ -16,7 +16,8 @@ from transformers import AutoTokenizer, BertForPreTraining
 from bertexplore.errors import InputError
 from bertexplore.finetune import pretraining, qa
 from bertexplore.finetune.config import JobConfig
-from bertexplore.finetune.data import ASSETS, BUNDLED, prepare, read_data, read_path, split
+from bertexplore.finetune.data import prepare, split
+from bertexplore.finetune.files import ASSETS, BUNDLED, read_data, read_path
 from bertexplore.finetune.eta import EtaEstimator, planned_evaluations
 from bertexplore.finetune.save import save_model
 from bertexplore.finetune.train import run_training

@@ -9,7 +9,7 @@ import torch
 from transformers import BertForMaskedLM
 
 from bertexplore.errors import InputError, NotAModel
-from bertexplore.finetune.data import read_data
+from bertexplore.finetune.files import read_data
 from bertexplore.loading import load_model
 from bertexplore.registry import ALLOWED_DIRS_ENV, allowed_dirs, resolve
 from tiny import make_tiny_model
