@@ -1,6 +1,6 @@
 """Analysis lab cost, measured side by side on random bert-base-shaped models (CPU unless --device says otherwise).
 
-    .venv/bin/python bench/bench_analysis.py [--tokens 128] [--repeats 3] [--scan] [--threads N]
+    .venv/bin/python -m bench.bench_analysis [--tokens 128] [--repeats 3] [--scan] [--threads N]
 
 Prints, as ratios to a plain forward measured in the same run:
 1. norm-based views (‖α·f(x)‖, + residual/LayerNorm) and ALTI for all layers vs a DEFAULT trace (issue 10 target
@@ -17,14 +17,12 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification  # noqa: E402
 
@@ -45,10 +43,9 @@ def tokenizer():
     if folder is not None:
         from transformers import AutoTokenizer
         return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     import tempfile
 
-    from tiny import write_vocab
+    from tests.tiny import write_vocab
     from transformers import BertTokenizerFast
     return BertTokenizerFast(vocab=str(write_vocab(Path(tempfile.mkdtemp()))), model_max_length=512)
 

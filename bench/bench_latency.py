@@ -33,7 +33,6 @@ from bench.browser import CHROMIUM_ARGS, chromium_path, free_port, wait_idle
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -12,12 +12,12 @@ Modes:
   classroom (issue 12) N sessions sit on the Attention page; then each submits a new sentence, all within
             --spread seconds; measured: submit → its own heatmap drawn.
 
-Also measured, in this process (work_probe): how long one forward holds the shared model's lock (run_trace on
+Also measured, in this process (bench/work_probe.py): how long one forward holds the shared model's lock (run_trace on
 MiniLM) against one whole Attention-page rerun, with torch at 1 intra-op thread and at its default: whether the
 lock or the page's own work is what N submits queue on.
 
-Run: python bench/bench_sessions.py --mode open --sessions 10
-     python bench/bench_sessions.py --mode classroom --sessions 30
+Run: python -m bench.bench_sessions --mode open --sessions 10
+     python -m bench.bench_sessions --mode classroom --sessions 30
 Bounded: at most 50 sessions, --timeout seconds per session, --budget seconds for the whole run.
 """
 from __future__ import annotations
@@ -28,7 +28,6 @@ import os
 import random
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,12 +38,13 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from bench.browser import CHROMIUM_ARGS, chromium_path
 from bench.browser import free_port as _free_port
+from bench.work_probe import work_probe
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -72,7 +72,7 @@ def build_models(folder: Path) -> None:
     """A tiny masked-LM checkpoint (random weights, the tests' WordPiece vocabulary) in the models folder."""
     from transformers import BertForMaskedLM
 
-    from tiny import make_tiny_model
+    from tests.tiny import make_tiny_model
 
     make_tiny_model(folder / "tiny-mlm", BertForMaskedLM, hidden_size=64, num_hidden_layers=4,
                     intermediate_size=128, max_position_embeddings=128)
@@ -237,59 +237,7 @@ def single_tokens(words: tuple[str, ...] | list[str]) -> list[str]:
 
 # ----------------------------------------------------------------------------------------- measuring
 def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def work_probe(sentences: list[str], runs: int = 9) -> list[tuple[int, float, float]]:
-    """Where a submit's server time goes, per torch intra-op thread count: (threads, forward s, page rerun s).
-
-    Interleaved, in this process: one forward (run_trace on MiniLM, what holds the shared model's lock) on a
-    worker thread, as the server's script threads run it; then one whole Attention-page rerun for a new sentence
-    (AppTest, no browser). Medians of `runs`.
-    """
-    import torch
-    from streamlit.testing.v1 import AppTest
-
-    from bertexplore.loading import load_model
-    from bertexplore.registry import OFFLINE_MODEL
-    from bertexplore.trace import run_trace
-
-    default = torch.get_num_threads()
-    out = []
-    for threads in sorted({1, default}):
-        torch.set_num_threads(threads)
-        loaded = load_model(OFFLINE_MODEL, head="mlm", device="cpu")
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.run()
-        at.switch_page("pages/attention.py")
-        at.run()
-        forwards: list[float] = []
-        pages: list[float] = []
-
-        def forward(text: str) -> None:
-            started = time.perf_counter()
-            run_trace(loaded, text)
-            forwards.append(time.perf_counter() - started)
-
-        for i in range(runs + 1):
-            text = f"{sentences[i % len(sentences)]} ({i})"
-            worker = threading.Thread(target=forward, args=(text,))
-            worker.start()
-            worker.join()
-            box = next(w for w in [*at.text_input, *at.text_area] if w.key == "attention_text")
-            box.set_value(text + " again")
-            started = time.perf_counter()
-            at.run()
-            pages.append(time.perf_counter() - started)
-            assert not at.exception, at.exception
-        out.append((threads, statistics.median(forwards[1:]), statistics.median(pages[1:])))
-    torch.set_num_threads(default)
-    return out
+    return float(np.percentile(values, q * 100)) if values else float("nan")  # linear interpolation, as before
 
 
 def summary(label: str, sessions: list[Session]) -> dict:
