@@ -1,0 +1,225 @@
+"""Activation patching between a clean and a corrupted input of the same token length (Meng et al. 2022; Vig et
+al. 2020), per (layer, position) and per head, and its gradient estimate (attribution patching, Nanda 2023).
+
+Clean activations are copied into the corrupted run, one site at a time; the normalised effect
+(m − m_corrupt) / (m_clean − m_corrupt) is 1 where the patch restores the clean behaviour and 0 where it changes
+nothing. Each layer is ONE batched forward: batch row r patches position r (or head r), so a full map costs one
+forward per layer plus one for the clean and corrupted runs together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from ..errors import InputError, UnsupportedModel
+from ..i18n import _
+from ..loading import LoadedModel
+from ..tokens import Tokenized
+from .edits import Edit, Editor, run
+from .metrics import Kind, Metric, build_metric, head_kind
+
+Site = Literal["resid", "attn", "mlp"]
+SITES: dict[str, str] = {"resid": "resid_post", "attn": "attn.out", "mlp": "mlp.out"}
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A clean and a corrupted input of equal length, with the metric and both runs' values."""
+
+    clean: Tokenized
+    corrupt: Tokenized
+    metric: Metric
+    clean_metric: float
+    corrupt_metric: float
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return self.clean.tokens
+
+    @property
+    def differs(self) -> tuple[int, ...]:
+        """Token positions where the two inputs differ."""
+        return tuple(int(p) for p in np.flatnonzero(self.clean.input_ids != self.corrupt.input_ids))
+
+    def normalise(self, values: np.ndarray) -> np.ndarray:
+        return (values - self.corrupt_metric) / (self.clean_metric - self.corrupt_metric)
+
+
+@dataclass(frozen=True)
+class PatchMap:
+    """Layer × position map: `effect[r, p]` is the normalised effect of patching row r's site at position p."""
+
+    pair: Pair
+    site: str
+    rows: tuple[str, ...]  # "emb" (embedding output, resid only), then "1".."L" (layers count from 1)
+    values: np.ndarray  # [rows, T] the metric of each patched run
+    effect: np.ndarray  # [rows, T] normalised
+    forwards: int
+
+
+@dataclass(frozen=True)
+class HeadMap:
+    """Layer × head: the normalised effect of patching each head's output (all positions) clean → corrupted."""
+
+    pair: Pair
+    method: str  # "exact" (one patched run per head) or "attribution" (first-order estimate, one backward)
+    values: np.ndarray  # [layers, heads] metric (exact) or estimated metric (attribution)
+    effect: np.ndarray  # [layers, heads] normalised
+    forwards: int
+
+
+def _tokenized(loaded: LoadedModel, text: str | Tokenized) -> Tokenized:
+    return text if isinstance(text, Tokenized) else loaded.tokenize(text)
+
+
+def _check_lengths(loaded: LoadedModel, clean: Tokenized, corrupt: Tokenized) -> None:
+    if not loaded.full_cache:
+        raise UnsupportedModel(_("Patching needs a model whose every step is recorded (BERT, RoBERTa, XLM-R, "
+                                 "CamemBERT, ELECTRA, DistilBERT, ALBERT); '{name}' is not one.").format(
+                                   name=loaded.name))
+    if len(clean) != len(corrupt):
+        raise InputError(_(
+            "The clean sentence has {a} tokens and the corrupted one {b}: patching copies activations position "
+            "by position, so both need the same number of tokens. Align them: change words for words of the "
+            "same token count (e.g. 'keys' ↔ 'key', not 'keys' ↔ 'set of keys'). Clean: {ta}. Corrupted: "
+            "{tb}.").format(a=len(clean), b=len(corrupt), ta=" ".join(clean.tokens), tb=" ".join(corrupt.tokens)))
+
+
+def _batch(loaded: LoadedModel, inputs: Tokenized, rows: int) -> dict[str, torch.Tensor]:
+    return loaded.model_inputs(np.repeat(inputs.input_ids[None, :], rows, axis=0), inputs.segment_ids)
+
+
+def prepare_pair(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Tokenized,
+                 target: str | int | None = None, contrast: str | int | None = None, kind: Kind | None = None,
+                 keep: set[tuple[str, int]] | None = None) -> tuple[Pair, Editor]:
+    """ONE forward over [clean, corrupt]: the metric, its two values, and the kept activations (batch row 0:
+    clean, row 1: corrupted) in the returned editor."""
+    clean, corrupt = _tokenized(loaded, clean), _tokenized(loaded, corrupt)
+    _check_lengths(loaded, clean, corrupt)
+    both = loaded.model_inputs(np.stack([clean.input_ids, corrupt.input_ids]),
+                               np.stack([clean.segment_ids, corrupt.segment_ids]))
+    kind = kind or head_kind(loaded)
+    editor = Editor(keep=keep)
+    out = run(loaded, both, editor, encoder_only=kind == "cosine")
+    metric = build_metric(loaded, clean, corrupt, out, target, contrast, kind)
+    values = metric.values(out).double().cpu().numpy()
+    if abs(values[0] - values[1]) < 1e-6:
+        raise InputError(_("The clean and corrupted inputs give the same value of the metric ({value:.4f}): "
+                           "there is no difference to trace. Pick a pair (or candidates) that the model tells "
+                           "apart.").format(value=float(values[0])))
+    return Pair(clean, corrupt, metric, float(values[0]), float(values[1])), editor
+
+
+def _row_sites(site: str, num_layers: int) -> list[tuple[str, int, str]]:
+    if site not in SITES:
+        raise InputError(_("Unknown site '{site}'; choose one of {choices}.").format(site=site,
+                                                                                     choices=", ".join(SITES)))
+    rows = [(SITES[site], layer, str(layer + 1)) for layer in range(num_layers)]
+    return ([("embed", 0, "emb")] if site == "resid" else []) + rows
+
+
+def patch(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Tokenized, site: Site = "resid",
+          target: str | int | None = None, contrast: str | int | None = None, kind: Kind | None = None) -> PatchMap:
+    """Patch the clean activation of `site` into the corrupted run at every (layer, position).
+
+    site: "resid" (the residual stream: the embedding output, then each layer's output), "attn" (each layer's
+    attention output) or "mlp" (each layer's FFN output), both before their residual add. One batched forward
+    per layer (rows = positions); `loaded.forward` counts each.
+    """
+    rows = _row_sites(site, loaded.num_layers)
+    pair, editor = prepare_pair(loaded, clean, corrupt, target, contrast, kind,
+                                keep={(name, layer) for name, layer, _label in rows})
+    n = len(pair.clean)
+    positions = torch.arange(n)
+    mask = torch.zeros((n, n, 1), dtype=torch.bool)
+    mask[positions, positions] = True  # row r patches position r
+    values = np.zeros((len(rows), n))
+    for i, (name, layer, _label) in enumerate(rows):
+        source = editor.kept[(name, layer)][0]  # the clean row
+        edit = Editor({(name, layer): Edit(mask=mask, source=source)})
+        out = run(loaded, _batch(loaded, pair.corrupt, n), edit, encoder_only=pair.metric.encoder_only)
+        values[i] = pair.metric.values(out).double().cpu().numpy()
+    return PatchMap(pair, site, tuple(label for _n, _l, label in rows), values, pair.normalise(values),
+                    forwards=len(rows) + 1)
+
+
+def patched_value(loaded: LoadedModel, pair: Pair, edits: dict[tuple[str, int], Edit]) -> float:
+    """The metric of ONE corrupted run under the given edits (a building block for custom experiments)."""
+    out = run(loaded, _batch(loaded, pair.corrupt, 1), Editor(edits), encoder_only=pair.metric.encoder_only)
+    return float(pair.metric.values(out)[0])
+
+
+def clean_activations(loaded: LoadedModel, pair: Pair, sites: set[tuple[str, int]]) -> dict[tuple[str, int], torch.Tensor]:
+    """The clean run's values at `sites` ([T, width] each), one forward."""
+    editor = Editor(keep=sites)
+    run(loaded, _batch(loaded, pair.clean, 1), editor, encoder_only=True)
+    return {key: value[0] for key, value in editor.kept.items()}
+
+
+def _head_width(loaded: LoadedModel) -> int:
+    return int(loaded.config.hidden_size if hasattr(loaded.config, "hidden_size") else loaded.config.dim) \
+        // loaded.num_heads
+
+
+def patch_heads(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Tokenized,
+                target: str | int | None = None, contrast: str | int | None = None,
+                kind: Kind | None = None) -> HeadMap:
+    """Patch each head's output (at every position) clean → corrupted: one batched forward per layer (rows =
+    heads). A head's output is z_h · W_O[h], so replacing z_h (the input of the output projection) patches it."""
+    keep = {("attn.z", layer) for layer in range(loaded.num_layers)}
+    pair, editor = prepare_pair(loaded, clean, corrupt, target, contrast, kind, keep=keep)
+    heads, d = loaded.num_heads, _head_width(loaded)
+    mask = torch.zeros((heads, 1, heads * d), dtype=torch.bool)
+    for h in range(heads):
+        mask[h, :, h * d:(h + 1) * d] = True  # row h patches head h
+    values = np.zeros((loaded.num_layers, heads))
+    for layer in range(loaded.num_layers):
+        edit = Editor({("attn.z", layer): Edit(mask=mask, source=editor.kept[("attn.z", layer)][0])})
+        out = run(loaded, _batch(loaded, pair.corrupt, heads), edit, encoder_only=pair.metric.encoder_only)
+        values[layer] = pair.metric.values(out).double().cpu().numpy()
+    return HeadMap(pair, "exact", values, pair.normalise(values), forwards=loaded.num_layers + 1)
+
+
+def attribution_patch_heads(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Tokenized,
+                            target: str | int | None = None, contrast: str | int | None = None,
+                            kind: Kind | None = None, pair: Pair | None = None) -> HeadMap:
+    """First-order estimate of `patch_heads` for every head at once (attribution patching):
+    m(patch h) − m_corrupt ≈ Σ_{t, i ∈ h} (z_clean − z_corrupt)[t, i] · ∂m/∂z[t, i] at the corrupted run.
+
+    One forward over [clean, corrupt] (metric and clean activations; skipped when `pair` is given except for the
+    activations) and ONE forward + backward with gradients through the door.
+    """
+    layers, heads, d = loaded.num_layers, loaded.num_heads, _head_width(loaded)
+    keep = {("attn.z", layer) for layer in range(layers)}
+    if pair is None:
+        pair, editor = prepare_pair(loaded, clean, corrupt, target, contrast, kind, keep=keep)
+        clean_z = {key: value[0] for key, value in editor.kept.items()}
+        forwards = 2
+    else:
+        clean_z = clean_activations(loaded, pair, keep)
+        forwards = 2
+    grad_editor = Editor({key: Edit(grad=True) for key in keep}, keep=keep)
+    out = run(loaded, _batch(loaded, pair.corrupt, 1), grad_editor, encoder_only=pair.metric.encoder_only, grad=True)
+    metric = pair.metric.values(out)[0]
+    leaves = [grad_editor.leaves[("attn.z", layer)] for layer in range(layers)]
+    grads = torch.autograd.grad(metric, leaves)
+    estimate = np.zeros((layers, heads))
+    for layer in range(layers):
+        diff = clean_z[("attn.z", layer)] - grad_editor.kept[("attn.z", layer)][0]  # [T, H*d]
+        contrib = (diff * grads[layer][0]).view(diff.shape[0], heads, d).sum(dim=(0, 2))
+        estimate[layer] = contrib.detach().double().cpu().numpy()
+    values = pair.corrupt_metric + estimate
+    return HeadMap(pair, "attribution", values, pair.normalise(values), forwards=forwards)
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation of two maps (average ranks for ties)."""
+    from scipy.stats import spearmanr
+
+    a, b = np.ravel(a), np.ravel(b)
+    if a.size < 2 or np.all(a == a[0]) or np.all(b == b[0]):
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
