@@ -15,13 +15,12 @@ A site fires once per layer in layer order (also for ALBERT, whose layers share 
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from .. import capture, loading
+from .. import capture
 from ..loading import LoadedModel
 
 
@@ -73,27 +72,9 @@ class Editor:
         return out
 
 
-def _door_takes_grad(loaded: LoadedModel) -> bool:
-    return "grad" in inspect.signature(loaded.forward).parameters
-
-
 def run(loaded: LoadedModel, batch: dict[str, torch.Tensor], editor: Editor, encoder_only: bool = False,
         grad: bool = False) -> Any:
-    """One forward through the door with `editor` active in this thread only."""
+    """One forward through the door with `editor` active in this thread only (grad: autograd records it, so the
+    editor's leaves get gradients; the shared parameters never do)."""
     with capture.editing(editor):
-        if not grad:
-            return loaded.forward(batch, encoder_only=encoder_only)
-        if _door_takes_grad(loaded):
-            return loaded.forward(batch, encoder_only=encoder_only, grad=True)
-        return _grad_forward_until_door(loaded, batch, encoder_only)
-
-
-def _grad_forward_until_door(loaded: LoadedModel, batch: dict[str, torch.Tensor], encoder_only: bool) -> Any:
-    """Stop-gap until the agreed `LoadedModel.forward(grad=True)` is merged: the same lock and counter, autograd on.
-    The parameters stay requires_grad=False; gradients reach only the editor's leaves."""
-    with loading._count_lock:
-        loading._forwards += 1
-    batch = {k: v.to(loaded.device) for k, v in batch.items()}
-    module = loaded.encoder if encoder_only else loaded.model
-    with loaded.lock, torch.enable_grad():
-        return module(**batch)
+        return loaded.forward(batch, encoder_only=encoder_only, grad=grad)

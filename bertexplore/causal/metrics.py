@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from .. import heads
 from ..errors import InputError, UnsupportedModel
 from ..i18n import _
 from ..loading import LoadedModel
@@ -23,9 +24,9 @@ Kind = Literal["mlm", "label", "cosine"]
 
 def head_kind(loaded: LoadedModel) -> Kind:
     """Which metric the model's head allows (a head whose weights were not in the checkpoint counts as none)."""
-    if loaded.has_head and loaded.head in ("mlm", "pretraining") and loaded.tokenizer.mask_token_id is not None:
+    if heads.has(loaded, "mlm") and loaded.tokenizer.mask_token_id is not None:
         return "mlm"
-    if loaded.has_head and loaded.head == "sequence-classification":
+    if heads.has(loaded, "cls"):
         return "label"
     return "cosine"
 
