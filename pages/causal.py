@@ -17,7 +17,9 @@ st.markdown(_("Attention maps show where information *could* flow. Here you chan
               "heads, which FFN neurons hold a fact, and what a probe can and cannot prove."))
 
 HEADS = {"mlm": N_("masked-LM head"), "sequence-classification": N_("classifier head")}
-head = st.radio(_("Read the effect with the model's"), list(HEADS), format_func=lambda h: _(HEADS[h]),
+# Labels translated now: a format_func that translates later would run outside this session's language.
+head_labels = {h: _(label) for h, label in HEADS.items()}
+head = st.radio(_("Read the effect with the model's"), list(HEADS), format_func=head_labels.get,
                 horizontal=True, key="causal_head")
 loaded = get_model(head)
 if loaded is None:

@@ -50,8 +50,9 @@ def inputs(loaded: LoadedModel) -> dict:
         clean_default, corrupt_default = NO_HEAD[lang]
     if kind == "mlm":
         pairs = minimal_pairs(lang)
+        own = _("(my own sentences)")
         st.selectbox(_("Start from a bundled minimal pair"), [-1] + list(range(len(pairs))), key="causal_pair",
-                     format_func=lambda i: _("(my own sentences)") if i < 0 else pairs[i].clean,
+                     format_func=lambda i: own if i < 0 else pairs[i].clean,
                      on_change=_use_pair)
     cols = st.columns(2)
     clean = cols[0].text_input(_("Clean sentence"), clean_default, key="causal_clean", max_chars=500)
@@ -77,7 +78,8 @@ def inputs(loaded: LoadedModel) -> dict:
                   "pooled sentence vector (mean of the last layer) and the clean sentence's. Load a model with a "
                   "head (bert-base-uncased online, or train one on the Fine-tune page) to compare two candidate "
                   "words.").format(name=plain(loaded.name)))
-    site = st.radio(_("Where to patch"), list(SITES), format_func=lambda s: _(SITES[s]), horizontal=True,
+    site_labels = {s: _(label) for s, label in SITES.items()}  # translated now, not when a test replays it
+    site = st.radio(_("Where to patch"), list(SITES), format_func=site_labels.get, horizontal=True,
                     key="causal_site")
     return dict(clean=clean, corrupt=corrupt, target=target or None, contrast=contrast or None, site=site)
 
@@ -216,7 +218,8 @@ def probes_block(loaded: LoadedModel) -> None:
                   "(accuracy − control accuracy) says what the layer encodes beyond word identity (Hewitt & Liang "
                   "2019). Sentences written for the app; held-out sentences score the probes."))
     cols = st.columns(2)
-    tagset = cols[0].radio(_("Tags"), list(TAGSETS), format_func=lambda t: _(TAGSETS[t]), horizontal=True,
+    tag_labels = {t: _(label) for t, label in TAGSETS.items()}
+    tagset = cols[0].radio(_("Tags"), list(TAGSETS), format_func=tag_labels.get, horizontal=True,
                            key="causal_tagset")
     language = cols[1].radio(_("Sentences"), list(LANGUAGES), format_func=LANGUAGES.get, horizontal=True,
                              key="causal_probe_lang", index=1 if _lang() == "zh" else 0)

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 # Pages whose strings all go through the catalog; the others are expected to leak English until converted.
 CONVERTED: set[str] = {"pages/analysis.py", "pages/inside_bert.py", "pages/home.py", "pages/masked_lm.py", "pages/attention.py", "pages/ablation.py",
-             "pages/classification.py", "pages/ner.py", "pages/qa.py", "pages/nsp.py", "pages/finetune.py"}
+             "pages/classification.py", "pages/ner.py", "pages/qa.py", "pages/nsp.py", "pages/finetune.py",
+             "pages/causal.py"}
 
 
 # The model each page is opened with (a tiny checkpoint from the models folder), so that its results render too.
