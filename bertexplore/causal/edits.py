@@ -48,6 +48,7 @@ class Editor:
         self.keep = keep or set()
         self.kept: dict[tuple[str, int], torch.Tensor] = {}
         self.leaves: dict[tuple[str, int], torch.Tensor] = {}
+        self.values: torch.Tensor | None = None  # a caller's differentiable metric, kept for its backward
         self._counts: dict[str, int] = {}
 
     def edit(self, site: str, x: torch.Tensor) -> torch.Tensor | None:

@@ -134,8 +134,8 @@ def build_metric(loaded: LoadedModel, clean: Tokenized, corrupt: Tokenized, outp
         position = mask_position(loaded, clean, corrupt)
         logits = _vocab_logits(output)[:, position].detach().float()
         special = set(loaded.tokenizer.all_special_ids)
-        t = token_id(loaded, str(target)) if target not in (None, "") else _top(logits[0], special, ())
-        c = token_id(loaded, str(contrast)) if contrast not in (None, "") else _top(logits[1], special, (t,))
+        t = _word(loaded, target) if target not in (None, "") else _top(logits[0], special, ())
+        c = _word(loaded, contrast) if contrast not in (None, "") else _top(logits[1], special, (t,))
         if t == c:
             raise InputError(_("The two candidate words are the same; pick two different ones."))
         tok = loaded.tokenizer.convert_ids_to_tokens
@@ -146,6 +146,11 @@ def build_metric(loaded: LoadedModel, clean: Tokenized, corrupt: Tokenized, outp
     if t == c:
         raise InputError(_("The two labels are the same; pick two different ones."))
     return Metric("label", target=t, contrast=c, target_name=label_name(loaded, t), contrast_name=label_name(loaded, c))
+
+
+def _word(loaded: LoadedModel, word: str | int) -> int:
+    """A candidate given as a word, or already as a vocabulary id (an int)."""
+    return int(word) if isinstance(word, int) else token_id(loaded, str(word))
 
 
 def _top(logits: torch.Tensor, special: set[int], exclude: tuple[int, ...]) -> int:

@@ -94,22 +94,26 @@ def _batch(loaded: LoadedModel, inputs: Tokenized, rows: int) -> dict[str, torch
 
 def prepare_pair(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Tokenized,
                  target: str | int | None = None, contrast: str | int | None = None, kind: Kind | None = None,
-                 keep: set[tuple[str, int]] | None = None) -> tuple[Pair, Editor]:
+                 keep: set[tuple[str, int]] | None = None, edits: dict[tuple[str, int], Edit] | None = None,
+                 grad: bool = False) -> tuple[Pair, Editor]:
     """ONE forward over [clean, corrupt]: the metric, its two values, and the kept activations (batch row 0:
-    clean, row 1: corrupted) in the returned editor."""
+    clean, row 1: corrupted) in the returned editor. With `grad` (and `edits` holding grad leaves) the editor also
+    holds `values`, the differentiable [clean, corrupt] metric, for a backward."""
     clean, corrupt = _tokenized(loaded, clean), _tokenized(loaded, corrupt)
     _check_lengths(loaded, clean, corrupt)
     both = loaded.model_inputs(np.stack([clean.input_ids, corrupt.input_ids]),
                                np.stack([clean.segment_ids, corrupt.segment_ids]))
     kind = kind or head_kind(loaded)
-    editor = Editor(keep=keep)
-    out = run(loaded, both, editor, encoder_only=kind == "cosine")
+    editor = Editor(edits, keep=keep)
+    out = run(loaded, both, editor, encoder_only=kind == "cosine", grad=grad)
     metric = build_metric(loaded, clean, corrupt, out, target, contrast, kind)
-    values = metric.values(out).double().cpu().numpy()
+    differentiable = metric.values(out)
+    values = differentiable.detach().double().cpu().numpy()
     if abs(values[0] - values[1]) < 1e-6:
         raise InputError(_("The clean and corrupted inputs give the same value of the metric ({value:.4f}): "
                            "there is no difference to trace. Pick a pair (or candidates) that the model tells "
                            "apart.").format(value=float(values[0])))
+    editor.values = differentiable
     return Pair(clean, corrupt, metric, float(values[0]), float(values[1])), editor
 
 
@@ -189,30 +193,26 @@ def attribution_patch_heads(loaded: LoadedModel, clean: str | Tokenized, corrupt
     """First-order estimate of `patch_heads` for every head at once (attribution patching):
     m(patch h) − m_corrupt ≈ Σ_{t, i ∈ h} (z_clean − z_corrupt)[t, i] · ∂m/∂z[t, i] at the corrupted run.
 
-    One forward over [clean, corrupt] (metric and clean activations; skipped when `pair` is given except for the
-    activations) and ONE forward + backward with gradients through the door.
+    ONE forward over [clean, corrupt] with gradients through the door (the clean row gives z_clean, the corrupted
+    row the metric and z_corrupt) and one backward from the corrupted row's metric. `pair` (from an exact run)
+    fixes the metric's candidates.
     """
     layers, heads, d = loaded.num_layers, loaded.num_heads, _head_width(loaded)
     keep = {("attn.z", layer) for layer in range(layers)}
-    if pair is None:
-        pair, editor = prepare_pair(loaded, clean, corrupt, target, contrast, kind, keep=keep)
-        clean_z = {key: value[0] for key, value in editor.kept.items()}
-        forwards = 2
-    else:
-        clean_z = clean_activations(loaded, pair, keep)
-        forwards = 2
-    grad_editor = Editor({key: Edit(grad=True) for key in keep}, keep=keep)
-    out = run(loaded, _batch(loaded, pair.corrupt, 1), grad_editor, encoder_only=pair.metric.encoder_only, grad=True)
-    metric = pair.metric.values(out)[0]
-    leaves = [grad_editor.leaves[("attn.z", layer)] for layer in range(layers)]
-    grads = torch.autograd.grad(metric, leaves)
+    if pair is not None:
+        clean, corrupt, kind = pair.clean, pair.corrupt, pair.metric.kind
+        target, contrast = pair.metric.target, pair.metric.contrast  # ids
+    pair, editor = prepare_pair(loaded, clean, corrupt, target, contrast, kind, keep=keep,
+                                edits={key: Edit(grad=True) for key in keep}, grad=True)
+    leaves = [editor.leaves[("attn.z", layer)] for layer in range(layers)]
+    grads = torch.autograd.grad(editor.values[1], leaves)  # row 1 (corrupted) only: rows do not mix
     estimate = np.zeros((layers, heads))
     for layer in range(layers):
-        diff = clean_z[("attn.z", layer)] - grad_editor.kept[("attn.z", layer)][0]  # [T, H*d]
-        contrib = (diff * grads[layer][0]).view(diff.shape[0], heads, d).sum(dim=(0, 2))
+        z = editor.kept[("attn.z", layer)]  # [2, T, H*d]: clean, corrupted
+        contrib = ((z[0] - z[1]) * grads[layer][1]).view(z.shape[1], heads, d).sum(dim=(0, 2))
         estimate[layer] = contrib.detach().double().cpu().numpy()
     values = pair.corrupt_metric + estimate
-    return HeadMap(pair, "attribution", values, pair.normalise(values), forwards=forwards)
+    return HeadMap(pair, "attribution", values, pair.normalise(values), forwards=1)
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:

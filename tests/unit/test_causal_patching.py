@@ -165,3 +165,12 @@ def test_editor_is_per_thread_and_per_forward(tiny_mlm):
     again = tiny_mlm.forward(batch).logits
     assert not torch.allclose(plain, edited.logits)
     torch.testing.assert_close(plain, again)
+
+
+def test_attribution_patching_is_one_forward(tiny_mlm):
+    before = forward_count()
+    first = attribution_patch_heads(tiny_mlm, CLEAN, CORRUPT, target="is", contrast="are")
+    assert forward_count() - before == first.forwards == 1
+    again = attribution_patch_heads(tiny_mlm, CLEAN, CORRUPT, pair=first.pair)  # the candidates as ids
+    np.testing.assert_allclose(again.values, first.values, atol=1e-6)
+    assert first.pair.metric.target_name == "is"
