@@ -137,17 +137,23 @@ def patch(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Tokenized,
     pair, editor = prepare_pair(loaded, clean, corrupt, target, contrast, kind,
                                 keep={(name, layer) for name, layer, _label in rows})
     n = len(pair.clean)
-    positions = torch.arange(n)
-    mask = torch.zeros((n, n, 1), dtype=torch.bool)
-    mask[positions, positions] = True  # row r patches position r
-    values = np.zeros((len(rows), n))
+    values = np.full((len(rows), n), pair.corrupt_metric)
+    forwards = 1
     for i, (name, layer, _label) in enumerate(rows):
-        source = editor.kept[(name, layer)][0]  # the clean row
-        edit = Editor({(name, layer): Edit(mask=mask, source=source)})
-        out = run(loaded, _batch(loaded, pair.corrupt, n), edit, encoder_only=pair.metric.encoder_only)
-        values[i] = pair.metric.values(out).double().cpu().numpy()
+        kept = editor.kept[(name, layer)]  # [clean, corrupt]
+        # Where the clean and corrupted values are equal, the patch changes nothing: that cell is the corrupted
+        # metric exactly, no row needed (at the embeddings, every position whose token is the same).
+        positions = torch.nonzero((kept[0] != kept[1]).any(dim=-1)).flatten()
+        if not len(positions):
+            continue
+        mask = torch.zeros((len(positions), n, 1), dtype=torch.bool)
+        mask[torch.arange(len(positions)), positions] = True  # row r patches the r-th differing position
+        edit = Editor({(name, layer): Edit(mask=mask, source=kept[0])})
+        out = run(loaded, _batch(loaded, pair.corrupt, len(positions)), edit, encoder_only=pair.metric.encoder_only)
+        values[i, positions.numpy()] = pair.metric.values(out).double().cpu().numpy()
+        forwards += 1
     return PatchMap(pair, site, tuple(label for _n, _l, label in rows), values, pair.normalise(values),
-                    forwards=len(rows) + 1)
+                    forwards=forwards)
 
 
 def patched_value(loaded: LoadedModel, pair: Pair, edits: dict[tuple[str, int], Edit]) -> float:

@@ -59,8 +59,8 @@ def test_full_map_rows_and_the_encoder_cone(family_mlm):
     (p,) = result.pair.differs
     assert result.rows[0] == "emb" and len(result.rows) == loaded.num_layers + 1
     # Row "emb": only the differing position matters, and it restores everything.
-    assert result.effect[0, p] == pytest.approx(1.0, abs=1e-4)
-    assert np.allclose(np.delete(result.effect[0], p), 0.0, atol=1e-4)
+    assert result.values[0, p] == pytest.approx(result.pair.clean_metric, abs=1e-4)
+    assert np.allclose(np.delete(result.values[0], p), result.pair.corrupt_metric, atol=1e-5)
     # The batched map equals patching one position at a time.
     _, editor = prepare_pair(loaded, CLEAN, CORRUPT, keep={("resid_post", 0)})
     n = len(result.pair.clean)
