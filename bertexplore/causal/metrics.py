@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .. import heads
-from ..errors import InputError, UnsupportedModel
+from ..errors import InputError
 from ..i18n import _
 from ..loading import LoadedModel
 from ..tokens import Tokenized
@@ -43,10 +43,6 @@ class Metric:
     contrast_name: str = ""
     reference: np.ndarray | None = None  # the clean pooled vector ("cosine")
 
-    @property
-    def encoder_only(self) -> bool:
-        return self.kind == "cosine"
-
     def describe(self) -> str:
         if self.kind == "mlm":
             return _("logit('{target}') − logit('{contrast}') at the [MASK] (token {position})").format(
@@ -56,25 +52,42 @@ class Metric:
                 target=self.target_name, contrast=self.contrast_name)
         return _("cosine of the pooled sentence vector (mean of the last layer) with the clean one")
 
-    def values(self, output: Any) -> torch.Tensor:
+    def values(self, output: "Outputs") -> torch.Tensor:
         """[B]: the metric of each batch row (differentiable when the forward recorded a graph)."""
         if self.kind == "mlm":
-            logits = _vocab_logits(output)[:, self.position]
+            logits = output.mask_logits
             return logits[:, self.target] - logits[:, self.contrast]
         if self.kind == "label":
             return output.logits[:, self.target] - output.logits[:, self.contrast]
-        pooled = output.last_hidden_state.mean(dim=1)
+        pooled = output.hidden.mean(dim=1)
         ref = torch.as_tensor(self.reference, dtype=pooled.dtype, device=pooled.device)
         return torch.nn.functional.cosine_similarity(pooled, ref[None, :], dim=-1)
 
 
-def _vocab_logits(output: Any) -> torch.Tensor:
-    logits = getattr(output, "logits", None)
-    if logits is None:
-        logits = getattr(output, "prediction_logits", None)
-    if logits is None or logits.dim() != 3:
-        raise UnsupportedModel(_("The model returned no vocabulary logits; it needs a masked-LM head."))
-    return logits
+@dataclass
+class Outputs:
+    """What a metric reads from one forward: the last layer, the classifier's logits, the [MASK] row's logits."""
+
+    hidden: torch.Tensor | None = None  # [B, T, D]
+    logits: torch.Tensor | None = None  # [B, labels]
+    mask_logits: torch.Tensor | None = None  # [B, V]
+
+
+def forward_for(loaded: LoadedModel, kind: Kind, batch: dict[str, torch.Tensor], editor: Any,
+                position: int | None = None, grad: bool = False) -> Outputs:
+    """ONE forward through the door, reading only what `kind` needs: for "mlm" the encoder, then the model's own
+    masked-LM head on the [MASK] row only (the vocabulary projection of every other token, ~20% of a 16-token
+    bert-base forward, is skipped)."""
+    from .edits import run
+
+    if kind == "label":
+        out = run(loaded, batch, editor, grad=grad)
+        return Outputs(logits=out.logits)
+    out = run(loaded, batch, editor, encoder_only=True, grad=grad)
+    hidden = out.last_hidden_state
+    if kind == "mlm":
+        return Outputs(hidden, mask_logits=loaded.head_call("mlm", hidden[:, position], grad=grad))
+    return Outputs(hidden)
 
 
 def token_id(loaded: LoadedModel, word: str) -> int:
@@ -122,17 +135,17 @@ def mask_position(loaded: LoadedModel, clean: Tokenized, corrupt: Tokenized) -> 
     return int(a[0])
 
 
-def build_metric(loaded: LoadedModel, clean: Tokenized, corrupt: Tokenized, output: Any,
+def build_metric(loaded: LoadedModel, clean: Tokenized, corrupt: Tokenized, output: Outputs,
                  target: str | int | None = None, contrast: str | int | None = None, kind: Kind | None = None) -> Metric:
     """The metric for this pair. `output` is the forward of [clean, corrupt] (two rows); it picks the defaults:
     the clean run's top candidate against the corrupted run's (its second if they agree)."""
     kind = kind or head_kind(loaded)
     if kind == "cosine":
-        pooled = output.last_hidden_state.mean(dim=1)
+        pooled = output.hidden.mean(dim=1)
         return Metric("cosine", reference=pooled[0].detach().cpu().numpy())
     if kind == "mlm":
         position = mask_position(loaded, clean, corrupt)
-        logits = _vocab_logits(output)[:, position].detach().float()
+        logits = output.mask_logits.detach().float()
         special = set(loaded.tokenizer.all_special_ids)
         t = _word(loaded, target) if target not in (None, "") else _top(logits[0], special, ())
         c = _word(loaded, contrast) if contrast not in (None, "") else _top(logits[1], special, (t,))

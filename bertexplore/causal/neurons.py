@@ -20,8 +20,8 @@ from ..errors import InputError
 from ..i18n import _
 from ..loading import LoadedModel
 from ..tokens import Tokenized
-from .edits import Edit, Editor, run
-from .metrics import _top, _vocab_logits, head_kind, token_id
+from .edits import Edit, Editor
+from .metrics import _top, forward_for, head_kind, token_id
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def knowledge_neurons(loaded: LoadedModel, prompt: str | Tokenized, answer: str 
                       steps: int = 20) -> NeuronScores:
     """Integrated gradients of p(answer) at the first [MASK] over every layer's FFN neurons there.
 
-    Two forwards through the door: the unedited run (activations, default answer = its top prediction), and one
+    Two forwards through the door (encoder, then the masked-LM head on the [MASK] row): the unedited run (activations, default answer = its top prediction), and one
     batched run of steps + 1 rows (α = 0, 1/steps, …, 1) with gradients, plus its backward.
     """
     if steps < 2 or steps % 2:
@@ -89,8 +89,8 @@ def knowledge_neurons(loaded: LoadedModel, prompt: str | Tokenized, answer: str 
     layers = loaded.num_layers
     keep = {("mlp.post", layer) for layer in range(layers)}
     editor = Editor(keep=keep)
-    out = run(loaded, loaded.model_inputs(inputs.input_ids, inputs.segment_ids), editor)
-    logits = _vocab_logits(out)[0, position].detach()
+    out = forward_for(loaded, "mlm", loaded.model_inputs(inputs.input_ids, inputs.segment_ids), editor, position)
+    logits = out.mask_logits[0].detach()
     answer_id = token_id(loaded, answer) if answer else _top(logits, set(loaded.tokenizer.all_special_ids), ())
     acts = [editor.kept[("mlp.post", layer)][0, position] for layer in range(layers)]  # [d_ff] each
     alphas = torch.linspace(0.0, 1.0, steps + 1, dtype=torch.float64)
@@ -102,8 +102,8 @@ def knowledge_neurons(loaded: LoadedModel, prompt: str | Tokenized, answer: str 
              for layer in range(layers)}
     grad_editor = Editor(edits)
     batch = loaded.model_inputs(np.repeat(inputs.input_ids[None, :], n, axis=0), inputs.segment_ids)
-    out = run(loaded, batch, grad_editor, grad=True)
-    probs = torch.softmax(_vocab_logits(out)[:, position].double(), dim=-1)[:, answer_id]  # [n]
+    out = forward_for(loaded, "mlm", batch, grad_editor, position, grad=True)
+    probs = torch.softmax(out.mask_logits.double(), dim=-1)[:, answer_id]  # [n]
     leaves = [grad_editor.leaves[("mlp.post", layer)] for layer in range(layers)]
     grads = torch.autograd.grad(probs.sum(), leaves)  # rows are independent: row k's gradient is ∂p_k/∂a
     at_mask = torch.stack([g[:, position].double() for g in grads], dim=1)  # [n, layers, d_ff]
@@ -153,8 +153,8 @@ def _scaled_probabilities(loaded: LoadedModel, inputs: Tokenized, position: int,
     for layer, chosen in scale_by_layer.items():
         edits[("mlp.post", layer)] = Edit(scale=_scale(loaded, len(inputs), position, chosen, factor, d_ff))
     batch = loaded.model_inputs(np.repeat(inputs.input_ids[None, :], 2, axis=0), inputs.segment_ids)
-    out = run(loaded, batch, Editor(edits))
-    probs = torch.softmax(_vocab_logits(out)[:, position].double(), dim=-1)
+    out = forward_for(loaded, "mlm", batch, Editor(edits), position)
+    probs = torch.softmax(out.mask_logits.double(), dim=-1)
     if answer_id is None:
         answer_id = _top(probs[0], set(loaded.tokenizer.all_special_ids), ())
     return int(answer_id), float(probs[0, answer_id]), float(probs[1, answer_id])

@@ -19,7 +19,7 @@ from ..i18n import _
 from ..loading import LoadedModel
 from ..tokens import Tokenized
 from .edits import Edit, Editor, run
-from .metrics import Kind, Metric, build_metric, head_kind
+from .metrics import Kind, Metric, Outputs, build_metric, forward_for, head_kind, mask_position
 
 Site = Literal["resid", "attn", "mlp"]
 SITES: dict[str, str] = {"resid": "resid_post", "attn": "attn.out", "mlp": "mlp.out"}
@@ -92,6 +92,10 @@ def _batch(loaded: LoadedModel, inputs: Tokenized, rows: int) -> dict[str, torch
     return loaded.model_inputs(np.repeat(inputs.input_ids[None, :], rows, axis=0), inputs.segment_ids)
 
 
+def _forward(loaded: LoadedModel, pair: Pair, batch: dict[str, torch.Tensor], editor: Editor) -> Outputs:
+    return forward_for(loaded, pair.metric.kind, batch, editor, pair.metric.position)
+
+
 def prepare_pair(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Tokenized,
                  target: str | int | None = None, contrast: str | int | None = None, kind: Kind | None = None,
                  keep: set[tuple[str, int]] | None = None, edits: dict[tuple[str, int], Edit] | None = None,
@@ -104,8 +108,9 @@ def prepare_pair(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Tok
     both = loaded.model_inputs(np.stack([clean.input_ids, corrupt.input_ids]),
                                np.stack([clean.segment_ids, corrupt.segment_ids]))
     kind = kind or head_kind(loaded)
+    position = mask_position(loaded, clean, corrupt) if kind == "mlm" else None
     editor = Editor(edits, keep=keep)
-    out = run(loaded, both, editor, encoder_only=kind == "cosine", grad=grad)
+    out = forward_for(loaded, kind, both, editor, position, grad=grad)
     metric = build_metric(loaded, clean, corrupt, out, target, contrast, kind)
     differentiable = metric.values(out)
     values = differentiable.detach().double().cpu().numpy()
@@ -149,7 +154,7 @@ def patch(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Tokenized,
         mask = torch.zeros((len(positions), n, 1), dtype=torch.bool)
         mask[torch.arange(len(positions)), positions] = True  # row r patches the r-th differing position
         edit = Editor({(name, layer): Edit(mask=mask, source=kept[0])})
-        out = run(loaded, _batch(loaded, pair.corrupt, len(positions)), edit, encoder_only=pair.metric.encoder_only)
+        out = _forward(loaded, pair, _batch(loaded, pair.corrupt, len(positions)), edit)
         values[i, positions.numpy()] = pair.metric.values(out).double().cpu().numpy()
         forwards += 1
     return PatchMap(pair, site, tuple(label for _n, _l, label in rows), values, pair.normalise(values),
@@ -158,7 +163,7 @@ def patch(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Tokenized,
 
 def patched_value(loaded: LoadedModel, pair: Pair, edits: dict[tuple[str, int], Edit]) -> float:
     """The metric of ONE corrupted run under the given edits (a building block for custom experiments)."""
-    out = run(loaded, _batch(loaded, pair.corrupt, 1), Editor(edits), encoder_only=pair.metric.encoder_only)
+    out = _forward(loaded, pair, _batch(loaded, pair.corrupt, 1), Editor(edits))
     return float(pair.metric.values(out)[0])
 
 
@@ -188,7 +193,7 @@ def patch_heads(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Toke
     values = np.zeros((loaded.num_layers, heads))
     for layer in range(loaded.num_layers):
         edit = Editor({("attn.z", layer): Edit(mask=mask, source=editor.kept[("attn.z", layer)][0])})
-        out = run(loaded, _batch(loaded, pair.corrupt, heads), edit, encoder_only=pair.metric.encoder_only)
+        out = _forward(loaded, pair, _batch(loaded, pair.corrupt, heads), edit)
         values[layer] = pair.metric.values(out).double().cpu().numpy()
     return HeadMap(pair, "exact", values, pair.normalise(values), forwards=loaded.num_layers + 1)
 
