@@ -19,6 +19,22 @@ def test_pos_probe_selectivity_on_real_weights(minilm):
     assert result.unknown == 0.0
 
 
+def test_random_weights_of_the_same_shape_are_not_selective(minilm):
+    """Measured (seed 0): with random weights of the MiniLM's shape every layer's POS accuracy (0.56–0.58) is at or
+    below the control task's (0.58–0.60): selectivity −0.04…−0.01, since a random embedding only identifies the
+    word, which both tasks can memorise equally. The trained model's selectivity is above 0.2 at every layer."""
+    import torch
+    from transformers import BertModel
+
+    from bertexplore.loading import LoadedModel
+    torch.manual_seed(0)
+    random = LoadedModel.wrap(BertModel(minilm.config), minilm.tokenizer, name="random", source="random", head="base")
+    result = probe_tagset(random, "pos", "en")
+    assert (np.abs(result.selectivity) < 0.1).all()
+    trained = probe_tagset(minilm, "pos", "en")
+    assert (trained.selectivity > result.selectivity + 0.2).all()
+
+
 def test_cosine_patching_on_real_weights(minilm):
     result = patch(minilm, "The keys to the cabinet are on the table.", "The key to the cabinet is on the table.")
     assert result.pair.metric.kind == "cosine"
