@@ -4,7 +4,9 @@ al. 2020), per (layer, position) and per head, and its gradient estimate (attrib
 Clean activations are copied into the corrupted run, one site at a time; the normalised effect
 (m − m_corrupt) / (m_clean − m_corrupt) is 1 where the patch restores the clean behaviour and 0 where it changes
 nothing. Each layer is ONE batched forward: batch row r patches position r (or head r), so a full map costs one
-forward per layer plus one for the clean and corrupted runs together.
+forward per layer plus one for the clean and corrupted runs together. The forward starts with ONE corrupted row
+and the edit widens it at the patched site (torch.where broadcasts the [rows, T, 1] mask; every later step, the
+residual adds included, broadcasts too), so the layers below the site run once per forward instead of per row.
 """
 from __future__ import annotations
 
@@ -154,7 +156,9 @@ def patch(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Tokenized,
         mask = torch.zeros((len(positions), n, 1), dtype=torch.bool)
         mask[torch.arange(len(positions)), positions] = True  # row r patches the r-th differing position
         edit = Editor({(name, layer): Edit(mask=mask, source=kept[0])})
-        out = _forward(loaded, pair, _batch(loaded, pair.corrupt, len(positions)), edit)
+        # A batch of ONE corrupted row: the edit's [rows, T, 1] mask broadcasts it to one row per position at this
+        # site, so the layers below run once, not once per row (about half a map's compute).
+        out = _forward(loaded, pair, _batch(loaded, pair.corrupt, 1), edit)
         values[i, positions.numpy()] = pair.metric.values(out).double().cpu().numpy()
         forwards += 1
     return PatchMap(pair, site, tuple(label for _n, _l, label in rows), values, pair.normalise(values),
@@ -193,7 +197,7 @@ def patch_heads(loaded: LoadedModel, clean: str | Tokenized, corrupt: str | Toke
     values = np.zeros((loaded.num_layers, heads))
     for layer in range(loaded.num_layers):
         edit = Editor({("attn.z", layer): Edit(mask=mask, source=editor.kept[("attn.z", layer)][0])})
-        out = _forward(loaded, pair, _batch(loaded, pair.corrupt, heads), edit)
+        out = _forward(loaded, pair, _batch(loaded, pair.corrupt, 1), edit)  # widened to `heads` rows at the site
         values[layer] = pair.metric.values(out).double().cpu().numpy()
     return HeadMap(pair, "exact", values, pair.normalise(values), forwards=loaded.num_layers + 1)
 
