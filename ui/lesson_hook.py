@@ -106,12 +106,11 @@ def builder(page: Any) -> None:
 
 def lesson_hook(page: Any) -> None:
     """Called once per run by app.py, after the sidebar."""
-    embedded = st.query_params.get("embed") == "true"
     if presenting():
         presenter_css()
-    if embedded:
-        if st.query_params.get(FRAME_PARAM) == "1":
-            st.iframe(KEYS_SCRIPT, height=1)
+    # Streamlit keeps ?embed=… out of st.query_params, so a lesson's frame says so with its own parameter.
+    if st.query_params.get(FRAME_PARAM) == "1":
+        st.iframe(KEYS_SCRIPT, height=1)
         return
     tour()
     builder(page)
