@@ -173,12 +173,12 @@ class _Reader:
             if name in ("kind", "prompt"):
                 continue
             if name not in spec:
-                raise self.fail(value_node, _("{what}: a '{kind}' question takes no '{name}' (it takes: {names}).")
+                raise self.fail(value_node, _("{what}: a question of kind '{kind}' takes no '{name}' (it takes: {names}).")
                                 .format(what=what, kind=kind, name=name, names=", ".join(spec)))
             params[name] = self.scalar(value_node, f"{what}.{name}", spec[name][0])
         for name, (_kind, required) in spec.items():
             if required and name not in params:
-                raise self.fail(node, _("{what}: a '{kind}' question needs '{name}'.").format(
+                raise self.fail(node, _("{what}: a question of kind '{kind}' needs '{name}'.").format(
                     what=what, kind=kind, name=name))
         self.check_question(kind, params, head, what)
         prompt = self.text(head["prompt"], f"{what}.prompt") if "prompt" in head else None
@@ -234,8 +234,11 @@ def parse_lesson(text: str, source: str = "lesson") -> Lesson:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         problem = err.problem or err.context or str(err)
-        raise LessonError(source, mark.line + 1 if mark else None,
-                          _("this is not valid YAML ({problem}).").format(problem=problem)) from None
+        message = _("this is not valid YAML ({problem}).").format(problem=problem)
+        if err.context_mark is not None and mark is not None and err.context_mark.line != mark.line:
+            # The parser notices some faults a line late (an unclosed bracket): name where the construct began.
+            message += " " + _("It began on line {line}.").format(line=err.context_mark.line + 1)
+        raise LessonError(source, mark.line + 1 if mark else None, message) from None
     except yaml.YAMLError as err:
         raise LessonError(source, None, _("this is not valid YAML ({problem}).").format(problem=err)) from None
     return _Reader(source).lesson(node)
