@@ -12,7 +12,7 @@ import streamlit as st
 
 from bertexplore.lessons.format import Lesson, Question, Step
 from bertexplore.lessons.questions import ModelAnswer, can_answer, grade, model_answer, needs, question_prompt
-from bertexplore.registry import heads_of
+from bertexplore.registry import DEFAULT_ONLINE_MODEL, heads_of
 
 from .feedback import show_error
 from .head_models import head_title, missing_head
@@ -21,6 +21,7 @@ from .markdown import plain
 from .models import MODEL_KEY, current_model_name, get_model
 from .session_memo import memo
 
+FETCH = f"python -m bertexplore download {DEFAULT_ONLINE_MODEL} --to models"
 ANSWERS_KEY = "lesson_answers"  # {(lesson id, step index): record}
 
 
@@ -46,7 +47,9 @@ def _model_for(question: Question):
             return None
     if loaded is None or not can_answer(loaded, question):
         reason = _("**{model}** has no {head} head, so the live model cannot answer this question. A model that has "
-                   "one answers it:").format(model=plain(name), head=head_title(head or "mlm"))
+                   "one answers it, e.g. {recommended} (on a machine with internet access: `{fetch}`, then copy the "
+                   "`models` folder here).").format(model=plain(name), head=head_title(head or "mlm"),
+                                                    recommended=DEFAULT_ONLINE_MODEL, fetch=FETCH)
         missing_head(head or "mlm", MODEL_KEY, name, reason=reason)
         return None
     return loaded

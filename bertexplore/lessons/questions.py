@@ -178,7 +178,7 @@ def can_answer(loaded: LoadedModel, question: Question) -> bool:
     head = needs(question)
     if head is None:
         return True
-    if not loaded.has_head or loaded.head not in ((head,) if head == "pretraining" else ("mlm", "pretraining")):
+    if not loaded.has_head or loaded.head != head:  # a pre-training checkpoint answers mlm loaded with head="mlm"
         return False
     return head != "pretraining" or loaded.uses_segments
 
