@@ -34,8 +34,8 @@ else:
                  format_func=lambda i: lessons[i].title.get(lang), on_change=set_lesson)
     c2.button(_("Presenter mode"), key="lesson_present", icon=":material/co_present:",
               on_click=lambda: st.query_params.update({"present": "1"}),
-              help=_("Large type, no sidebar, one step per screen; leave it with Esc's button or by removing "
-                     "present=1 from the address."))
+              help=_("Large type, no sidebar, one step per screen, for a projector. Leave it with its button at the "
+                     "top, the Esc key, or by removing present=1 from the address."))
     with c3:
         tour_button()
     st.caption(lesson.summary.get(lang))
@@ -44,8 +44,9 @@ n = len(lesson.steps)
 nav = st.columns([1, 4, 1], vertical_alignment="center")
 nav[0].button(_("Previous"), key="lesson_prev", icon=":material/arrow_back:", on_click=go, args=(-1,),
               disabled=index == 0, shortcut="Left", width="stretch")
-nav[1].markdown(f"<div class='lesson-counter'>{escape(_('Step {i} of {n}').format(i=index + 1, n=n))} · "
-                f"{escape(lesson.title.get(lang))}</div>", unsafe_allow_html=True)
+counter = _("Step {i} of {n}").format(i=index + 1, n=n)
+nav[1].markdown(f"<div class='lesson-counter'>{escape(counter)} · {escape(lesson.title.get(lang))}</div>",
+                unsafe_allow_html=True)
 nav[2].button(_("Next"), key="lesson_next", icon=":material/arrow_forward:", icon_position="right", on_click=go,
               args=(1,), disabled=index == n - 1, shortcut="Right", width="stretch")
 if present:
