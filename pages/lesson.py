@@ -10,6 +10,7 @@ import streamlit as st
 from ui.entry import inside_app
 from ui.i18n import _, current_language
 from ui.lesson_frame import own_tab, show_frame
+from ui.lesson_export import notebook_buttons
 from ui.lesson_nav import LESSON_PARAM, STEP_PARAM, current, go, lesson_choices, presenting, set_lesson
 from ui.lesson_question import question_block, summary
 from ui.lesson_style import counter_css, presenter_css
@@ -39,6 +40,7 @@ else:
     with c3:
         tour_button()
     st.caption(lesson.summary.get(lang))
+    notebook_buttons(lesson, index)
 
 n = len(lesson.steps)
 nav = st.columns([1, 4, 1], vertical_alignment="center")

@@ -10,7 +10,8 @@ from bertexplore.lessons.format import LessonError, Step, Text, dump_lesson, par
 from bertexplore.lessons.pages import PAGE_STATE
 
 from .i18n import _
-from .lesson_draft import DRAFT_KEY, draft_lesson
+from .lesson_draft import DRAFT_ID, DRAFT_KEY, draft_lesson
+from .lesson_export import view_notebook_button
 from .lesson_frame import FRAME_PARAM
 from .lesson_nav import CUSTOM_KEY, open_lesson, presenting
 from .lesson_style import presenter_css
@@ -60,6 +61,11 @@ def _add_step(page: str, title: str) -> None:
     st.toast(_("Step {n} added to your lesson.").format(n=len(steps)), icon=":material/playlist_add:")
 
 
+def _clear_draft() -> None:
+    st.session_state.pop(DRAFT_KEY, None)
+    st.session_state.get(CUSTOM_KEY, {}).pop(DRAFT_ID, None)
+
+
 def _load_file() -> None:
     upload = st.session_state.get("lesson_upload")
     if upload is None:
@@ -85,18 +91,20 @@ def builder(page: Any) -> None:
             st.button(_("Add this view to a lesson"), key="lesson_add_view", icon=":material/playlist_add:",
                       on_click=_add_step, args=(key, getattr(page, "title", key)), width="stretch",
                       help=_("Adds this page with its current settings (as in its link) as the next step."))
+        if key in PAGE_STATE:
+            view_notebook_button(key, page_state(key), getattr(page, "title", key))
         if steps:
             lesson = draft_lesson(steps)
             st.download_button(_("Download the lesson file"), dump_lesson(lesson), file_name=f"{lesson.id}.yaml",
                                mime="application/x-yaml", key="lesson_draft_download", on_click="ignore",
                                icon=":material/download:", width="stretch")
+            # Offered on the Lessons page as soon as it has a step; a link (not st.switch_page, which cannot leave
+            # a page whose widgets are bound to the URL) opens it there.
+            st.session_state.setdefault(CUSTOM_KEY, {})[lesson.id] = lesson
             c1, c2 = st.columns(2)
-            if c1.button(_("Try it"), key="lesson_draft_open", icon=":material/play_arrow:"):
-                st.session_state.setdefault(CUSTOM_KEY, {})[lesson.id] = lesson
-                open_lesson(lesson.id)
-                st.switch_page("pages/lesson.py")
-            c2.button(_("Start over"), key="lesson_draft_clear", icon=":material/delete:",
-                      on_click=lambda: st.session_state.pop(DRAFT_KEY, None))
+            c1.page_link("pages/lesson.py", label=_("Try it"), icon=":material/play_arrow:",
+                         query_params={"lesson": lesson.id, "step": "1"})
+            c2.button(_("Start over"), key="lesson_draft_clear", icon=":material/delete:", on_click=_clear_draft)
         st.file_uploader(_("Load a lesson file"), type=["yaml", "yml"], key="lesson_upload", on_change=_load_file)
         if err := st.session_state.get("_lesson_upload_error"):
             st.error(err)

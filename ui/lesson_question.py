@@ -12,7 +12,7 @@ import streamlit as st
 
 from bertexplore.lessons.format import Lesson, Question, Step
 from bertexplore.lessons.questions import ModelAnswer, can_answer, grade, model_answer, needs, question_prompt
-from bertexplore.registry import DEFAULT_ONLINE_MODEL, heads_of
+from bertexplore.registry import DEFAULT_ONLINE_MODEL, RECOMMENDED, heads_of, list_local_models
 
 from .feedback import show_error
 from .head_models import head_title, missing_head
@@ -33,13 +33,18 @@ def prompt_of(question: Question) -> str:
     return question.prompt.get(current_language()) if question.prompt is not None else question_prompt(question)
 
 
+def _known_without(name: str, head: str) -> bool:
+    known = name in {info.name for info in RECOMMENDED} or name in list_local_models()
+    return known and head not in heads_of(name)
+
+
 def _model_for(question: Question):
     """The sidebar's model loaded with the head this question needs, or None after saying which model can."""
     head = needs(question)
     name = current_model_name()
     reason = None
-    if head == "pretraining" and "pretraining" not in heads_of(name):
-        # Decided from the checkpoint's files: no second copy of a model that cannot answer gets loaded.
+    if head == "pretraining" and _known_without(name, head):
+        # Decided from the registry or the saved checkpoint's files: no second copy of a model that cannot answer.
         loaded = None
     else:
         loaded = get_model("mlm" if head is None else head, name)
