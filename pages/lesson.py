@@ -51,9 +51,6 @@ nav[1].markdown(f"<div class='lesson-counter'>{escape(counter)} · {escape(lesso
                 unsafe_allow_html=True)
 nav[2].button(_("Next"), key="lesson_next", icon=":material/arrow_forward:", icon_position="right", on_click=go,
               args=(1,), disabled=index == n - 1, shortcut="Right", width="stretch")
-if present:
-    nav[2].button(_("Leave presenter mode"), key="lesson_unpresent", type="tertiary", shortcut="Esc",
-                  on_click=lambda: st.query_params.pop("present", None))
 
 text_col, view_col = st.columns([2, 3] if not present else [2, 3], gap="large")
 with text_col:
@@ -64,6 +61,9 @@ with text_col:
             question_block(lesson, index, step)
     if index == n - 1:
         summary(lesson)
+    if present:
+        st.button(_("Leave presenter mode"), key="lesson_unpresent", type="tertiary", shortcut="Esc",
+                  icon=":material/close_fullscreen:", on_click=lambda: st.query_params.pop("present", None))
 with view_col:
     url = show_frame(step, present)
     st.caption(_("The step opens its page here, as a shared link would: [open it in its own tab]({url}). This "

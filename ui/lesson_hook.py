@@ -14,7 +14,7 @@ from .lesson_draft import DRAFT_ID, DRAFT_KEY, draft_lesson
 from .lesson_export import view_notebook_button
 from .lesson_frame import FRAME_PARAM
 from .lesson_nav import CUSTOM_KEY, open_lesson, presenting
-from .lesson_style import presenter_css
+from .lesson_style import frame_css, presenter_css
 from .lesson_tour import tour
 
 KEYS_SCRIPT = """<script>
@@ -118,6 +118,7 @@ def lesson_hook(page: Any) -> None:
         presenter_css()
     # Streamlit keeps ?embed=… out of st.query_params, so a lesson's frame says so with its own parameter.
     if st.query_params.get(FRAME_PARAM) == "1":
+        frame_css()
         st.iframe(KEYS_SCRIPT, height=1)
         return
     tour()

@@ -12,7 +12,7 @@ PRESENT_CSS = f"""
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
 [data-testid="stSidebarNav"] {{ display: none !important; }}
-[data-testid="stMainBlockContainer"] {{ padding-top: 1.5rem; max-width: 100%; }}
+[data-testid="stMainBlockContainer"] {{ padding-top: 3.5rem; max-width: 100%; }}
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] li {{ font-size: 1.55rem; line-height: 1.5; }}
 [data-testid="stMain"] h1 {{ font-size: 2.8rem; }}
@@ -25,6 +25,20 @@ PRESENT_CSS = f"""
 """
 
 COUNTER_CSS = "<style>.lesson-counter { font-size: 1.15rem; font-weight: 600; text-align: center; }</style>"
+
+
+# A lesson's frame: Streamlit's embed mode hides the sidebar but still draws its expand arrow; the page starts at
+# the top of the frame.
+FRAME_CSS = """
+<style>
+[data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 1rem !important; }
+</style>
+"""
+
+
+def frame_css() -> None:
+    st.html(FRAME_CSS)
 
 
 def presenter_css() -> None:

@@ -43,6 +43,12 @@ def test_answer_is_graded_and_arrows_step(web, app_url):
     wait_idle(web)
     web.wait_for_function("() => location.search.includes('step=2')", timeout=30_000)
     assert "[CLS], [SEP]" in web.locator("h2").first.inner_text()
+    # The arrow keys work with the focus inside the step's frame too (its page forwards them).
+    frame = web.frame_locator("iframe[src*='inside_bert']")
+    frame.locator("[data-testid=stMain] h1").first.wait_for(timeout=90_000)
+    frame.locator("[data-testid=stMain] h1").first.click()
+    web.keyboard.press("ArrowRight")
+    web.wait_for_function("() => location.search.includes('step=3')", timeout=30_000)
 
 
 def test_wrong_answer_says_the_models(web, app_url):
