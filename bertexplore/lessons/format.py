@@ -14,7 +14,7 @@ import yaml
 
 from ..errors import BertExploreError
 from ..i18n import _
-from .pages import APP_PARAMS, PAGE_STATE
+from .pages import PAGE_STATE
 
 LANGS = ("en", "zh")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -147,7 +147,7 @@ class _Reader:
 
     def state(self, node: yaml.Node, page: str, what: str) -> dict[str, Any]:
         allowed = set(PAGE_STATE[page])
-        items = self.mapping(node, what, allowed | set(APP_PARAMS - {"embed", "embed_options", "present"}), set())
+        items = self.mapping(node, what, allowed | {"model"}, set())
         state: dict[str, Any] = {}
         for key, value_node in items.items():
             if isinstance(value_node, yaml.SequenceNode):

@@ -24,10 +24,6 @@ PAGE_STATE: dict[str, frozenset[str]] = {
                               "inside_token", "inside_masks", "inside_model_head", "inside_seed"}),
 }
 
-# Parameters every page understands (app.py's sidebar and language switch), never part of a step's own state.
-APP_PARAMS = frozenset({"model", "lang", "embed", "embed_options", "present"})
-
-
 def page_file(page: str) -> str:
     """The script of a page key, relative to the repository root."""
     return f"pages/{page}.py"

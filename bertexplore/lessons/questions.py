@@ -108,7 +108,7 @@ def _attention_top(loaded: LoadedModel, q: Question, trace=None) -> ModelAnswer:
         _("Layer {layer}, head {head}: from '{source}' (position {pos}) the largest weight, {weight:.2f}, goes to "
           "'{target}' (position {target_pos}).").format(layer=layer, head=head, source=tokens[source], pos=source,
                                                          weight=row[best], target=tokens[best], target_pos=best),
-        tuple({"position": int(i), "token": tokens[i], "probability": round(float(row[i]), 4)} for i in order))
+        tuple({"position": int(i), "token": tokens[i], "weight": round(float(row[i]), 4)} for i in order))
 
 
 def _mask_trace(loaded: LoadedModel, text: str):

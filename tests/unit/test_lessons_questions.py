@@ -57,7 +57,7 @@ def test_attention_top_is_the_heads_argmax(pretraining, reference):
         row = out.attentions[layer - 1][0, head - 1, tokens.index("cabinet")]
         assert answer.answer == tokens[int(row.argmax())]
         assert answer.choices == tuple(dict.fromkeys(tokens))
-        assert abs(answer.rows[0]["probability"] - float(row.max())) < 1e-4
+        assert abs(answer.rows[0]["weight"] - float(row.max())) < 1e-4
 
 
 def test_mask_fill_grades_against_the_top_k(mlm, reference):
