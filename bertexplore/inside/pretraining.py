@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .. import heads
 from ..errors import InputError, UnsupportedModel
 from ..i18n import _
 from ..loading import LoadedModel
@@ -68,8 +69,7 @@ class SampleLoss:
 
 def sample_loss(loaded: LoadedModel, inputs: Tokenized, sample: MaskingSample) -> SampleLoss:
     """One forward on the sampled input with labels; the loss recomputed from the logits beside the model's."""
-    if loaded.head not in ("mlm", "pretraining") or any("predictions" in k or "lm_head" in k or "vocab_" in k
-                                                       for k in getattr(loaded, "missing_keys", ())):
+    if not heads.has(loaded, "mlm"):
         raise UnsupportedModel(_("This model has no masked-LM head, so it cannot score the sample."))
     chosen = list(sample.positions)
     batch = {"input_ids": torch.as_tensor(sample.input_ids[None])}
@@ -89,13 +89,11 @@ def sample_loss(loaded: LoadedModel, inputs: Tokenized, sample: MaskingSample) -
     logits = logits_t.cpu().numpy().astype(np.float64)
     log_probs = np.log(softmax(logits))
     losses = -log_probs[np.arange(len(targets)), targets]
-    with loaded.lock:
-        conv = loaded.tokenizer.convert_ids_to_tokens
-        rows = tuple(
-            (pos, conv(int(sample.original_ids[pos])), conv(int(sample.input_ids[pos])),
-             conv(int(np.argmax(log_probs[i]))), float(np.exp(-losses[i])), float(losses[i]))
-            for i, pos in enumerate(chosen)
-        )
+    originals = loaded.tokens_of([sample.original_ids[pos] for pos in chosen])
+    read = loaded.tokens_of([sample.input_ids[pos] for pos in chosen])
+    top = loaded.tokens_of([np.argmax(log_probs[i]) for i in range(len(chosen))])
+    rows = tuple((pos, originals[i], read[i], top[i], float(np.exp(-losses[i])), float(losses[i]))
+                 for i, pos in enumerate(chosen))
     proofs = (proof(_("mean of −log p(original) = the model's loss"), losses.mean(), model_loss),)
     return SampleLoss(model_loss, rows, proofs)
 
@@ -135,10 +133,12 @@ def nsp_verdicts(loaded: LoadedModel, pairs: list[NSPPair]) -> list[NSPPair]:
     """Tokenise every pair (segment ids 0 / 1); with a next-sentence head, one padded forward for all of them."""
     if not pairs:
         return []
-    with loaded.lock:
-        enc = loaded.tokenizer([p.a for p in pairs], [p.b for p in pairs], truncation=True,
-                               max_length=loaded.max_length, padding=True, return_tensors="pt")
-        tokens = [loaded.tokenizer.convert_ids_to_tokens(ids) for ids in enc["input_ids"].tolist()]
+    def encode(tok):
+        enc = tok([p.a for p in pairs], [p.b for p in pairs], truncation=True, max_length=loaded.max_length,
+                  padding=True, return_tensors="pt")
+        return enc, [tok.convert_ids_to_tokens(ids) for ids in enc["input_ids"].tolist()]
+
+    enc, tokens = loaded.with_tokenizer(encode)
     lengths = enc["attention_mask"].sum(-1).tolist()
     segs = enc.get("token_type_ids")
     probs = [None] * len(pairs)
