@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import heads
 from ..errors import InputError, UnsupportedModel
 from ..i18n import _
 from ..loading import LoadedModel
@@ -178,9 +179,11 @@ def can_answer(loaded: LoadedModel, question: Question) -> bool:
     head = needs(question)
     if head is None:
         return True
-    if not loaded.has_head or loaded.head != head:  # a pre-training checkpoint answers mlm loaded with head="mlm"
+    if loaded.head != head:  # a pre-training checkpoint answers mlm questions when loaded with head="mlm"
         return False
-    return head != "pretraining" or loaded.uses_segments
+    if head == "mlm":
+        return heads.has(loaded, "mlm")  # present and trained: random weights would grade nonsense
+    return heads.has(loaded, "nsp") and loaded.uses_segments
 
 
 def model_answer(loaded: LoadedModel, question: Question) -> ModelAnswer:
