@@ -62,3 +62,41 @@ def test_wrong_answer_says_the_models(web, app_url):
     graded = web.locator("[data-testid='stAlertContentSuccess'], [data-testid='stAlertContentError']")
     graded.first.wait_for(timeout=30_000)
     assert "[CLS]" in graded.first.inner_text() or "table" in graded.first.inner_text()
+
+
+def test_first_visit_tour_is_remembered_by_the_browser(browser, app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/inside_bert")
+        wait_idle(page)
+        tour = page.locator("#bx-tour")
+        tour.wait_for(timeout=30_000)
+        assert "Model and language" in tour.inner_text()
+        tour.locator("button", has_text="Next").click()
+        assert "Your text" in tour.inner_text()
+        tour.locator("button", has_text="Skip the tour").click()
+        assert page.locator("#bx-tour").count() == 0
+        assert page.evaluate("localStorage.getItem('bertexplore.tour.v1')") == "done"
+        page.reload()
+        wait_idle(page)
+        page.wait_for_timeout(1500)
+        assert page.locator("#bx-tour").count() == 0  # remembered in this browser, nothing on the server
+    finally:
+        context.close()
+
+
+def test_a_malformed_lesson_file_names_its_line(web, app_url, tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("id: broken\ntitle: {en: B, zh: 坏}\nsteps:\n  - page: atention\n    title: {en: a, zh: 一}\n"
+                   "    text: {en: a, zh: 一}\n")
+    web.add_init_script("try { localStorage.setItem('bertexplore.tour.v1', 'done') } catch (e) {}")
+    web.goto(f"{app_url}/lesson")
+    wait_idle(web)
+    web.locator("[data-testid=stSidebar] [data-testid=stExpander] summary").filter(has_text="Lesson builder").click()
+    web.locator("[data-testid=stSidebar] input[type=file]").set_input_files(str(bad))
+    wait_idle(web)
+    error = web.locator("[data-testid=stSidebar] [data-testid='stAlertContentError']")
+    error.wait_for(timeout=30_000)
+    assert "broken.yaml, line 4: step 1.page: unknown page 'atention'" in error.inner_text()
+    no_exception_shown(web)
