@@ -66,6 +66,8 @@ with text_col:
                   icon=":material/close_fullscreen:", on_click=lambda: st.query_params.pop("present", None))
 with view_col:
     url = show_frame(step, present)
-    st.caption(_("The step opens its page here, as a shared link would: [open it in its own tab]({url}). This "
-                 "step's own link: `?{lesson}={id}&{step}={i}`.").format(
-                   url=own_tab(url), lesson=LESSON_PARAM, id=lesson.id, step=STEP_PARAM, i=index + 1))
+    c1, c2 = st.columns([3, 2], vertical_alignment="center")
+    c1.caption(_("The step opens its page here, as a shared link would. This step's own link: "
+                 "`?{lesson}={id}&{step}={i}`.").format(lesson=LESSON_PARAM, id=lesson.id, step=STEP_PARAM,
+                                                        i=index + 1))
+    c2.link_button(_("Open this view in its own tab"), own_tab(url), icon=":material/open_in_new:")

@@ -213,11 +213,18 @@ def question_prompt(question: Question) -> str:
     """The default question text of a kind, with its parameters (a lesson may give its own prompt)."""
     p = question.params
     return {
-        "wordpieces": _("How many WordPiece tokens does this model's tokenizer make of the word **{word}**?"),
-        "attention_top": _("In layer {layer}, head {head}, which token does **{token}** attend to most in "
-                           "“{text}”?"),
-        "mask_fill": _("Which word fills the blank: “{text}”?"),
+        "wordpieces": _("How many WordPiece tokens does this model's tokenizer make of the word {word}?"),
+        "attention_top": _("In layer {layer}, head {head}, which token does {token} attend to most in {text}?"),
+        "mask_fill": _("Which word fills the blank: {text}?"),
         "lens_layer": _("Reading each layer through the masked-LM head (logit lens), which layer first predicts "
-                        "the model's final answer for “{text}”? (0 = the embeddings)"),
-        "nsp": _("Will the model say that B follows A? A: “{a}” B: “{b}”"),
-    }[question.kind].format(**p)
+                        "the model's final answer for {text}? (0 = the embeddings)"),
+        "nsp": _("Will the model say that B follows A? A: {a} B: {b}"),
+    }[question.kind].format(**{k: _code(v) if isinstance(v, str) else v for k, v in p.items()})
+
+
+def _code(value: object) -> str:
+    """A parameter shown in the prompt (the lesson's data: a word, a sentence) as inline code: read literally,
+    never as Markdown, and kept apart from the translated words around it."""
+    text = " ".join(str(value).splitlines())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
