@@ -102,8 +102,10 @@ def test_each_steps_page_opens_in_its_state(target):
 
 
 def test_a_shared_step_link_and_presenter_mode():
-    at = open_page(PAGE, query={"lesson": "attention", "step": "3", "present": "1"})
+    at = open_page(PAGE, query={"lesson": "attention", "step": "3"})
+    at.button(key="lesson_present").click().run()
     assert_no_exception(at)
+    assert at.query_params["present"] == "1" and at.query_params["step"] == "3"
     assert "Step 3 of 5" in _text(at)
     assert not [w for w in at.selectbox if w.key == "lesson_pick"]  # one step per screen: no picker
     path, query = _frame(at)
@@ -112,6 +114,8 @@ def test_a_shared_step_link_and_presenter_mode():
     assert any("stSidebar" in s and "font-size: 18px !important" in s for s in styles)
     at.button(key="lesson_prev").click().run()
     assert at.query_params["step"] == "2"
+    at.button(key="lesson_unpresent").click().run()
+    assert "present" not in at.query_params and [w for w in at.selectbox if w.key == "lesson_pick"]
 
 
 def test_answers_are_graded_and_downloaded(tiny_dir):
