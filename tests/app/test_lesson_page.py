@@ -91,10 +91,11 @@ def test_every_question_is_answerable_with_a_model_that_has_the_head(lesson, tin
 @pytest.mark.parametrize("target", sorted({(s.page, tuple(sorted((k, str(v).lower() if isinstance(v, bool) else str(v))
                                                                    for k, v in s.state.items())))
                                            for lesson in LESSONS for s in lesson.steps}), ids=str)
-def test_each_steps_page_opens_in_its_state(target):
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_each_steps_page_opens_in_its_state(target, lang):
     """What the frame loads: the step's page with the step's URL state, run as a shared link runs it."""
     page, state = target
-    at = open_page(page_file(page), query=dict(state))
+    at = open_page(page_file(page), query=dict(state), lang=lang)
     assert_no_exception(at)
     for key, value in state:
         widget = at.session_state[key] if key in at.session_state else None
