@@ -11,8 +11,8 @@ FIGURE_MIN_PX = 18  # plotly text in presenter mode; titles a little larger
 PRESENT_CSS = f"""
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
-[data-testid="stSidebarNav"] {{ display: none !important; }}
-[data-testid="stMainBlockContainer"] {{ padding-top: 3.5rem; max-width: 100%; }}
+[data-testid="stSidebarNav"], [data-testid="stHeader"] {{ display: none !important; }}
+[data-testid="stMainBlockContainer"] {{ padding-top: 1.5rem; max-width: 100%; }}
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] li {{ font-size: 1.55rem; line-height: 1.5; }}
 [data-testid="stMain"] h1 {{ font-size: 2.8rem; }}
