@@ -69,14 +69,14 @@ def page_work(loaded, trace, inputs, layer: int = 5, head: int = 3, token: int =
     if p + "attn.head_out" in trace:
         anatomy.recompute_layer(trace, loaded, layer)
     lap("hand recomputations (steps 1-6)")
-    alone = [trace["embed.out"]] + [trace[f"blocks.{l}.resid_post"] for l in range(trace.num_layers)]
+    alone = [trace["embed.out"]] + [trace[f"blocks.{l}.normalized_resid_post"] for l in range(trace.num_layers)]
     padding_experiment(loaded, trace.inputs, alone)
     lap("padding experiment: a batch of 2 rows")
     causal_what_if(trace[p + "attn.scores"][head], trace[p + "attn.pattern"][head])
     residual_flow_from_trace(trace, trace.num_layers)
-    ffn_step(trace[p + "resid_mid"], lw.ffn_in_w, lw.ffn_in_b, lw.ffn_out_w, lw.ffn_out_b, lw.activation, token,
+    ffn_step(trace[p + "normalized_resid_mid"], lw.ffn_in_w, lw.ffn_in_b, lw.ffn_out_w, lw.ffn_out_b, lw.activation, token,
              model_pre=trace[p + "mlp.pre"], model_post=trace[p + "mlp.post"], model_out=trace[p + "mlp.out"])
-    last = trace[f"blocks.{trace.num_layers - 1}.resid_post"]
+    last = trace[f"blocks.{trace.num_layers - 1}.normalized_resid_post"]
     mlm_head_step(loaded, last, trace.mask_positions, trace["mlm.log_probs"] if "mlm.log_probs" in trace else None)
     pooled = pooler_step(loaded, last, trace["pooler.out"])
     task_head_step(loaded, last, pooled.pooled, {"nsp.logits": trace["nsp.logits"]})

@@ -38,7 +38,7 @@ def _mlm_ready(w: Walk) -> bool:
 
 
 def _last_hidden(w: Walk) -> np.ndarray | None:
-    name = f"blocks.{w.trace.num_layers - 1}.resid_post"
+    name = f"blocks.{w.trace.num_layers - 1}.normalized_resid_post"
     return w.trace[name] if name in w.trace else None
 
 

@@ -210,7 +210,7 @@ def step_attention(w: Walk) -> None:
     recorded_scores = trace[p + "attn.scores"] if p + "attn.scores" in trace else None
     hs = head_step(q, k, v, L, H, t, model_scores=recorded_scores, model_pattern=trace[p + "attn.pattern"],
                    model_z=trace[p + "attn.z"])
-    x = trace["embed.out"] if L == 0 else trace[f"blocks.{L - 1}.resid_post"]
+    x = trace["embed.out"] if L == 0 else trace[f"blocks.{L - 1}.normalized_resid_post"]
     d = lw.d_head
     cols = slice(H * d, (H + 1) * d)
     proj = [proof(_("x·W_Q + b_Q = the model's q"), x[t] @ lw.q_w[:, cols] + lw.q_b[cols], q[H, t]),
@@ -271,7 +271,7 @@ def step_mask(w: Walk) -> None:
         st.info(_("The text fills the model's whole window: there is no room for padding. Shorten it to run "
                   "this experiment."))
     else:
-        alone = [trace["embed.out"]] + [trace[f"blocks.{l}.resid_post"] for l in range(trace.num_layers)] \
+        alone = [trace["embed.out"]] + [trace[f"blocks.{l}.normalized_resid_post"] for l in range(trace.num_layers)] \
             if "embed.out" in trace else []
         exp = w.memo("padding", (), lambda: padding_experiment(loaded, trace.inputs, alone))
         c = st.columns(3)
@@ -326,11 +326,11 @@ def step_mask(w: Walk) -> None:
 # ---------------------------------------------------------------- step 5
 def step_layer(w: Walk) -> None:
     loaded, trace, L, t = w.loaded, w.trace, w.layer, w.token
-    if family_note(loaded) or f"blocks.{L}.resid_mid" not in trace:
+    if family_note(loaded) or f"blocks.{L}.normalized_resid_mid" not in trace:
         return
     lw = layer_weights(loaded, L)
     p = f"blocks.{L}."
-    x = trace["embed.out"] if L == 0 else trace[f"blocks.{L - 1}.resid_post"]
+    x = trace["embed.out"] if L == 0 else trace[f"blocks.{L - 1}.normalized_resid_post"]
     explain(_("Each layer has two sub-layers, and around each one the same two moves: **add** its output back to "
               "its input (the residual connection: the layer only has to learn a change), then **LayerNorm**. "
               "Between them sits the feed-forward network (FFN): the same two linear layers for every token, "
@@ -347,12 +347,12 @@ def step_layer(w: Walk) -> None:
                               (_("after add + LayerNorm 1"), flow.norm_mid[:, t]), (_("FFN output"), flow.norm_ffn[:, t]),
                               (_("after add + LayerNorm 2"), flow.norm_out[:, t])], _("norm")), "norms")
     attn = sublayer_step(_("attention"), x[t], trace[p + "attn.out"][t], lw.ln1_w, lw.ln1_b, lw.ln1_eps,
-                         model_out=trace[p + "resid_mid"][t])
-    ffn = ffn_step(trace[p + "resid_mid"], lw.ffn_in_w, lw.ffn_in_b, lw.ffn_out_w, lw.ffn_out_b, lw.activation, t,
+                         model_out=trace[p + "normalized_resid_mid"][t])
+    ffn = ffn_step(trace[p + "normalized_resid_mid"], lw.ffn_in_w, lw.ffn_in_b, lw.ffn_out_w, lw.ffn_out_b, lw.activation, t,
                    model_pre=trace[p + "mlp.pre"] if p + "mlp.pre" in trace else None,
                    model_post=trace[p + "mlp.post"] if p + "mlp.post" in trace else None, model_out=trace[p + "mlp.out"])
-    out = sublayer_step(_("FFN"), trace[p + "resid_mid"][t], trace[p + "mlp.out"][t], lw.ln2_w, lw.ln2_b, lw.ln2_eps,
-                        model_out=trace[p + "resid_post"][t])
+    out = sublayer_step(_("FFN"), trace[p + "normalized_resid_mid"][t], trace[p + "mlp.out"][t], lw.ln2_w, lw.ln2_b, lw.ln2_eps,
+                        model_out=trace[p + "normalized_resid_post"][t])
     st.dataframe(pd.DataFrame({
         _("sub-layer"): [_("attention"), _("FFN")],
         _("|x|"): [np.linalg.norm(attn.x), np.linalg.norm(out.x)],

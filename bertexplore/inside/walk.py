@@ -13,10 +13,12 @@ MAX_TOKENS = 256  # the walk reads this many tokens at most (step 8 shows how lo
 TRACE_BUDGET = 160 * 2**20  # a session memo keeps at most ~400 MB: the walk's trace must leave room for the rest
 ESSENTIAL = ("embed.word", "embed.position", "embed.segment", "embed.sum", "embed.out",
              "blocks.*.attn.q", "blocks.*.attn.k", "blocks.*.attn.v", "blocks.*.attn.pattern", "blocks.*.attn.z",
-             "blocks.*.attn.out", "blocks.*.resid_mid", "blocks.*.mlp.out", "blocks.*.resid_post")
+             "blocks.*.attn.out", "blocks.*.normalized_resid_mid", "blocks.*.mlp.out",
+             "blocks.*.normalized_resid_post")
 # Recorded while they fit the budget, in this order; without them the steps recompute them by hand from the
 # recorded values and the weights (and prove the chain against what was recorded).
-OPTIONAL = ("blocks.*.attn.scores", "blocks.*.mlp.post", "blocks.*.mlp.pre", "blocks.*.attn.head_out")
+OPTIONAL = ("blocks.*.attn.scores", "blocks.*.mlp.post", "blocks.*.mlp.pre", "blocks.*.attn.head_out",
+            "blocks.*.resid_mid", "blocks.*.resid_post")
 STEP_NAMES = ESSENTIAL + OPTIONAL
 
 

@@ -19,7 +19,7 @@ def test_real_trace_is_sane(minilm):
     # Real weights: the mean-pooled last hidden state reproduces sentence-transformers' known behaviour,
     # similar sentences are closer than unrelated ones.
     def embed(text):
-        h = run_trace(minilm, text, names=["blocks.5.resid_post"])["blocks.5.resid_post"]
+        h = run_trace(minilm, text, names=["blocks.5.normalized_resid_post"])["blocks.5.normalized_resid_post"]
         v = h.mean(0)
         return v / np.linalg.norm(v)
     a, b, c = embed("A man is playing a guitar."), embed("Someone plays the guitar."), embed("The stock market fell.")

@@ -90,5 +90,5 @@ def test_trace_names_keep_the_essentials_and_drop_optional_steps_over_budget(tin
     trace = trace_tokens(loaded, inputs, names=list(walk.STEP_NAMES))
     for name in walk.STEP_NAMES:
         if name.startswith("blocks."):
-            recorded = sum(trace[n].nbytes for n in trace.names if n.endswith(name.split(".", 2)[-1]))
+            recorded = sum(trace[n].nbytes for n in trace.names if n.split(".", 2)[-1] == name.split(".", 2)[-1])
             assert recorded == walk._bytes(name, loaded, len(inputs)), name
