@@ -36,11 +36,14 @@ class SublayerStep:
 
 
 def sublayer_step(name: str, x: np.ndarray, update: np.ndarray, ln_w: np.ndarray, ln_b: np.ndarray, ln_eps: float,
-                  model_out: np.ndarray | None = None) -> SublayerStep:
+                  model_out: np.ndarray | None = None, model_added: np.ndarray | None = None) -> SublayerStep:
+    """`model_added`: the sum the model fed its LayerNorm (the trace's resid_mid / resid_post), where recorded."""
     added = np.asarray(x, np.float64) + np.asarray(update, np.float64)
     out, mean, var = layer_norm(added, ln_w, ln_b, ln_eps)
-    proofs = () if model_out is None else (proof(_("LayerNorm(x + {what}) = the model's output").format(what=name), out,
-                                                  model_out),)
+    proofs = () if model_added is None else (proof(_("x + {what} = the sum the model normalised").format(what=name),
+                                                    added, model_added),)
+    proofs += () if model_out is None else (proof(_("LayerNorm(x + {what}) = the model's output").format(what=name),
+                                                   out, model_out),)
     f = lambda a: np.asarray(a, np.float32)  # noqa: E731
     return SublayerStep(name, f(x), f(update), f(added), float(mean), float(var), f(out), proofs)
 
