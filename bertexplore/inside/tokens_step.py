@@ -45,9 +45,10 @@ class TokenStep:
 
     @property
     def cjk_split_words(self) -> tuple[WordSplit, ...]:
-        """Split words made of CJK characters, one piece each: a fixed rule (BERT's basic tokenizer puts a space
-        around every CJK character before WordPiece runs), not the learned vocabulary."""
-        return tuple(w for w in self.split_words if all(is_cjk_piece(p) for p in w.pieces))
+        """Split words made of CJK characters (grouped into words by the app's segmenter): one piece per character
+        (or [UNK] where the vocabulary lacks it) by a fixed rule, BERT's basic tokenizer putting a space around
+        every CJK character before WordPiece runs, not by the learned vocabulary."""
+        return tuple(w for w in self.split_words if w.text and all(CJK.match(c) for c in w.text))
 
     @property
     def learned_split_words(self) -> tuple[WordSplit, ...]:
@@ -56,7 +57,7 @@ class TokenStep:
 
     @property
     def has_cjk(self) -> bool:
-        return any(is_cjk_piece(t) for t in self.tokens)
+        return any(is_cjk_piece(t) for t in self.tokens) or any(CJK.search(w.text) for w in self.words if not w.special)
 
     def rows(self) -> list[dict]:
         """One row per token: position, piece, id, segment, special."""

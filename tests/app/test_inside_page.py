@@ -197,3 +197,64 @@ def test_the_walk_reads_at_most_max_tokens(tiny_dir, monkeypatch):
     assert len(at.selectbox(key="inside_token").options) == 16
     _step(at, 8)
     assert any("210 tokens" in c.value for c in at.caption)  # the windows still cover the whole text
+
+
+def test_pretraining_sample_is_drawn_from_the_unmasked_text(tiny_dir):
+    """A token masked for step 6 must not stay masked in step 7's 15% sample (the model would be asked to restore
+    "[MASK]"): the sample's originals are the typed tokens."""
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-pretraining"), inside_text=TEXT, inside_step=6,
+                   inside_model_head="pretraining")
+    labels = at.multiselect(key="inside_masks").options
+    at.multiselect(key="inside_masks").set_value(list(labels[:6])).run()  # six tokens masked for step 6
+    assert_no_exception(at)
+    _step(at, 7)
+    for seed in range(4):
+        at.number_input(key="inside_seed").set_value(seed).run()
+        assert_no_exception(at)
+        sample = next(d.value for d in at.dataframe if "the model reads" in d.value.columns)
+        assert "[MASK]" not in set(sample["original"])
+        scored = next(d.value for d in at.dataframe if "p(original)" in d.value.columns)
+        assert "[MASK]" not in set(scored["original"])
+    assert any("unmasked here" in c.value for c in at.caption)
+
+
+def test_not_next_pairs_take_b_from_another_text(tiny_dir):
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-pretraining"), inside_text="the cat sat on the mat . the dog sat .",
+                   inside_step=7, inside_model_head="pretraining")
+    assert_no_exception(at)
+    pairs = next(d.value for d in at.dataframe if "sentence B" in d.value.columns)
+    mine = {"the cat sat on the mat .", "the dog sat ."}
+    assert list(pairs["label"]) == ["IsNext", "NotNext"]
+    assert pairs["sentence B"].iloc[0] == "the dog sat ." and pairs["sentence B"].iloc[1] not in mine
+    assert pairs["sentence A"].iloc[1] == "the cat sat on the mat ."
+    assert any("taken from another text" in c.value for c in at.caption)
+    assert not any("random one" in m.value for m in at.markdown)
+    one = open_page(PAGE, model=str(tiny_dir / "tiny-pretraining"), inside_text="the cat sat on the mat", inside_step=7,
+                    inside_model_head="pretraining")
+    pairs = next(d.value for d in one.dataframe if "sentence B" in d.value.columns)
+    assert list(pairs["label"]) == ["IsNext", "NotNext"] and pairs["sentence B"].iloc[1] == "the cat sat on the mat"
+    assert any("one sentence" in c.value for c in one.caption)
+
+
+def test_output_heads_say_next_sentence_needs_a_pair(tiny_dir):
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-pretraining"), inside_text="the cat sat on the mat", inside_step=6,
+                   inside_model_head="pretraining")
+    assert_no_exception(at)
+    assert any("needs a pair" in i.value for i in at.info)
+    paired = open_page(PAGE, model=str(tiny_dir / "tiny-pretraining"), inside_text="the cat sat on the mat",
+                       inside_pair="the dog sat", inside_step=6, inside_model_head="pretraining")
+    assert_no_exception(paired)
+    assert not any("needs a pair" in i.value for i in paired.info)
+    assert any("IsNext" in str(c.proto.spec) for c in paired.get("plotly_chart"))
+
+
+@pytest.mark.parametrize("lang,rule", [("en", "fixed rule"), ("zh", "固定规则")])
+def test_cjk_characters_are_split_by_a_fixed_rule_not_learned(lang, rule):
+    at = open_page(PAGE, inside_text="人工智能改变了世界。", lang=lang)
+    assert_no_exception(at)
+    notes = [i.value for i in at.info if rule in i.value]
+    assert len(notes) == 1
+    learned = [m.value for m in at.markdown if "learned from data" in m.value or "从数据中学" in m.value]
+    assert not learned  # every split here is the fixed CJK rule: nothing claims it was learned
+    english = open_page(PAGE, inside_text="The keys to the cabinet are unbelievable.", lang=lang)
+    assert not any(rule in i.value for i in english.info)
