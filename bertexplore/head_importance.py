@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .ablation import ablated, head_mask, one_head_off_masks
+from . import heads
 from .errors import UnsupportedModel
 from .i18n import _
 from .loading import LoadedModel
@@ -65,7 +66,7 @@ def _check(loaded: LoadedModel) -> None:
 
 
 def _uses_mlm(loaded: LoadedModel) -> bool:
-    return loaded.head == "mlm" and loaded.has_head
+    return heads.has(loaded, "mlm")
 
 
 def _names(loaded: LoadedModel) -> tuple[str, ...]:

@@ -6,7 +6,6 @@ import streamlit as st
 
 from bertexplore.inside.forward import model_key
 from bertexplore.inside.walk import MAX_TOKENS, auto_head, trace_names
-from bertexplore.tokens import tokenize
 from bertexplore.trace import apply_masks, trace_tokens
 from ui.entry import inside_app
 from ui.feedback import guard, show_notices, show_unknown
@@ -75,13 +74,11 @@ pair = st.text_input(_("Second sentence (B, optional)"), "", key="inside_pair", 
 
 inputs = None
 with guard():
-    with loaded.lock:
-        inputs = tokenize(loaded.tokenizer, text, pair.strip() or None, max_length=loaded.max_length)
+    inputs = loaded.tokenize(text, pair.strip() or None)
     show_notices(inputs.notices)
     show_unknown(inputs)
     if len(inputs) > MAX_TOKENS:
-        with loaded.lock:
-            inputs = tokenize(loaded.tokenizer, text, pair.strip() or None, max_length=MAX_TOKENS)
+        inputs = loaded.tokenize(text, pair.strip() or None, max_length=MAX_TOKENS)
         st.info(_("This walk reads the first {n} tokens (every step of every layer is kept for them); step 8 shows "
                   "how a longer text is cut into windows.").format(n=MAX_TOKENS), icon="✂️")
 if inputs is None:

@@ -144,14 +144,12 @@ def step_pretraining(w: Walk, seed: int) -> None:
     except BertExploreError as err:
         show_error(err)
         return
-    with loaded.lock:
-        conv = tok.convert_ids_to_tokens
-        table = pd.DataFrame({
-            _("position"): list(sample.positions),
-            _("original"): [conv(int(sample.original_ids[p])) for p in sample.positions],
-            _("the model reads"): [conv(int(sample.input_ids[p])) for p in sample.positions],
-            _("rule"): [{"mask": _("[MASK] (80%)"), "random": _("random token (10%)"), "keep": _("unchanged (10%)")}[k]
-                        for k in sample.kinds]})
+    table = pd.DataFrame({
+        _("position"): list(sample.positions),
+        _("original"): loaded.tokens_of([sample.original_ids[p] for p in sample.positions]),
+        _("the model reads"): loaded.tokens_of([sample.input_ids[p] for p in sample.positions]),
+        _("rule"): [{"mask": _("[MASK] (80%)"), "random": _("random token (10%)"), "keep": _("unchanged (10%)")}[k]
+                    for k in sample.kinds]})
     st.caption(_("{chosen} of {eligible} ordinary tokens chosen (seed {seed}).").format(
         chosen=len(sample.positions), eligible=sample.eligible, seed=seed))
     st.dataframe(table, hide_index=True, width="stretch")

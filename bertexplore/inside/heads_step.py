@@ -86,11 +86,10 @@ def mlm_head_step(loaded: LoadedModel, last_hidden: np.ndarray, positions: tuple
         if model_log_probs is not None:
             proofs.append(proof(_("log-softmax(LN(act(h·W+b))·Eᵀ + b) = the model's log-probabilities"), log_probs,
                                 model_log_probs))
-        with loaded.lock:
-            for i, pos in enumerate(positions):
-                top = np.argsort(-log_probs[i])[:k]
-                preds.append(MaskPrediction(int(pos), tuple(loaded.tokenizer.convert_ids_to_tokens([int(t) for t in top])),
-                                            tuple(float(np.exp(log_probs[i, t])) for t in top)))
+        for i, pos in enumerate(positions):
+            top = np.argsort(-log_probs[i])[:k]
+            preds.append(MaskPrediction(int(pos), tuple(loaded.tokens_of(top)),
+                                        tuple(float(np.exp(log_probs[i, t])) for t in top)))
     return MLMHeadStep(int(dense.weight.shape[1]), int(words.shape[0]), act, bool(tied), tuple(preds), tuple(proofs))
 
 

@@ -107,14 +107,14 @@ def _cos_change(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (1.0 - cos).astype(np.float32)
 
 
-def residual_flow(resid_in: list[np.ndarray], attn_out: list[np.ndarray], resid_mid: list[np.ndarray],
-                  ffn_out: list[np.ndarray], resid_post: list[np.ndarray]) -> ResidualFlow:
+def residual_flow(resid_in: list[np.ndarray], attn_out: list[np.ndarray], normalized_mid: list[np.ndarray],
+                  ffn_out: list[np.ndarray], normalized_post: list[np.ndarray]) -> ResidualFlow:
     """Lists over layers of [T, D] arrays (the trace's blocks.l.* and embed.out for the first input)."""
     n = lambda xs: np.stack([np.linalg.norm(np.asarray(x, np.float64), axis=-1) for x in xs]).astype(np.float32)  # noqa: E731
     return ResidualFlow(
-        n(resid_in), n(attn_out), n(resid_mid), n(ffn_out), n(resid_post),
-        np.stack([_cos_change(a, b) for a, b in zip(resid_in, resid_mid)]),
-        np.stack([_cos_change(a, b) for a, b in zip(resid_mid, resid_post)]),
+        n(resid_in), n(attn_out), n(normalized_mid), n(ffn_out), n(normalized_post),
+        np.stack([_cos_change(a, b) for a, b in zip(resid_in, normalized_mid)]),
+        np.stack([_cos_change(a, b) for a, b in zip(normalized_mid, normalized_post)]),
     )
 
 

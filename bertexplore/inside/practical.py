@@ -45,11 +45,10 @@ def long_text_windows(loaded: LoadedModel, text: str, max_length: int, stride: i
     if not 0 <= stride < max_length - specials:
         raise InputError(_("The overlap must be smaller than the window's room for text ({room} tokens).").format(
             room=max_length - specials))
-    with loaded.lock:
-        tok = loaded.tokenizer
-        total = len(tok(text, add_special_tokens=False)["input_ids"])
-        enc = tok(text, truncation=True, max_length=max_length, stride=stride, return_overflowing_tokens=True,
-                  return_offsets_mapping=True, return_special_tokens_mask=True)
+    total, enc = loaded.with_tokenizer(lambda tok: (
+        len(tok(text, add_special_tokens=False)["input_ids"]),
+        tok(text, truncation=True, max_length=max_length, stride=stride, return_overflowing_tokens=True,
+            return_offsets_mapping=True, return_special_tokens_mask=True)))
     windows, first = [], 0
     for i, (offsets, special) in enumerate(zip(enc["offset_mapping"], enc["special_tokens_mask"])):
         content = [o for o, s in zip(offsets, special) if not s]

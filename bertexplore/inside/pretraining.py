@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import heads
 from ..errors import InputError, UnsupportedModel
 from ..i18n import _
 from ..loading import LoadedModel
@@ -78,12 +79,12 @@ class SampleLoss:
 
 
 def has_mlm_head(loaded: LoadedModel) -> bool:
-    return loaded.head in ("mlm", "pretraining") and not any("predictions" in k or "lm_head" in k or "vocab_" in k
-                                                              for k in getattr(loaded, "missing_keys", ()))
+    return heads.has(loaded, "mlm")
 
 
 def has_nsp_head(loaded: LoadedModel) -> bool:
-    return loaded.head == "pretraining" and loaded.has_head and \
+    """BERT's next-sentence head, trained (ALBERT's pre-training head predicts sentence ORDER: not this task)."""
+    return loaded.head == "pretraining" and heads.has(loaded, "nsp") and \
         getattr(getattr(loaded.model, "cls", None), "seq_relationship", None) is not None
 
 
@@ -102,9 +103,8 @@ def pretraining_forward(loaded: LoadedModel, inputs: Tokenized, sample: MaskingS
         raise UnsupportedModel(_("This model has no masked-LM head, so it cannot score the sample."))
     has_nsp = has_nsp_head(loaded)
     nsp = has_nsp and bool(pairs)
-    with loaded.lock:
-        enc = loaded.tokenizer([p.a for p in pairs], [p.b for p in pairs], truncation=True,
-                               max_length=loaded.max_length) if nsp else None
+    enc = loaded.with_tokenizer(lambda tok: tok([p.a for p in pairs], [p.b for p in pairs], truncation=True,
+                                                max_length=loaded.max_length)) if nsp else None
     rows = [[int(i) for i in sample.input_ids]] + (list(enc["input_ids"]) if nsp else [])
     segs = [list(inputs.segment_ids)] + (list(enc.get("token_type_ids") or [[0] * len(r) for r in enc["input_ids"]])
                                          if nsp else [])
@@ -141,19 +141,16 @@ def pretraining_forward(loaded: LoadedModel, inputs: Tokenized, sample: MaskingS
                         mlm_loss + nsp_loss, model_loss),)
         if nsp:
             lengths = [len(r) for r in enc["input_ids"]]
-            with loaded.lock:
-                toks = [loaded.tokenizer.convert_ids_to_tokens(r) for r in enc["input_ids"]]
+            toks = [loaded.tokens_of(r) for r in enc["input_ids"]]
             judged = [replace(p, tokens=tuple(toks[i]), segments=tuple(int(x) for x in segs[i + 1][:lengths[i]]),
                               p_is_next=float(probs[i + 1, 0])) for i, p in enumerate(pairs)]
     else:
         proofs = (proof(_("mean of −log p(original) = the model's own loss (forward with labels)"), mlm_loss, model_loss),)
-    with loaded.lock:
-        conv = loaded.tokenizer.convert_ids_to_tokens
-        per = tuple(
-            (pos, conv(int(sample.original_ids[pos])), conv(int(sample.input_ids[pos])),
-             conv(int(np.argmax(log_probs[i]))), float(np.exp(-losses[i])), float(losses[i]))
-            for i, pos in enumerate(chosen)
-        )
+    originals = loaded.tokens_of([int(sample.original_ids[pos]) for pos in chosen])
+    read = loaded.tokens_of([int(sample.input_ids[pos]) for pos in chosen])
+    top = loaded.tokens_of([int(np.argmax(log_probs[i])) for i in range(len(chosen))])
+    per = tuple((pos, originals[i], read[i], top[i], float(np.exp(-losses[i])), float(losses[i]))
+                for i, pos in enumerate(chosen))
     return SampleLoss(mlm_loss, per, proofs, model_loss, nsp_loss), judged
 
 
@@ -229,10 +226,9 @@ def nsp_verdicts(loaded: LoadedModel, pairs: list[NSPPair]) -> list[NSPPair]:
     """Tokenise every pair (segment ids 0 / 1); the model's verdicts come from pretraining_forward."""
     if not pairs:
         return []
-    with loaded.lock:
-        enc = loaded.tokenizer([p.a for p in pairs], [p.b for p in pairs], truncation=True,
-                               max_length=loaded.max_length)
-        tokens = [loaded.tokenizer.convert_ids_to_tokens(ids) for ids in enc["input_ids"]]
+    enc = loaded.with_tokenizer(lambda tok: tok([p.a for p in pairs], [p.b for p in pairs], truncation=True,
+                                                max_length=loaded.max_length))
+    tokens = [loaded.tokens_of(ids) for ids in enc["input_ids"]]
     segs = enc.get("token_type_ids")
     return [replace(p, tokens=tuple(tokens[i]), segments=tuple(segs[i]) if segs is not None else ())
             for i, p in enumerate(pairs)]
