@@ -126,38 +126,21 @@ def _head_direction(loaded: LoadedModel, hidden: np.ndarray, token: int, target:
             raise UnsupportedModel(_("This family's task head is laid out differently from BERT's."))
         w, b = _np(linear.weight)[target], float(_np(linear.bias)[target]) if linear.bias is not None else 0.0
         return w, b, float(h[token] @ w + b), True
-    # Non-linear heads: the gradient of the logit at the model's real final hidden state (first-order).
-    x = torch.tensor(h[token], dtype=torch.float64, requires_grad=True)
-    with torch.enable_grad():
-        if head in ("mlm", "pretraining"):
-            from .inside.heads_step import _MLM_PATHS, _get
-            from transformers.activations import ACT2FN
+    # Non-linear heads: the gradient of the logit at the model's real final hidden state (first-order), from the
+    # model's own head module run through its door with gradients on (bertexplore.heads says what each takes).
+    from . import heads
 
-            for dense_p, ln_p, dec_p, act_p in _MLM_PATHS:
-                dense, ln, dec = _get(model, dense_p), _get(model, ln_p), _get(model, dec_p)
-                if dense is not None and ln is not None and dec is not None:
-                    break
-            else:
-                raise UnsupportedModel(_("This model has no masked-LM head, so it cannot score the sample."))
-            act = act_p[1:] if act_p.startswith("=") else str(getattr(loaded.config, act_p, "gelu"))
-            t = lambda m: torch.tensor(_np(m))  # noqa: E731 - private float64 copies: the shared model is untouched
-            y = ACT2FN[act](x @ t(dense.weight).T + t(dense.bias))
-            y = torch.nn.functional.layer_norm(y, y.shape, t(ln.weight), t(ln.bias), ln.eps)
-            bias = dec.bias if dec.bias is not None else _get(model, "cls.predictions.bias")
-            constant = float(_np(bias)[target]) if bias is not None else 0.0
-            logit = y @ t(dec.weight)[target] + constant
-        elif head == "sequence-classification" and token == 0 and isinstance(getattr(model, "classifier", None),
-                                                                               torch.nn.Linear) \
-                and getattr(getattr(loaded.encoder, "pooler", None), "dense", None) is not None:
-            pool, cls = loaded.encoder.pooler.dense, model.classifier
-            t = lambda m: torch.tensor(_np(m))  # noqa: E731
-            constant = float(_np(cls.bias)[target])
-            logit = torch.tanh(x @ t(pool.weight).T + t(pool.bias)) @ t(cls.weight)[target] + constant
-        else:
-            raise UnsupportedModel(_("Direct logit attribution covers masked-LM heads, BERT's [CLS] classifier "
-                                     "(token 0), token classification and question answering."))
-        logit.backward()
-    return x.grad.numpy(), 0.0, float(logit.detach()), False
+    name = {"mlm": "mlm", "pretraining": "mlm", "sequence-classification": "cls"}.get(head)
+    if name is None or heads.find(loaded, name) is None:
+        raise UnsupportedModel(_("Direct logit attribution covers masked-LM heads, BERT's [CLS] classifier "
+                                 "(token 0), token classification and question answering."))
+    seq = torch.tensor(h[None], dtype=torch.float32, requires_grad=True)  # [1, T, D]
+    if name == "mlm":
+        logit = loaded.head_call("mlm", seq[:, token], grad=True)[0, target]
+    else:  # the classifier reads the sequence ([CLS] through the pooler, or its own dense layer)
+        logit = loaded.head_call("cls", seq, grad=True)[0, target]
+    logit.backward()
+    return seq.grad[0, token].double().cpu().numpy(), 0.0, float(logit.detach()), False
 
 
 def logit_attribution(trace: Trace, loaded: LoadedModel, parts: ResidualParts, token: int, target: int) -> LogitAttribution:
