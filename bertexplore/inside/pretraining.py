@@ -98,13 +98,16 @@ def pretraining_forward(loaded: LoadedModel, inputs: Tokenized, sample: MaskingS
     """ONE forward of the model with its own head and labels: row 0 is the masked sample (labels at the chosen
     tokens, -100 elsewhere), the other rows the next-sentence pairs (with the pre-training head: their labels,
     IsNext = 0, NotNext = 1; row 0's is -100, ignored). The loss transformers computes is compared with the
-    masked-LM cross-entropy plus the next-sentence cross-entropy computed by hand from the logits."""
+    masked-LM cross-entropy plus the next-sentence cross-entropy computed by hand from the logits.
+
+    Batched rows are padded to the longest: when the sample is much longer than the pairs (a long text), the pairs
+    would cost more padded than alone, so they get their own short encoder forward instead (see `share_forward`)."""
     if not has_mlm_head(loaded):
         raise UnsupportedModel(_("This model has no masked-LM head, so it cannot score the sample."))
     has_nsp = has_nsp_head(loaded)
-    nsp = has_nsp and bool(pairs)
     enc = loaded.with_tokenizer(lambda tok: tok([p.a for p in pairs], [p.b for p in pairs], truncation=True,
-                                                max_length=loaded.max_length)) if nsp else None
+                                                max_length=loaded.max_length)) if has_nsp and pairs else None
+    nsp = enc is not None and share_forward(len(sample.input_ids), [len(r) for r in enc["input_ids"]])
     rows = [[int(i) for i in sample.input_ids]] + (list(enc["input_ids"]) if nsp else [])
     segs = [list(inputs.segment_ids)] + (list(enc.get("token_type_ids") or [[0] * len(r) for r in enc["input_ids"]])
                                          if nsp else [])
@@ -133,6 +136,8 @@ def pretraining_forward(loaded: LoadedModel, inputs: Tokenized, sample: MaskingS
     mlm_loss = float(losses.mean())
     model_loss = float(out.loss)
     nsp_loss, judged = None, list(pairs)
+    if enc is not None and not nsp:  # the pairs alone: encoder + pooler once for all, then the model's NSP layer
+        judged = _pair_verdicts(loaded, pairs, enc)
     if has_nsp:
         probs = softmax(out.seq_relationship_logits.double().cpu().numpy())  # index 0 = IsNext, as BERT was trained
         scored = [i for i, g in enumerate(nsp_labels) if g != -100]
@@ -152,6 +157,27 @@ def pretraining_forward(loaded: LoadedModel, inputs: Tokenized, sample: MaskingS
     per = tuple((pos, originals[i], read[i], top[i], float(np.exp(-losses[i])), float(losses[i]))
                 for i, pos in enumerate(chosen))
     return SampleLoss(mlm_loss, per, proofs, model_loss, nsp_loss), judged
+
+
+def share_forward(sample_tokens: int, pair_tokens: list[int]) -> bool:
+    """Whether the pairs ride in the sample's forward: padded to one width they cost (1 + n) × width token-rows;
+    apart, sample + pairs (+ about half a forward of fixed cost for the second call, on a CPU)."""
+    width = max([sample_tokens] + pair_tokens)
+    return (1 + len(pair_tokens)) * width <= 1.5 * (sample_tokens + len(pair_tokens) * max(pair_tokens))
+
+
+def _pair_verdicts(loaded: LoadedModel, pairs: list[NSPPair], enc) -> list[NSPPair]:
+    """Each pair's P(IsNext): one padded encoder forward, then the model's own next-sentence layer (the door)."""
+    rows = list(enc["input_ids"])
+    segs = list(enc.get("token_type_ids") or [[0] * len(r) for r in rows])
+    batch = {"input_ids": _pad(rows, loaded.tokenizer.pad_token_id or 0),
+             "attention_mask": _pad([[1] * len(r) for r in rows], 0)}
+    if loaded.uses_segments:
+        batch["token_type_ids"] = _pad(segs, 0)
+    pooled = run_forward(loaded, batch, encoder_only=True).pooler_output
+    probs = softmax(loaded.head_call("nsp", pooled).double().cpu().numpy())
+    return [replace(p, tokens=tuple(loaded.tokens_of(rows[i])), segments=tuple(int(x) for x in segs[i]),
+                    p_is_next=float(probs[i, 0])) for i, p in enumerate(pairs)]
 
 
 def sample_loss(loaded: LoadedModel, inputs: Tokenized, sample: MaskingSample) -> SampleLoss:

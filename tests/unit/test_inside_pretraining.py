@@ -107,7 +107,7 @@ def test_one_forward_scores_the_sample_and_the_pairs_with_the_models_own_loss(ti
     from bertexplore.inside.pretraining import pretraining_forward
     from bertexplore.loading import forward_count
 
-    inputs = tokenize(tiny_pt.tokenizer, TEXT, max_length=64)
+    inputs = tokenize(tiny_pt.tokenizer, "the cat sat on the mat .", max_length=64)  # as short as the pairs
     s = _sample(tiny_pt, inputs, 5)
     pairs = nsp_pairs(split_sentences("The cat sat. The dog sat! John lives in London."), seed=1, others=OTHERS)
     before = forward_count()
@@ -137,3 +137,24 @@ def test_the_loss_proof_can_fail(tiny_pt):
     inputs = tokenize(tiny_pt.tokenizer, TEXT, max_length=64)
     result = sample_loss(tiny_pt, inputs, _sample(tiny_pt, inputs, 2))
     assert not proof("x", result.loss + result.nsp_loss + 1e-3, result.model_loss).ok
+
+
+def test_a_long_sample_leaves_the_short_pairs_their_own_forward(tiny_pt):
+    """Padded to the sample's width, four short pairs would cost four long rows: they run apart, same verdicts."""
+    from bertexplore.inside.pretraining import pretraining_forward, share_forward
+    from bertexplore.loading import forward_count
+
+    assert share_forward(20, [18, 22, 15, 20]) and not share_forward(60, [8, 9, 8, 10])
+    inputs = tokenize(tiny_pt.tokenizer, TEXT * 3, max_length=64)
+    s = _sample(tiny_pt, inputs, 4)
+    pairs = nsp_pairs(["The cat sat.", "The dog sat."], seed=2, others=OTHERS)
+    before = forward_count()
+    result, judged = pretraining_forward(tiny_pt, inputs, s, pairs)
+    assert forward_count() == before + 2
+    assert result.proofs[0].ok
+    for p in judged:
+        alone = tiny_pt.tokenizer(p.a, p.b, return_tensors="pt")
+        with torch.no_grad():
+            logits = tiny_pt.model(**alone).seq_relationship_logits[0]
+        assert abs(p.p_is_next - torch.softmax(logits, -1)[0].item()) < 1e-5
+        assert list(p.segments) == alone["token_type_ids"][0].tolist()
