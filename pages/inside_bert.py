@@ -33,13 +33,19 @@ def clamp(key: str, low: int, high: int) -> None:
         st.session_state[key] = int(min(max(low, value), high))
 
 
-def restore(key: str) -> None:
+def restore(key: str, allowed) -> None:
     """A pick kept while its widget is hidden (Streamlit drops a widget's state on a run that does not draw it):
     put it back before the widget is drawn again (the widget then gets no default: passing both makes Streamlit
     warn)."""
     shadow = "_kept_" + key
-    if key not in st.session_state and shadow in st.session_state:
-        st.session_state[key] = st.session_state[shadow]
+    if key not in st.session_state and shadow not in st.session_state and key in st.query_params:
+        value = st.query_params[key]  # a shared link opened on a step without this picker keeps the link's pick
+        value = int(value) if key != "inside_token" and value.isdigit() else value
+        if value in allowed:
+            st.session_state[shadow] = value
+    kept = st.session_state.get(shadow)
+    if key not in st.session_state and kept is not None and (isinstance(kept, int) or kept in allowed):
+        st.session_state[key] = kept  # numbers are clamped below; a token of another text is dropped
 
 
 def keep(key: str, value) -> None:
@@ -103,8 +109,9 @@ step = st.radio(_("Step"), list(STEPS), horizontal=True, key="inside_step", bind
                 captions=[_(STEPS[i]) for i in STEPS])
 L, H, T = trace.num_layers, trace.num_heads, len(trace.tokens)
 c1, c2, c3 = st.columns(3)
-for key in ("inside_layer", "inside_head", "inside_token"):
-    restore(key)
+for key, allowed in (("inside_layer", range(1, L + 1)), ("inside_head", range(1, H + 1)),
+                     ("inside_token", labels)):
+    restore(key, allowed)
 clamp("inside_layer", 1, L)
 clamp("inside_head", 1, H)
 layer = st.session_state.get("_kept_inside_layer", 1)

@@ -258,3 +258,12 @@ def test_cjk_characters_are_split_by_a_fixed_rule_not_learned(lang, rule):
     assert not learned  # every split here is the fixed CJK rule: nothing claims it was learned
     english = open_page(PAGE, inside_text="The keys to the cabinet are unbelievable.", lang=lang)
     assert not any(rule in i.value for i in english.info)
+
+
+def test_a_link_to_a_step_without_pickers_keeps_the_links_picks(tiny_dir):
+    at = _open_with_url(tiny_dir, {"inside_text": "john lives in london", "inside_step": "1", "inside_layer": "2",
+                                   "inside_head": "3", "inside_token": "2: lives"})
+    assert_no_exception(at)
+    _step(at, 3)
+    assert at.slider(key="inside_layer").value == 2 and at.slider(key="inside_head").value == 3
+    assert at.selectbox(key="inside_token").value == "2: lives"
