@@ -85,7 +85,7 @@ def page_work(loaded, trace, inputs, layer: int = 5, head: int = 3, token: int =
     lap("hand recomputations (steps 1-6)")
     sample = sample_masking(inputs, tok.mask_token_id, len(tok), set(tok.all_special_ids), seed=0)
     pretraining_forward(loaded, inputs, sample, nsp_pairs(split_sentences(inputs.text)[:NSP_SENTENCES], seed=0))
-    lap("masked-LM sample + next-sentence pairs: one forward with labels")
+    lap("masked-LM sample with labels (+ pairs: in its forward, or apart)")
     long_text_windows(loaded, inputs.text, 32, 8)
     softmax_vs_sigmoid(("IsNext", "NotNext"), trace["nsp.logits"], 0.5)
     lap("hand recomputations (steps 1-6)")
