@@ -41,7 +41,8 @@ def measure_reads_arrays() -> bool:
     """Whether "Show" asks for a measure beyond raw weights (norms, ALTI): those read the values and the residual
     stream, which the page's ONE trace then records (1.01x a default trace) instead of a second trace later."""
     chosen = st.session_state.get(MEASURE_KEY, st.query_params.get(MEASURE_KEY))
-    return chosen is not None and chosen not in ("weights", MEASURES["weights"], _(MEASURES["weights"]))
+    label = MEASURES["weights"]  # an old link may carry the label (English or translated) instead of the key
+    return chosen is not None and chosen not in ("weights", label, _(label))
 
 
 text, pair = text_inputs()
