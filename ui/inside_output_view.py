@@ -75,11 +75,17 @@ def step_heads(w: Walk) -> None:
         elif not positions:
             st.info(_("Type [MASK] in the text, or pick tokens to mask above the steps, to see the head predict them."))
         else:
-            explain(_("The vector at each [MASK] goes through a dense layer, {act} and LayerNorm, then is multiplied "
-                      "by the word-embedding table itself ({V:,} × {D}){tied}, and softmax gives a probability to "
-                      "every vocabulary entry.").format(act=plain(mlm.activation), V=mlm.vocab, D=mlm.hidden,
-                                                         tied=_(": the decoder is TIED to the input embeddings, the same "
-                                                                "tensor") if mlm.tied else ""))
+            if mlm.tied:
+                explain(_("The vector at each [MASK] goes through a dense layer, {act} and LayerNorm, then is "
+                          "multiplied by the word-embedding table itself ({V:,} × {D}){tied}, and softmax gives a "
+                          "probability to every vocabulary entry.").format(
+                    act=plain(mlm.activation), V=mlm.vocab, D=mlm.hidden,
+                    tied=_(": the decoder is TIED to the input embeddings, the same tensor")))
+            else:
+                explain(_("The vector at each [MASK] goes through a dense layer, {act} and LayerNorm, then is "
+                          "multiplied by the decoder's own matrix ({V:,} × {D}; this model's decoder is NOT tied to "
+                          "the word embeddings), and softmax gives a probability to every vocabulary entry.").format(
+                    act=plain(mlm.activation), V=mlm.vocab, D=mlm.hidden))
             for pred in mlm.predictions:
                 show_chart(F.bar_chart(f"mask_{pred.position}", _("Top predictions at {label}").format(
                     label=token_label(trace, pred.position)), pred.tokens, pred.probs, _("probability")),
