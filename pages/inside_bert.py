@@ -2,6 +2,8 @@
 
 One forward per (model, text, pair, masks) records every step; moving a slider never re-runs the model.
 """
+from collections.abc import Container
+
 import streamlit as st
 
 from bertexplore.inside.forward import model_key
@@ -33,7 +35,7 @@ def clamp(key: str, low: int, high: int) -> None:
         st.session_state[key] = int(min(max(low, value), high))
 
 
-def restore(key: str, allowed) -> None:
+def restore(key: str, allowed: Container) -> None:
     """A pick kept while its widget is hidden (Streamlit drops a widget's state on a run that does not draw it):
     put it back before the widget is drawn again (the widget then gets no default: passing both makes Streamlit
     warn)."""
@@ -48,7 +50,7 @@ def restore(key: str, allowed) -> None:
         st.session_state[key] = kept  # numbers are clamped below; a token of another text is dropped
 
 
-def keep(key: str, value) -> None:
+def keep(key: str, value: object) -> None:
     st.session_state["_kept_" + key] = value
 
 
