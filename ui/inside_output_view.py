@@ -171,7 +171,7 @@ def step_pretraining(w: Walk, seed: int) -> None:
         with guard():
             # ONE forward for the sample and the pairs, with labels: the loss below is the model's own.
             result, judged = w.step_result("pretraining", (seed,), lambda: pretraining_forward(
-                loaded, inputs, sample, pairs if has_nsp_head(loaded) else []))
+                loaded, inputs, sample, pairs if has_nsp_head(loaded) else []), unmasked=True)
             if not has_nsp_head(loaded):
                 judged = nsp_verdicts(loaded, pairs)
     if result is not None:

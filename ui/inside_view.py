@@ -52,9 +52,11 @@ class Walk:
     def plain_inputs(self) -> Tokenized:
         return self.unmasked if self.unmasked is not None else self.trace.inputs
 
-    def step_result(self, kind: str, extra: tuple, compute: Callable[[], Any]) -> Any:
-        """A step's result for this model and text, computed once per session (extra forwards, proofs)."""
-        return memo("inside_" + kind, self.key + extra, compute, keep=4)
+    def step_result(self, kind: str, extra: tuple, compute: Callable[[], Any], unmasked: bool = False) -> Any:
+        """A step's result for this model and text, computed once per session (extra forwards, proofs);
+        `unmasked`: the result reads the text as typed, so step 6's masks do not make it run again."""
+        key = model_key(self.loaded) + self.text_key[:2] + ("unmasked",) if unmasked else self.key
+        return memo("inside_" + kind, key + extra, compute, keep=4)
 
 
 def explain(text: str) -> None:
