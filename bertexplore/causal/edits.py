@@ -10,7 +10,7 @@ Sites (what a hook hands the editor, batch axis first):
     "attn.out"    the attention output projection (before the residual add and LayerNorm)          [B, T, D]
     "mlp.post"    the FFN's intermediate activations (after GELU): its "neurons"                   [B, T, D_ff]
     "mlp.out"     the FFN output (before the residual add and LayerNorm)                           [B, T, D]
-    "resid_post"  the layer's output, i.e. the residual stream after the layer                     [B, T, D]
+    "normalized_resid_post"  the layer's output (after its LayerNorm): what the next layer reads  [B, T, D]
 A site fires once per layer in layer order (also for ALBERT, whose layers share modules), so the editor counts.
 """
 from __future__ import annotations

@@ -24,7 +24,7 @@ from .edits import Edit, Editor, run
 from .metrics import Kind, Metric, Outputs, build_metric, forward_for, head_kind, mask_position
 
 Site = Literal["resid", "attn", "mlp"]
-SITES: dict[str, str] = {"resid": "resid_post", "attn": "attn.out", "mlp": "mlp.out"}
+SITES: dict[str, str] = {"resid": "normalized_resid_post", "attn": "attn.out", "mlp": "mlp.out"}
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,8 @@ def word_vectors(loaded: LoadedModel, sentences: Sequence[Tagged], batch_size: i
     if not loaded.full_cache:
         raise UnsupportedModel(_("Probing needs a model whose every step is recorded; '{name}' is not one.").format(
                                    name=loaded.name))
-    keep = {("embed", 0)} | {("resid_post", layer) for layer in range(loaded.num_layers)}
-    order = [("embed", 0)] + [("resid_post", layer) for layer in range(loaded.num_layers)]
+    keep = {("embed", 0)} | {("normalized_resid_post", layer) for layer in range(loaded.num_layers)}
+    order = [("embed", 0)] + [("normalized_resid_post", layer) for layer in range(loaded.num_layers)]
     chunks, words, tags, sentence_of = [], [], [], []
     unk, forwards = 0, 0
     for start in range(0, len(sentences), batch_size):

@@ -34,11 +34,11 @@ def _mask(n_rows: int, n: int, rows_positions: list[tuple[int, int]]) -> torch.T
 def test_patch_identities(family_mlm):
     loaded = family_mlm
     last = loaded.num_layers - 1
-    pair, editor = prepare_pair(loaded, CLEAN, CORRUPT, keep={("resid_post", last), ("embed", 0)})
+    pair, editor = prepare_pair(loaded, CLEAN, CORRUPT, keep={("normalized_resid_post", last), ("embed", 0)})
     n = len(pair.clean)
     # Everything at the last layer's output: the clean run's final states, hence exactly the clean metric.
-    every = Edit(mask=torch.ones((1, n, 1), dtype=torch.bool), source=editor.kept[("resid_post", last)][0])
-    assert patched_value(loaded, pair, {("resid_post", last): every}) == pytest.approx(pair.clean_metric, abs=1e-5)
+    every = Edit(mask=torch.ones((1, n, 1), dtype=torch.bool), source=editor.kept[("normalized_resid_post", last)][0])
+    assert patched_value(loaded, pair, {("normalized_resid_post", last): every}) == pytest.approx(pair.clean_metric, abs=1e-5)
     # Nothing patched: the corrupted metric.
     assert patched_value(loaded, pair, {}) == pytest.approx(pair.corrupt_metric, abs=1e-5)
     # Layer 0 (the embedding output) at a position where the inputs agree changes nothing; at the one position
@@ -62,11 +62,11 @@ def test_full_map_rows_and_the_encoder_cone(family_mlm):
     assert result.values[0, p] == pytest.approx(result.pair.clean_metric, abs=1e-4)
     assert np.allclose(np.delete(result.values[0], p), result.pair.corrupt_metric, atol=1e-5)
     # The batched map equals patching one position at a time.
-    _, editor = prepare_pair(loaded, CLEAN, CORRUPT, keep={("resid_post", 0)})
+    _, editor = prepare_pair(loaded, CLEAN, CORRUPT, keep={("normalized_resid_post", 0)})
     n = len(result.pair.clean)
     for q in (0, p, n - 1):
-        one = Edit(mask=_mask(1, n, [(0, q)]), source=editor.kept[("resid_post", 0)][0])
-        assert result.values[1, q] == pytest.approx(patched_value(loaded, result.pair, {("resid_post", 0): one}),
+        one = Edit(mask=_mask(1, n, [(0, q)]), source=editor.kept[("normalized_resid_post", 0)][0])
+        assert result.values[1, q] == pytest.approx(patched_value(loaded, result.pair, {("normalized_resid_post", 0): one}),
                                                      abs=1e-4)
     # After one layer the difference has reached other positions: an encoder's cone is whole rows (a random model
     # still mixes every position).
@@ -161,7 +161,7 @@ def test_editor_is_per_thread_and_per_forward(tiny_mlm):
     batch = tiny_mlm.model_inputs(inputs.input_ids, inputs.segment_ids)
     plain = tiny_mlm.forward(batch).logits
     zero = Edit(scale=torch.zeros(1))
-    edited = edits.run(tiny_mlm, batch, Editor({("resid_post", 0): zero}))
+    edited = edits.run(tiny_mlm, batch, Editor({("normalized_resid_post", 0): zero}))
     again = tiny_mlm.forward(batch).logits
     assert not torch.allclose(plain, edited.logits)
     torch.testing.assert_close(plain, again)

@@ -40,9 +40,9 @@ def test_word_vectors_are_the_first_wordpiece_of_each_layer(tiny_mlm):
     vectors = word_vectors(tiny_mlm, sentences, batch_size=2)
     assert vectors.vectors.shape[:2] == (tiny_mlm.num_layers + 1, sum(len(s.words) for s in sentences))
     text = " ".join(sentences[1].words)
-    trace = run_trace(tiny_mlm, text, names=["embed.out", "blocks.*.resid_post"])
+    trace = run_trace(tiny_mlm, text, names=["embed.out", "blocks.*.normalized_resid_post"])
     first = [w.positions[0] for w in trace.inputs.words() if not trace.inputs.special[w.positions[0]]]
     rows = np.flatnonzero(vectors.sentence == 1)
     np.testing.assert_allclose(vectors.vectors[0, rows], trace["embed.out"][first], atol=1e-5)
-    np.testing.assert_allclose(vectors.vectors[-1, rows], trace[f"blocks.{tiny_mlm.num_layers - 1}.resid_post"][first],
+    np.testing.assert_allclose(vectors.vectors[-1, rows], trace[f"blocks.{tiny_mlm.num_layers - 1}.normalized_resid_post"][first],
                                atol=1e-5)
