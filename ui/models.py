@@ -21,7 +21,7 @@ DTYPE_KEY = "dtype"
 def _cached_load(name: str, head: str, device: str, dtype: str, stamp: float | None) -> LoadedModel:
     # Shared by all sessions: LoadedModel is read-only (eval, no grads) and its lock serialises use.
     # `stamp` (the folder's weights' modification time) makes a model re-saved under the same name load afresh.
-    with no_collection():  # the model lives as long as the process: keep it out of every later collection
+    with no_collection():  # faster build; nothing is frozen here (ui/heap.py: freezing would pin sessions' garbage)
         return load_model(name, head=head, device=device, dtype=dtype)
 
 

@@ -21,9 +21,11 @@ def warm() -> None:
     try:
         from .heap import startup
 
-        with startup():  # the same pause-and-freeze app.py does on its first run; then app.py has nothing to do
+        # The pause-and-freeze app.py does on its first run, around the default model too: no session exists yet,
+        # so what is frozen is what lives as long as the process (ui/heap.py). Then app.py has nothing to do.
+        with startup():
             from . import models
-        models.preload_default()
+            models.preload_default()
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first visit does the work itself
         log.warning("warm-up failed; the first visit loads the model instead", exc_info=True)
 
