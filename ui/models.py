@@ -27,9 +27,15 @@ def _cached_load(name: str, head: str, device: str, dtype: str, stamp: float | N
 
 @st.cache_resource(show_spinner=False)
 def _startup_cleanup() -> int:
-    """Once per server process: remove temporary folders that saves killed mid-way left in the models folder."""
+    """Once per server process (ui/serve.py does it at start-up; this covers `streamlit run app.py`): remove
+    temporary folders that saves killed mid-way left in the models folder, start the memory janitor and the
+    warm-up if one was asked for."""
     from bertexplore.finetune.leftovers import clean_stale_saves  # light: no training stack
 
+    from . import janitor, warmup
+
+    janitor.start()
+    warmup.start()
     return len(clean_stale_saves())
 
 

@@ -43,7 +43,7 @@ import streamlit as st
 
 SESSION_BUDGET_BYTES = 400 * 2**20
 SERVER_BUDGET_BYTES = int(float(os.environ.get("BERTEXPLORE_MEMO_SERVER_MB", 2048)) * 2**20)
-IDLE_SECONDS = 300.0  # a shared result no session has used for this long leaves (ui/janitor.py)
+IDLE_SECONDS = 60.0  # a shared result no live session uses leaves after this long unused (ui/janitor.py)
 
 # Kinds that stay in the session that made them: a session's own ablation choices (issue 19 §1).
 PRIVATE_KINDS = frozenset({"ablation"})

@@ -1,0 +1,91 @@
+"""Give closed sessions' memory back on a timer, not on the next visitor's write (issue 18 §2).
+
+Streamlit keeps a disconnected session for `server.disconnectedSessionTTL` seconds (120 by default) so a student
+whose network blinked gets it back. Its session store (streamlit/runtime/memory_session_storage.py, a TTLCache in
+Streamlit 1.67) removes expired sessions only when something is next written to it, and never shuts them down: on a
+quiet server a closed class's traces stayed resident for good (measured: flat for 300 s after every tab closed).
+
+Every `PERIOD_S` a daemon thread here
+- reaps the session store's expired sessions under the session manager's own lock, and shuts each one down the way
+  Streamlit's `close_session` does;
+- drops shared results no live session uses any more (ui/session_memo.py `drop_idle`);
+- when anything went, runs one collection (sessions and page namespaces are reference cycles; the heap's long-lived
+  part is frozen at start-up, ui/heap.py, so this walks only what sessions made) and hands freed heap pages back
+  to the operating system (glibc's malloc_trim).
+So a closed tab's memory returns within TTL + PERIOD_S.
+"""
+from __future__ import annotations
+
+import ctypes
+import gc
+import logging
+import threading
+from typing import Any
+
+from . import session_memo
+
+PERIOD_S = 15.0
+log = logging.getLogger("bertexplore")
+_started = threading.Lock()
+
+
+def _session_manager() -> Any | None:
+    try:
+        from streamlit.runtime import Runtime
+
+        return Runtime.instance()._session_mgr if Runtime.exists() else None
+    except Exception:  # noqa: BLE001 - no server (tests, benches): nothing to reap
+        return None
+
+
+def reap_sessions(manager: Any) -> int:
+    """Remove and shut down the sessions whose reconnect time is over; returns how many."""
+    storage = getattr(manager, "_session_storage", None)
+    cache = getattr(storage, "_cache", None)
+    if cache is None or not hasattr(cache, "expire"):
+        return 0  # another Streamlit's storage: it keeps its own rules
+    lock = getattr(manager, "_storage_lock", None) or threading.Lock()
+    with lock:
+        expired = cache.expire()
+    for _, info in expired:
+        try:
+            info.session.shutdown()
+        except Exception:  # noqa: BLE001 - one broken session must not stop the others' clean-up
+            log.warning("could not shut down an expired session", exc_info=True)
+    return len(expired)
+
+
+def _trim() -> None:
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: freed memory is still reused by this process
+
+
+def sweep(idle_seconds: float = session_memo.IDLE_SECONDS) -> dict[str, int]:
+    """One round: expired sessions, unused shared results, then a collection if anything went."""
+    manager = _session_manager()
+    sessions = reap_sessions(manager) if manager is not None else 0
+    if sessions:
+        gc.collect()  # their session_state dies here, and with it their claims on shared results
+    freed = session_memo.drop_idle(idle_seconds)
+    if sessions or freed:
+        _trim()
+    return {"sessions": sessions, "bytes": freed}
+
+
+def _loop(period: float) -> None:
+    stop = threading.Event()
+    while not stop.wait(period):
+        try:
+            sweep()
+        except Exception:  # noqa: BLE001 - the janitor must outlive any one bad round
+            log.warning("memory sweep failed", exc_info=True)
+
+
+def start(period: float = PERIOD_S) -> bool:
+    """Start the sweeping thread, once per process."""
+    if not _started.acquire(blocking=False):
+        return False
+    threading.Thread(target=_loop, args=(period,), name="bertexplore-janitor", daemon=True).start()
+    return True
