@@ -30,7 +30,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from . import capture
+from . import capture, limits
 from .attention_function import ATTN_IMPLEMENTATION, number_attention_layers, supports_ablation
 from .errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel, refused_pickle
 from .families import PADDING_OFFSET_TYPES, has_full_cache
@@ -325,6 +325,7 @@ def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", tra
     torch_dtype = check_dtype(device, dtype)
     source, is_local = resolve(name)
     config, local_only = load_config(source, is_local, name)
+    limits.check_config(config, name, source if is_local else None, torch_dtype.itemsize)  # before building anything
     if config.model_type not in ENCODER_TYPES:
         raise UnsupportedModel(
             _("'{name}' is a '{model_type}' model. bertexplore explores BERT-family encoders "
@@ -339,7 +340,7 @@ def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", tra
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
     except (OSError, ValueError, TypeError) as err:
-        raise NotAModel(_("'{name}' has no usable tokenizer files ({err}).").format(name=name, err=err)) from None
+        raise limits.tokenizer_error(name, err) from None
     try:
         with building():  # one model built at a time in this process: see model_building
             model, info = auto.from_pretrained(
@@ -350,8 +351,8 @@ def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", tra
             if has_meta_tensors(model):
                 raise NotAModel(_("'{name}' loaded incompletely (some weights were never materialised); "
                                   "try again.").format(name=name))
-    except (OSError, ValueError) as err:
-        raise NotAModel(_("Could not load the weights of '{name}': {err}").format(name=name, err=err)) from None
+    except limits.LOAD_ERRORS as err:  # our words for mismatched sizes and damaged files; names, not paths
+        raise limits.weights_error(name, err) from None
     except pickle.UnpicklingError:  # torch's weights_only loader refused it; its advice would lower safety
         raise refused_pickle(name) from None
     prefix = model.base_model_prefix

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import json
 import logging
+import os
 import threading
 from typing import Any
 
 from . import session_memo
 
-PERIOD_S = 15.0
+PERIOD_S = float(os.environ.get("BERTEXPLORE_SWEEP_S", 15))
+STATS_ENV = "BERTEXPLORE_STATS_FILE"  # benches: where the server writes its forwards and memo bytes every second
 log = logging.getLogger("bertexplore")
 _started = threading.Lock()
 
@@ -83,9 +86,38 @@ def _loop(period: float) -> None:
             log.warning("memory sweep failed", exc_info=True)
 
 
+def stats() -> dict[str, Any]:
+    """What benches read from a running server: forwards run, memo bytes (each shared result once)."""
+    from bertexplore.loading import forward_count
+
+    with session_memo._INDEX.lock:
+        live = session_memo._INDEX._live()
+        traces = [e.nbytes for e in live if e.slot[0] in ("trace", "inside_trace")]
+        kinds: dict[str, int] = {}
+        for entry in live:
+            kinds[entry.slot[0]] = kinds.get(entry.slot[0], 0) + entry.nbytes
+        return {"forwards": forward_count(), "memo_bytes": sum(e.nbytes for e in live), "entries": len(live),
+                "bytes_by_kind": kinds,
+                "trace_entries": len(traces), "trace_bytes": sum(traces), "largest_trace_bytes": max(traces, default=0)}
+
+
+def _write_stats(path: str) -> None:
+    stop = threading.Event()
+    while not stop.wait(0.5):
+        try:
+            with open(path + ".part", "w", encoding="utf-8") as f:
+                json.dump(stats(), f)
+            os.replace(path + ".part", path)
+        except Exception:  # noqa: BLE001 - a bench aid must never disturb the server
+            log.debug("stats not written", exc_info=True)
+
+
 def start(period: float = PERIOD_S) -> bool:
-    """Start the sweeping thread, once per process."""
+    """Start the sweeping thread (and, for benches, the stats writer), once per process."""
     if not _started.acquire(blocking=False):
         return False
     threading.Thread(target=_loop, args=(period,), name="bertexplore-janitor", daemon=True).start()
+    if os.environ.get(STATS_ENV):
+        threading.Thread(target=_write_stats, args=(os.environ[STATS_ENV],), name="bertexplore-stats",
+                         daemon=True).start()
     return True

@@ -24,8 +24,8 @@ Bounded in BYTES, not in entries: a trace of 512 tokens on bert-base holds ~150 
   rerun (or gets it back from whoever recomputes it first), it never breaks.
 
 Closed sessions: Streamlit drops their session_state, and with it their private results (the index only holds
-weak references to them) and their claims on shared ones. ui/janitor.py drops shared results nobody has used for
-`IDLE_SECONDS` (unless a warm-up put them there).
+weak references to them) and their claims on shared ones. ui/janitor.py drops, at its next sweep, shared results
+no live session holds (unless a warm-up put them there).
 """
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ import streamlit as st
 
 SESSION_BUDGET_BYTES = 400 * 2**20
 SERVER_BUDGET_BYTES = int(float(os.environ.get("BERTEXPLORE_MEMO_SERVER_MB", 2048)) * 2**20)
-IDLE_SECONDS = 60.0  # a shared result no live session uses leaves after this long unused (ui/janitor.py)
+# A shared result that no live session (nor a disconnected one within its reconnect time) holds leaves at the next
+# sweep (ui/janitor.py): a closed class's memory comes back; the next class recomputes, unless a warm-up pinned it.
+IDLE_SECONDS = 0.0
 
 # Kinds that stay in the session that made them: a session's own ablation choices (issue 19 §1).
 PRIVATE_KINDS = frozenset({"ablation"})
