@@ -48,6 +48,17 @@ MEMORY_SHARE = 0.8  # of the memory the machine has free: what one model may tak
 LOAD_ERRORS = (OSError, ValueError, RuntimeError, EOFError, SafetensorError)
 
 
+MAX_NAME_CHARS = 200  # hub ids are at most 96 + 1 + 96 characters; a models-folder name is shorter still
+
+
+def check_name(name: str) -> None:
+    """Refuse a model name no model can have, before it reaches the filesystem (a 20,000-character name gave
+    "File name too long" from the operating system)."""
+    if len(name) > MAX_NAME_CHARS:
+        raise NotAModel(_("A model name has at most {limit} characters; this one has {length:,}. Pick a model from "
+                          "the list, or type a Hugging Face id.").format(limit=MAX_NAME_CHARS, length=len(name)))
+
+
 def _int(config: Any, name: str) -> int:
     value = getattr(config, name, None)
     try:

@@ -26,6 +26,8 @@ def shown_path(path: str | os.PathLike | None) -> str:
     """What users see for a folder or file on the server."""
     if path is None:
         return ""
+    if not os.path.isabs(os.fspath(path)):
+        return os.fspath(path)  # a hub id ("org/name"), not a folder of this server
     target = _resolved(path)
     packaged = packaged_model_dir()
     if packaged is not None and (target == _resolved(packaged) or _resolved(packaged) in target.parents):

@@ -10,6 +10,7 @@ from bertexplore.pll import MAX_TOKENS, VARIANTS, compare_pair
 from bertexplore.tokens import Tokenized
 from bertexplore.trace import apply_masks
 from ui.feedback import guard, show_notices, show_unknown
+from bertexplore.redact import shown_path
 from ui.markdown import code, label, plain
 from ui.mlm_view import (chain_figure, load_examples, masked_sentence_html, memo, pair_figure, pill_labels,
                          positions_of_words, topk_figure)
@@ -83,7 +84,7 @@ if loaded is None:
 st.caption(
     _("Model: **{name}** (from {source}, on {device}). The recommended masked-LM checkpoint is "
       "{recommended}: `{fetch}`.").format(
-        name=plain(loaded.name), source=code(loaded.source), device=loaded.device, recommended=RECOMMENDED,
+        name=plain(loaded.name), source=code(shown_path(loaded.source)), device=loaded.device, recommended=RECOMMENDED,
         fetch=FETCH)
 )
 if not loaded.has_head:

@@ -96,7 +96,7 @@ def stats() -> dict[str, Any]:
         kinds: dict[str, int] = {}
         for entry in live:
             kinds[entry.slot[0]] = kinds.get(entry.slot[0], 0) + entry.nbytes
-        return {"forwards": forward_count(), "memo_bytes": sum(e.nbytes for e in live), "entries": len(live),
+        return {"forwards": forward_count(), "memo_bytes": session_memo._INDEX.total(), "entries": len(live),
                 "bytes_by_kind": kinds,
                 "trace_entries": len(traces), "trace_bytes": sum(traces), "largest_trace_bytes": max(traces, default=0)}
 

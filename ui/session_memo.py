@@ -59,11 +59,17 @@ _KEY = "_bertexplore_memo"
 class _Entry:
     """One stored result: its value, its size, and who uses it."""
 
-    __slots__ = ("slot", "value", "nbytes", "shared", "pinned", "owner", "users", "used", "__weakref__")
+    __slots__ = ("slot", "value", "nbytes", "other", "buffers", "shared", "pinned", "owner", "users", "used",
+                 "__weakref__")
 
     def __init__(self, slot: tuple, value: Any, nbytes: int, shared: bool, pinned: bool,
                  owner: _SessionMemo | None) -> None:
         self.slot, self.value, self.nbytes, self.shared, self.pinned = slot, value, nbytes, shared, pinned
+        # The arrays' memory, by the buffer that owns it: results that share arrays (a measure made of the trace's
+        # own attention weights, a broadcast view) count each buffer once (issue 18 §2).
+        self.other, self.buffers = footprint(value)
+        if not self.buffers:
+            self.other = nbytes  # no arrays inside: the caller's measure (sizeof) is as good
         self.owner = None if owner is None else weakref.ref(owner)  # private entries: the session holding it
         self.users: weakref.WeakSet[_SessionMemo] = weakref.WeakSet()  # shared entries: sessions using it
         self.used = time.monotonic()
@@ -153,10 +159,9 @@ class _Index:
 
     # -- queries
     def total(self, container: _SessionMemo | None = None) -> int:
+        """Bytes held, every array buffer counted once however many results hold it."""
         with self.lock:
-            if container is None:
-                return sum(e.nbytes for e in self._live())
-            return sum(e.nbytes for e in container.entries.values())
+            return _bytes(self._live() if container is None else list(container.entries.values()))
 
     def get(self, container: _SessionMemo | None, slot: tuple) -> _Entry | None:
         with self.lock:
@@ -194,20 +199,15 @@ class _Index:
             same_kind = [e for s, e in container.entries.items() if s[0] == newest.slot[0]]
             for entry in same_kind[:-keep]:
                 self._release(container, entry)
-        total = sum(e.nbytes for e in container.entries.values())
         for entry in list(container.entries.values()):  # least recently used first
-            if total <= SESSION_BUDGET_BYTES or entry is newest:
+            if _bytes(list(container.entries.values())) <= SESSION_BUDGET_BYTES or entry is newest:
                 break
-            total -= entry.nbytes
             self._release(container, entry)
 
     def _fit_server(self, newest: _Entry) -> None:
-        live = self._live()
-        total = sum(e.nbytes for e in live)
-        for entry in live:
-            if total <= SERVER_BUDGET_BYTES or entry is newest:
+        for entry in self._live():
+            if _bytes(self._live()) <= SERVER_BUDGET_BYTES or entry is newest:
                 break
-            total -= entry.nbytes
             self._forget(entry)
 
     def drop_idle(self, idle_seconds: float) -> int:
@@ -222,6 +222,51 @@ class _Index:
 
 
 _INDEX = _Index()
+
+
+def _bytes(entries: list[_Entry]) -> int:
+    buffers: dict[int, int] = {}
+    for entry in entries:
+        buffers.update(entry.buffers)
+    return sum(e.other for e in entries) + sum(buffers.values())
+
+
+def footprint(value: Any, _seen: set[int] | None = None, _depth: int = 0,
+              _buffers: dict[int, int] | None = None) -> tuple[int, dict[int, int]]:
+    """(bytes outside arrays, {id of the array or storage owning the memory: its bytes}) of a stored result."""
+    seen = _seen if _seen is not None else set()
+    buffers = _buffers if _buffers is not None else {}
+    if id(value) in seen or _depth > 6:
+        return 0, buffers
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        root = value
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if root.base is not None and not isinstance(root.base, np.ndarray):  # memory of another object (torch)
+            buffers[id(root.base)] = max(buffers.get(id(root.base), 0), root.nbytes)
+        else:
+            buffers[id(root)] = root.nbytes
+        return 0, buffers
+    if hasattr(value, "untyped_storage") and hasattr(value, "element_size"):  # torch.Tensor, torch not imported
+        storage = value.untyped_storage()
+        buffers[storage.data_ptr()] = storage.nbytes()
+        return 0, buffers
+    if isinstance(value, (str, bytes, bytearray, int, float, bool, type(None))):
+        return sys.getsizeof(value), buffers
+    children: list[Any] = []
+    if isinstance(value, dict):
+        children = [x for kv in list(value.items()) for x in kv]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        children = list(value)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        children = [getattr(value, f.name, None) for f in dataclasses.fields(value)]
+    elif hasattr(value, "__dict__") and not isinstance(value, type):
+        children = [vars(value)]
+    other = sys.getsizeof(value)
+    for child in children:
+        other += footprint(child, seen, _depth + 1, buffers)[0]
+    return other, buffers
 
 
 def _is_shared(slot: tuple) -> bool:

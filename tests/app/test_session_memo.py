@@ -168,3 +168,15 @@ def test_sizes_come_from_nbytes_or_the_arrays_inside(tiny_mlm):
     assert sm.sizeof(trace) == trace.nbytes
     result = _Result(np.zeros((1000, 10), dtype=np.float32), ("a", "b"))
     assert 40_000 <= sm.sizeof(result) < 41_000
+
+
+def test_arrays_two_results_share_are_counted_once(monkeypatch):
+    """Issue 18 §2: the Attention page's "weights" measure holds the trace's own attention array."""
+    index = sm._Index()
+    attentions = np.zeros((6, 12, 64, 64), dtype=np.float32)  # 1.1 MB
+    per_layer = np.zeros((6, 64, 64), dtype=np.float32)
+    index.add(None, ("trace", 1, None), _Result(attentions, ("a",)), sm.sizeof(attentions), None)
+    index.add(None, ("analysis_measure", 1, None), _Result(attentions, ("b",)), sm.sizeof(attentions), None)
+    index.add(None, ("analysis_measure", 2, None), _Result(np.broadcast_to(per_layer[:, None], (6, 12, 64, 64)), ()),
+              sm.sizeof(per_layer), None)
+    assert attentions.nbytes + per_layer.nbytes <= index.total() < attentions.nbytes + per_layer.nbytes + 4096
