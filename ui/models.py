@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bertexplore.errors import NotAModel
-from bertexplore.limits import MAX_NAME_CHARS
+from bertexplore.limits import MAX_NAME_CHARS, check_name
 from bertexplore.loading import LoadedModel, available_devices, load_model, weights_stamp
 from bertexplore.registry import OFFLINE_MODEL, describe, heads_of, picker_choices, resolve
 
@@ -52,11 +52,10 @@ def sidebar() -> None:
         _("Model"), choices, index=0, key=MODEL_KEY, accept_new_options=True, bind="query-params",
         help=_("Pick one, or type a Hugging Face id (e.g. bert-base-cased) or a local folder path."),
     )
-    typed_name = str(st.session_state.get(MODEL_KEY) or "")
-    if len(typed_name.strip()) > MAX_NAME_CHARS:  # every page falls back to the packaged model: say so here
-        show_error(NotAModel(_("A model name has at most {limit} characters; this one has {length:,}. Pick a model "
-                               "from the list, or type a Hugging Face id.").format(
-                                   limit=MAX_NAME_CHARS, length=len(typed_name.strip()))))
+    try:  # a name no model can have: every page falls back to the packaged model, and this says why
+        check_name(str(st.session_state.get(MODEL_KEY) or "").strip())
+    except NotAModel as err:
+        show_error(err)
     name = current_model_name()
     # The full name (a narrow sidebar cuts it in the box), what it is, and the heads it brings.
     heads = heads_of(name)
