@@ -20,14 +20,20 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 log = logging.getLogger("bertexplore")
 
 
-def warm() -> None:
-    """Import the engine and load the model a fresh session opens with (errors are left for the page to show)."""
+def clean_up() -> int:
+    """Remove what saves killed mid-way left in the models folder: at start-up, not at the first visit (18 §5)."""
     try:
         from bertexplore.finetune.leftovers import clean_stale_saves  # light: no training stack
 
-        clean_stale_saves()  # at start-up, not at the first visit (issue 18 §5)
+        return len(clean_stale_saves())
     except Exception:  # noqa: BLE001 - the sidebar's once-per-process clean-up tries again
         log.warning("clean-up of interrupted saves failed", exc_info=True)
+        return 0
+
+
+def warm() -> None:
+    """Import the engine and load the model a fresh session opens with (errors are left for the page to show)."""
+    clean_up()
     try:
         from .heap import startup
 
