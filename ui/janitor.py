@@ -30,6 +30,7 @@ PERIOD_S = float(os.environ.get("BERTEXPLORE_SWEEP_S", 15))
 STATS_ENV = "BERTEXPLORE_STATS_FILE"  # benches: where the server writes its forwards and memo bytes every second
 log = logging.getLogger("bertexplore")
 _started = threading.Lock()
+LAST: dict[str, Any] = {}  # the last sweep's outcome (stats)
 
 
 def _session_manager() -> Any | None:
@@ -69,11 +70,20 @@ def sweep(idle_seconds: float = session_memo.IDLE_SECONDS) -> dict[str, int]:
     """One round: expired sessions, unused shared results, then a collection if anything went."""
     manager = _session_manager()
     sessions = reap_sessions(manager) if manager is not None else 0
-    if sessions:
-        gc.collect()  # their session_state dies here, and with it their claims on shared results
+    storage = getattr(getattr(manager, "_session_storage", None), "_cache", None)
+    live_ids = set(getattr(storage, "_data", {}) or {}) | set(getattr(manager, "_active_session_info_by_id", {}) or {})
+    alive = len(live_ids)
+    released = session_memo.release_ended(live_ids) if manager is not None else 0
+    # Sessions Streamlit ended itself (not resumable) or that were reaped above are reference cycles: their
+    # session_state, and their claims on shared results, die only in a collection. One runs when more sessions'
+    # memos are alive than sessions exist.
+    collected = manager is not None and (sessions > 0 or len(session_memo.SESSIONS) > alive)
+    if collected:
+        gc.collect()
     freed = session_memo.drop_idle(idle_seconds)
-    if sessions or freed:
+    if sessions or freed or collected:
         _trim()
+    LAST.update(sessions=sessions, bytes=freed, alive=alive, collected=collected, released=released)
     return {"sessions": sessions, "bytes": freed}
 
 
@@ -97,7 +107,7 @@ def stats() -> dict[str, Any]:
         for entry in live:
             kinds[entry.slot[0]] = kinds.get(entry.slot[0], 0) + entry.nbytes
         return {"forwards": forward_count(), "memo_bytes": session_memo._INDEX.total(), "entries": len(live),
-                "bytes_by_kind": kinds,
+                "bytes_by_kind": kinds, "session_memos": len(session_memo.SESSIONS), "last_sweep": dict(LAST),
                 "trace_entries": len(traces), "trace_bytes": sum(traces), "largest_trace_bytes": max(traces, default=0)}
 
 

@@ -54,6 +54,7 @@ PRIVATE_KINDS = frozenset({"ablation"})
 LANGUAGE_FREE_KINDS = frozenset({"trace", "inside_trace"})
 
 _KEY = "_bertexplore_memo"
+SESSIONS: weakref.WeakSet[_SessionMemo] = weakref.WeakSet()  # every live session's memo view (for stats)
 
 
 class _Entry:
@@ -78,10 +79,11 @@ class _Entry:
 class _SessionMemo:
     """One session's view of the memo: {slot: entry} in least-recently-used order (private and shared entries)."""
 
-    __slots__ = ("entries", "__weakref__")
+    __slots__ = ("entries", "session_id", "__weakref__")
 
-    def __init__(self) -> None:
+    def __init__(self, session_id: str = "") -> None:
         self.entries: OrderedDict[tuple, _Entry] = OrderedDict()
+        self.session_id = session_id  # Streamlit's id of the session whose state holds this
 
     @property
     def values(self) -> dict[tuple, Any]:
@@ -326,7 +328,11 @@ def _container() -> _SessionMemo | None:
         return None
     container = st.session_state.get(_KEY)
     if not isinstance(container, _SessionMemo):
-        container = st.session_state[_KEY] = _SessionMemo()
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx(suppress_warning=True)
+        container = st.session_state[_KEY] = _SessionMemo(getattr(ctx, "session_id", "") or "")
+        SESSIONS.add(container)
     return container
 
 
@@ -399,6 +405,20 @@ def store(kind: str, key: tuple, value: Any, keep: int | None = None) -> Any:
     """Store `value` for (kind, key), replacing what was there; returns it."""
     _INDEX.add(_container(), _slot(kind, key), value, sizeof(value), keep)
     return value
+
+
+def release_ended(live_session_ids: set[str]) -> int:
+    """Let go of every result held for sessions Streamlit no longer has (ui/janitor.py). Their state may outlive
+    them in memory (Streamlit internals keep some ended sessions reachable for a while, measured): what they
+    held of the memo must not. Returns how many sessions were released."""
+    released = 0
+    with _INDEX.lock:
+        for container in list(SESSIONS):
+            if container.session_id and container.session_id not in live_session_ids and container.entries:
+                for entry in list(container.entries.values()):
+                    _INDEX._release(container, entry)
+                released += 1
+    return released
 
 
 def drop_idle(idle_seconds: float = IDLE_SECONDS) -> int:
