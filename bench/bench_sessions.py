@@ -26,6 +26,7 @@ Run: python -m bench.bench_sessions --mode open --sessions 10
      python -m bench.bench_sessions --mode classroom --sessions 30
      python -m bench.bench_sessions --mode same --sessions 30 --ttl 20
      python -m bench.bench_sessions --mode distinct --sessions 30
+     python -m bench.bench_sessions --mode distinct --long --sessions 10 --ttl 20
 Bounded: at most 50 sessions, --timeout seconds per session, --budget seconds for the whole run.
 """
 from __future__ import annotations
@@ -388,6 +389,9 @@ async def run_shared(args) -> int:
                   f"mode {args.mode}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
             if args.mode == "same":
                 sessions = [Session(i, "attention", OFFLINE_MODEL, (), long_text) for i in range(n)]
+            elif args.long:  # N different 512-token texts: the memory one session costs (ticks too thin to check)
+                sessions = [Session(i, "attention", OFFLINE_MODEL, (), f"{pairs[i][0]} {pairs[i][1]}. " + long_text)
+                            for i in range(n)]
             else:
                 sessions = [Session(i, "attention", OFFLINE_MODEL, pairs[i], f"The {pairs[i][0]} saw the "
                                     f"{pairs[i][1]} near the road.") for i in range(n)]
@@ -411,7 +415,7 @@ async def run_shared(args) -> int:
                     s.errors.append(f"did not redraw after reload: {type(err).__name__}")
                 await check(page, s, all_markers)
 
-            if args.mode == "distinct":  # a 512-token text does not travel in the link (ui/url_text.py)
+            if args.mode == "distinct" and not args.long:  # a 512-token text does not travel in the link
                 await asyncio.wait_for(asyncio.gather(*[reload(page, s) for (_, page), s in zip(opened, sessions)]),
                                        args.budget)
                 results.append(summary("each session reloaded", sessions))
@@ -429,6 +433,8 @@ async def run_shared(args) -> int:
               f"{after_open.get('trace_entries')} traces ({after_open.get('trace_bytes', 0) / 2**20:.1f} MB); "
               f"one trace {trace / 2**20:.1f} MB; by kind (MB): "
               + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in after_open.get("bytes_by_kind", {}).items()))
+        print(f"server budget for the memo {int(os.environ.get('BERTEXPLORE_MEMO_SERVER_MB', 2048))} MB; "
+              f"peak growth per session {(server.peak - rss_base) / n / 2**20:.0f} MB")
         print(f"server RSS growth for {n} sessions: {growth / 2**20:.0f} MB = "
               f"{growth / trace if trace else float('nan'):.2f} x one trace"
               + (" (target <= 1.2)" if args.mode == "same" else "") + f"; peak {server.peak / 2**20:.0f} MB")
@@ -454,6 +460,7 @@ def main() -> int:
     parser.add_argument("--spread", type=float, default=3.0, help="classroom: submits spread over this many seconds")
     parser.add_argument("--close-wait", type=float, default=10.0, help="seconds to wait after closing the tabs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--long", action="store_true", help="distinct: 512-token texts (memory per session)")
     parser.add_argument("--ttl", type=float, default=None,
                         help="server.disconnectedSessionTTL for the server (default: Streamlit's 120 s)")
     parser.add_argument("--torch-threads", type=int, default=None,

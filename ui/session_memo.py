@@ -165,6 +165,15 @@ class _Index:
         with self.lock:
             return _bytes(self._live() if container is None else list(container.entries.values()))
 
+    def held(self, container: _SessionMemo, slot: tuple) -> _Entry | None:
+        """The entry this session itself asked for (and still holds), else None; nothing is claimed."""
+        with self.lock:
+            entry = container.entries.get(slot)
+            if entry is not None and (not entry.shared or self.shared.get(slot) is entry):
+                self._use(container, entry)
+                return entry
+            return None
+
     def get(self, container: _SessionMemo | None, slot: tuple) -> _Entry | None:
         with self.lock:
             entry = self.shared.get(slot) if _is_shared(slot) else (
@@ -373,6 +382,11 @@ def memo(kind: str, key: tuple, compute: Callable[[], Any] | None = None, keep: 
     """
     container = _container()
     slot = _slot(kind, key)
+    if compute is None and container is not None:
+        # Only what this session asked for: a result another session computed behind its button must not
+        # appear here before this student presses it (the computation itself is shared when they do).
+        held = _INDEX.held(container, slot)
+        return held.value if held is not None else None
     entry = _INDEX.get(container, slot)
     if entry is not None:
         return entry.value
@@ -397,7 +411,7 @@ def warm(kind: str, key: tuple, compute: Callable[[], Any]) -> Any:
 
 
 def recall(kind: str, key: tuple) -> Any | None:
-    """A result already computed (by this session, or shared by any), else None (nothing is run)."""
+    """A result this session already asked for, else None (nothing is run). Outside a session: any shared one."""
     return memo(kind, key)
 
 
