@@ -76,7 +76,7 @@ def checkpoint_picker(head: str, key: str) -> str:
         _("Checkpoint"), options, index=0, key=key, accept_new_options=True, bind="query-params",
         help=(_("Checkpoints with a {task_titles} head. Local ones come from the models folder "
                 "({models_dir}); you can also type a Hugging Face id or a folder path.").format(
-                  task_titles=_(checkpoints.TASK_TITLES[head]), models_dir=plain(shown_path(models_dir())))),
+                  task_titles=_(checkpoints.TASK_TITLES[head]), models_dir=code(shown_path(models_dir())))),
     )
     local = checkpoints.local_checkpoints(head)
     suggested = ", ".join(checkpoints.recommended(head))
