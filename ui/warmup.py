@@ -2,7 +2,8 @@
 
 `python -m ui.serve --warmup SPEC` (scripts/start.sh passes it on) or BERTEXPLORE_WARMUP=SPEC, where SPEC is
 - `examples`: the Attention page's example sentences (both languages);
-- `lesson:<name>`: every "text" and "pair" string in assets/lessons/<name>.json;
+- `lesson:<name>`: the texts (and pairs) of every step of the bundled lesson <name>
+  (its id, e.g. `attention`, or its file name, e.g. `02-attention`, in assets/lessons/);
 - a path to a text file: one text per line, sentence B after a tab.
 Each text's trace goes into the shared memo (ui/session_memo.py) under exactly the key the Attention page asks for,
 with the model a new session starts with, so the first student finds it computed. Warm entries are not dropped for
@@ -10,7 +11,6 @@ being unused; the server budget still bounds them. Home shows the progress (`not
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -40,18 +40,20 @@ _started = threading.Lock()
 _thread: threading.Thread | None = None
 
 
-def _strings(node: object, found: list[tuple[str, str]]) -> None:
-    """Every {"text": ..., "pair": ...} found anywhere in a lesson file, in order."""
-    if isinstance(node, dict):
-        text = node.get("text")
-        if isinstance(text, str) and text.strip():
-            pair = node.get("pair")
-            found.append((text, pair if isinstance(pair, str) else ""))
-        for value in node.values():
-            _strings(value, found)
-    elif isinstance(node, list):
-        for value in node:
-            _strings(value, found)
+def _lesson_texts(spec_name: str) -> list[tuple[str, str]]:
+    """(text, pair) of every step of a bundled lesson (by id or file stem) whose state carries a text."""
+    from bertexplore.lessons.format import bundled_lessons
+
+    for lesson in bundled_lessons():
+        if spec_name in (lesson.id, Path(lesson.source).stem):
+            found = []
+            for step in lesson.steps:
+                for key, value in step.state.items():
+                    if key.endswith("_text") and isinstance(value, str) and value.strip():
+                        pair = step.state.get(key[: -len("_text")] + "_pair", "")
+                        found.append((value, pair if isinstance(pair, str) else ""))
+            return found
+    raise ValueError(f"no lesson called {spec_name!r} in {LESSONS.name}/")
 
 
 def texts_for(spec: str) -> list[tuple[str, str]]:
@@ -66,11 +68,7 @@ def texts_for(spec: str) -> list[tuple[str, str]]:
             for example in data.get("examples", []) if isinstance(data, dict) else []:
                 found.append((str(example.get("text", "")), str(example.get("pair", "") or "")))
     elif spec.startswith("lesson:"):
-        name = spec.split(":", 1)[1].strip()
-        path = LESSONS / f"{name}.json"
-        if not name or "/" in name or name.startswith(".") or not path.is_file():
-            raise ValueError(f"no lesson called {name!r} in {LESSONS.name}/")
-        _strings(json.loads(path.read_text(encoding="utf-8")), found)
+        found.extend(_lesson_texts(spec.split(":", 1)[1].strip()))
     elif spec:
         path = Path(spec).expanduser()
         if not path.is_file():

@@ -1,7 +1,7 @@
 """Issue 19 §1 warm-up: a class's texts are traced before students arrive; Home says when it is ready."""
 from __future__ import annotations
 
-import json
+import yaml
 
 from app_helpers import APP, assert_no_exception, open_page
 from streamlit.testing.v1 import AppTest
@@ -20,10 +20,15 @@ def test_specs_name_examples_lessons_and_files(tmp_path, monkeypatch):
     assert any(any("\u4e00" <= ch <= "\u9fff" for ch in text) for text, _ in examples)  # Chinese ones too
     (tmp_path / "texts.txt").write_text("one\ntwo\tpair\n\none\n", encoding="utf-8")
     assert warmup.texts_for(str(tmp_path / "texts.txt")) == [("one", ""), ("two", "pair")]
-    monkeypatch.setattr(warmup, "LESSONS", tmp_path)
-    (tmp_path / "week1.json").write_text(json.dumps(
-        {"title": "x", "steps": [{"text": "a b", "pair": "c"}, {"nested": [{"text": "d"}]}]}), encoding="utf-8")
-    assert warmup.texts_for("lesson:week1") == [("a b", "c"), ("d", "")]
+    # A bundled lesson: the texts its steps open, read here straight from the YAML.
+    raw = yaml.safe_load((warmup.LESSONS / "02-attention.yaml").read_text(encoding="utf-8"))
+    expected = []
+    for step in raw["steps"]:
+        for key, value in step.get("state", {}).items():
+            if key.endswith("_text"):
+                expected.append((value, step["state"].get(key[:-5] + "_pair", "")))
+    expected = list(dict.fromkeys(expected))
+    assert expected and warmup.texts_for("lesson:attention") == expected == warmup.texts_for("lesson:02-attention")
     for bad in ("lesson:nope", "lesson:../x", str(tmp_path / "missing.txt")):
         try:
             warmup.texts_for(bad)
