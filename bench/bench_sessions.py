@@ -11,6 +11,12 @@ Modes:
             sentence in the link (the page's main action: the heatmap, or the predictions for its [MASK]).
   classroom (issue 12) N sessions sit on the Attention page; then each submits a new sentence, all within
             --spread seconds; measured: submit → its own heatmap drawn.
+  same      (issue 19) N sessions open the Attention page on the packaged MiniLM with THE SAME 512-token text at
+            once. Target: 1 forward in the server, server memory growth <= 1.2 x one trace.
+  distinct  (issue 19) N sessions open it with N different texts at once. Target: N forwards, 0 cross-talk.
+  For same and distinct the server writes its forward count and memo bytes (ui/janitor.py, BERTEXPLORE_STATS_FILE);
+  one short session opens first so the model is loaded before the baseline is read. After the tabs close the
+  server's RSS is read again once its sessions' reconnect time (--ttl) and one janitor sweep have passed.
 
 Also measured, in this process (bench/work_probe.py): how long one forward holds the shared model's lock (run_trace on
 MiniLM) against one whole Attention-page rerun, with torch at 1 intra-op thread and at its default: whether the
@@ -18,12 +24,16 @@ lock or the page's own work is what N submits queue on.
 
 Run: python -m bench.bench_sessions --mode open --sessions 10
      python -m bench.bench_sessions --mode classroom --sessions 30
+     python -m bench.bench_sessions --mode same --sessions 30 --ttl 20
+     python -m bench.bench_sessions --mode distinct --sessions 30
+     python -m bench.bench_sessions --mode distinct --long --sessions 10 --ttl 20
 Bounded: at most 50 sessions, --timeout seconds per session, --budget seconds for the whole run.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -79,16 +89,19 @@ def build_models(folder: Path) -> None:
 
 
 class Server:
-    def __init__(self, models: Path, log: Path, torch_threads: int | None = None) -> None:
+    def __init__(self, models: Path, log: Path, torch_threads: int | None = None, ttl: float | None = None) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, BERTEXPLORE_MODELS_DIR=str(models), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+        self.stats_file = log.with_suffix(".stats.json")
+        env = dict(os.environ, BERTEXPLORE_MODELS_DIR=str(models), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1",
+                   BERTEXPLORE_STATS_FILE=str(self.stats_file), BERTEXPLORE_SWEEP_S="5")
         if torch_threads:
             env["OMP_NUM_THREADS"] = str(torch_threads)  # torch's intra-op threads in the server
         self.log = open(log, "w")
+        extra = ["--server.disconnectedSessionTTL", str(int(ttl))] if ttl else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(self.port)],
+             "--server.address", "127.0.0.1", "--server.port", str(self.port), *extra],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.ps = psutil.Process(self.proc.pid)
         self.peak = 0
@@ -105,6 +118,14 @@ class Server:
 
     def rss(self) -> int:
         return self.ps.memory_info().rss
+
+    def stats(self) -> dict:
+        """The server's own counters (ui/janitor.py writes them every 0.5 s); waits for a fresh copy."""
+        time.sleep(1.2)
+        try:
+            return json.loads(self.stats_file.read_text())
+        except (OSError, ValueError):
+            return {}
 
     def wait_healthy(self, timeout: float = 90) -> None:
         deadline = time.time() + timeout
@@ -167,8 +188,8 @@ SHOWN_JS = """() => {
 }"""
 
 
-def ready_js(kind: str, markers: tuple[str, str]) -> str:
-    want = " && ".join(f"shown.includes({m!r})" for m in markers)
+def ready_js(kind: str, markers: tuple[str, ...]) -> str:
+    want = " && ".join(f"shown.includes({m!r})" for m in markers) or "true"  # 512 ticks: plotly thins them
     drawn = ("document.querySelector('.js-plotly-plot .heatmaplayer image')" if kind == "attention"
              else "document.querySelector(\"[data-testid='stHtml'] span\")")
     return f"() => {{ const shown = ({SHOWN_JS})(); return {IDLE_JS} && !!{drawn} && {want}; }}"
@@ -337,15 +358,111 @@ async def run(args) -> int:
     return 1 if bad else 0
 
 
+async def run_shared(args) -> int:
+    """Modes same / distinct (issue 19 §1): forwards and memory of N sessions on one text or on N texts."""
+    from playwright.async_api import async_playwright
+
+    from bertexplore.registry import OFFLINE_MODEL
+
+    n = min(args.sessions, MAX_SESSIONS)
+    work = Path(tempfile.mkdtemp(prefix="bench-sessions-"))
+    (work / "models").mkdir()
+    server = Server(work / "models", work / "streamlit.log", args.torch_threads, args.ttl)
+    words = single_tokens(ENGLISH_WORDS)
+    pairs = [tuple(words[2 * i:2 * i + 2]) for i in range(len(words) // 2)]
+    if args.mode == "distinct" and n > len(pairs):
+        raise SystemExit(f"at most {len(pairs)} sessions in this mode (distinct words run out)")
+    long_text = " ".join(f"The {a} saw the {b} near the road." for a, b in pairs * 2)  # cut at 512 tokens
+    bad = 0
+    try:
+        server.wait_healthy()
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+            primer = Session(-1, "attention", OFFLINE_MODEL, ("cat",), "The cat sat on the mat.")
+            context, _ = await open_session(browser, server.url, primer, set(), args.timeout, [])
+            await context.close()
+            if args.nice_browsers:
+                renice_browsers()
+            base = server.stats()
+            rss_base = server.rss()
+            print(f"server pid {server.proc.pid}, RSS with the model loaded {rss_base / 2**20:.0f} MB; {n} sessions, "
+                  f"mode {args.mode}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+            if args.mode == "same":
+                sessions = [Session(i, "attention", OFFLINE_MODEL, (), long_text) for i in range(n)]
+            elif args.long:  # N different 512-token texts: the memory one session costs (ticks too thin to check)
+                sessions = [Session(i, "attention", OFFLINE_MODEL, (), f"{pairs[i][0]} {pairs[i][1]}. " + long_text)
+                            for i in range(n)]
+            else:
+                sessions = [Session(i, "attention", OFFLINE_MODEL, pairs[i], f"The {pairs[i][0]} saw the "
+                                    f"{pairs[i][1]} near the road.") for i in range(n)]
+            all_markers = {m for s in sessions for m in s.markers}
+            opened = await asyncio.wait_for(asyncio.gather(*[
+                open_session(browser, server.url, s, all_markers, args.timeout, []) for s in sessions]), args.budget)
+            results = [summary(f"{n} sessions open at once ({args.mode})", sessions)]
+            after_open = server.stats()
+            rss_open = server.rss()
+            for s in sessions:
+                s.errors, s.crosstalk = [], []
+
+            async def reload(page, s: Session) -> None:  # a second action: the page rerun from the URL
+                s.settle_s, started = None, time.perf_counter()
+                try:
+                    await page.reload(timeout=args.timeout * 1000)
+                    await page.wait_for_function(ready_js("attention", s.markers), timeout=args.timeout * 1000,
+                                                 polling=100)
+                    s.settle_s = time.perf_counter() - started
+                except Exception as err:  # noqa: BLE001 - measured, not fatal
+                    s.errors.append(f"did not redraw after reload: {type(err).__name__}")
+                await check(page, s, all_markers)
+
+            if args.mode == "distinct" and not args.long:  # a 512-token text does not travel in the link
+                await asyncio.wait_for(asyncio.gather(*[reload(page, s) for (_, page), s in zip(opened, sessions)]),
+                                       args.budget)
+                results.append(summary("each session reloaded", sessions))
+            after_reload = server.stats()
+            for context, _ in opened:
+                await context.close()
+            await browser.close()
+        forwards = after_open.get("forwards", 0) - base.get("forwards", 0)
+        again = after_reload.get("forwards", 0) - after_open.get("forwards", 0)
+        trace = after_open.get("largest_trace_bytes", 0)
+        growth = rss_open - rss_base
+        want = 1 if args.mode == "same" else n
+        print(f"forwards for the {n} sessions: {forwards} (target {want}); after the reloads: {again} more (target 0)")
+        print(f"memo: {after_open.get('memo_bytes', 0) / 2**20:.1f} MB in {after_open.get('entries')} entries, "
+              f"{after_open.get('trace_entries')} traces ({after_open.get('trace_bytes', 0) / 2**20:.1f} MB); "
+              f"one trace {trace / 2**20:.1f} MB; by kind (MB): "
+              + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in after_open.get("bytes_by_kind", {}).items()))
+        print(f"server budget for the memo {int(os.environ.get('BERTEXPLORE_MEMO_SERVER_MB', 2048))} MB; "
+              f"peak growth per session {(server.peak - rss_base) / n / 2**20:.0f} MB")
+        print(f"server RSS growth for {n} sessions: {growth / 2**20:.0f} MB = "
+              f"{growth / trace if trace else float('nan'):.2f} x one trace"
+              + (" (target <= 1.2)" if args.mode == "same" else "") + f"; peak {server.peak / 2**20:.0f} MB")
+        wait = (args.ttl or 120) + 2 * 5 + 5  # BERTEXPLORE_SWEEP_S=5 in the server
+        print(f"tabs closed; waiting {wait:.0f} s (reconnect time {args.ttl or 120:.0f} s + two sweeps)...")
+        time.sleep(wait)
+        closed = server.stats()
+        print(f"after close: server RSS {server.rss() / 2**20:.0f} MB (with the model loaded {rss_base / 2**20:.0f} "
+              f"MB), memo {closed.get('memo_bytes', 0) / 2**20:.1f} MB in {closed.get('entries')} entries")
+        bad = sum(r["errors"] + r["crosstalk"] for r in results) + (forwards != want) + (again != 0)
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if bad else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=("open", "classroom"), default="open")
+    parser.add_argument("--mode", choices=("open", "classroom", "same", "distinct"), default="open")
     parser.add_argument("--sessions", type=int, default=None, help="default: 10 (open), 30 (classroom); at most 50")
     parser.add_argument("--timeout", type=float, default=180, help="seconds one session may take to settle")
     parser.add_argument("--budget", type=float, default=600, help="seconds for each phase of the whole run")
     parser.add_argument("--spread", type=float, default=3.0, help="classroom: submits spread over this many seconds")
     parser.add_argument("--close-wait", type=float, default=10.0, help="seconds to wait after closing the tabs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--long", action="store_true", help="distinct: 512-token texts (memory per session)")
+    parser.add_argument("--ttl", type=float, default=None,
+                        help="server.disconnectedSessionTTL for the server (default: Streamlit's 120 s)")
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="OMP_NUM_THREADS for the server (default: torch's own choice)")
     parser.add_argument("--open-batch", type=int, default=5, help="classroom: sessions opened together before the test")
@@ -357,6 +474,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the server on kill
     if args.sessions is None:
         args.sessions = 10 if args.mode == "open" else 30
+    if args.mode in ("same", "distinct"):
+        return asyncio.run(run_shared(args))
     return asyncio.run(run(args))
 
 

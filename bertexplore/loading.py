@@ -30,11 +30,12 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from . import capture, heads
+from . import capture, heads, limits
 from .attention_function import ATTN_IMPLEMENTATION, number_attention_layers, supports_ablation
 from .errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel, refused_pickle
 from .families import PADDING_OFFSET_TYPES, has_full_cache
 from .model_building import building, check_tied, has_meta_tensors
+from .redact import hide_paths, shown_path
 from .registry import resolve
 from .tokens import Tokenized, tokenize
 from .i18n import _
@@ -333,18 +334,18 @@ def load_config(source: str, is_local: bool, name: str) -> tuple[PretrainedConfi
     """Return the config and whether everything must come from local files."""
     if is_local:
         if not os.path.isdir(source):
-            raise NotAModel(_("The folder '{source}' does not exist.").format(source=source))
+            raise NotAModel(_("The folder '{source}' does not exist.").format(source=shown_path(source)))
         if not os.path.isfile(os.path.join(source, "config.json")):
             raise NotAModel(
                 _("The folder '{source}' is not a Transformers model: it has no config.json. Pick a folder "
-                  "written by save_pretrained (config.json, weights and tokenizer files).").format(source=source)
+                  "written by save_pretrained (config.json, weights and tokenizer files).").format(source=shown_path(source))
             )
     try:
         return AutoConfig.from_pretrained(source, local_files_only=True, trust_remote_code=False), True
     except (OSError, ValueError) as err:
         if is_local:
             raise NotAModel(_("The folder '{source}' does not hold a readable model config: {err}").format(
-                                source=source, err=err)) from None
+                                source=shown_path(source), err=hide_paths(str(err)))) from None
     if not hub_reachable():
         raise ModelUnavailable(name, "nothing cached for it")
     try:
@@ -378,6 +379,7 @@ def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", tra
         raise NotAModel(_("No model was given: pick one from the list or type a Hugging Face id or a "
                           "folder path."))
     torch_dtype = check_dtype(device, dtype)
+    limits.check_name(name)
     source, is_local = resolve(name)
     config, local_only = load_config(source, is_local, name)
     if config.model_type not in ENCODER_TYPES:
@@ -390,11 +392,12 @@ def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", tra
     if type(config) not in auto._model_mapping:
         raise UnsupportedModel(_("'{name}' ({model_type}) has no {choices} variant.").format(
                                    name=name, model_type=config.model_type, choices=HEAD_NAMES[head]))
+    limits.check_config(config, name, source if is_local else None, torch_dtype.itemsize)  # before building anything
     kwargs = dict(local_files_only=local_only, trust_remote_code=False)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
     except (OSError, ValueError, TypeError) as err:
-        raise NotAModel(_("'{name}' has no usable tokenizer files ({err}).").format(name=name, err=err)) from None
+        raise limits.tokenizer_error(name, err) from None
     try:
         with building():  # one model built at a time in this process: see model_building
             model, info = auto.from_pretrained(
@@ -405,8 +408,8 @@ def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", tra
             if has_meta_tensors(model):
                 raise NotAModel(_("'{name}' loaded incompletely (some weights were never materialised); "
                                   "try again.").format(name=name))
-    except (OSError, ValueError) as err:
-        raise NotAModel(_("Could not load the weights of '{name}': {err}").format(name=name, err=err)) from None
+    except limits.LOAD_ERRORS as err:  # our words for mismatched sizes and damaged files; names, not paths
+        raise limits.weights_error(name, err) from None
     except pickle.UnpicklingError:  # torch's weights_only loader refused it; its advice would lower safety
         raise refused_pickle(name) from None
     prefix = model.base_model_prefix

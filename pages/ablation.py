@@ -11,6 +11,7 @@ from ui.entry import inside_app
 from ui.models import get_model
 from ui.session_memo import memo, recall
 from ui.i18n import _, current_language, ngettext
+from ui.url_text import READ_CHARS, url_bind
 
 inside_app()
 
@@ -35,7 +36,7 @@ else:
     default = "The capital of France is [MASK]." if has_mlm else "The keys to the cabinet are on the table."
 # One line: Enter applies the text (in a text area Enter only adds a newline).
 text = st.text_input(_("Sentence (put one [MASK] in it)") if has_mlm else _("Sentence"), default, key="abl_text",
-                     bind="query-params", max_chars=5000)
+                     bind=url_bind("abl_text"), max_chars=READ_CHARS)
 if not has_mlm:
     st.info(_("{name} has no masked-LM head, so the effect is measured on the sentence representation: how "
               "far the mean-pooled last layer moves (1 − cosine similarity).").format(name=plain(loaded.name)))

@@ -25,6 +25,7 @@ from ui.i18n import _
 from ui.models import current_model_name, get_model
 from ui.session_memo import memo, recall
 from ui.traces import get_trace
+from ui.url_text import READ_CHARS, url_bind
 
 inside_app()
 
@@ -38,9 +39,10 @@ loaded = get_model("mlm", name)
 if loaded is None:
     st.stop()
 
-text = st.text_area(_("Text"), "The capital of France is [MASK].", key="an_text", bind="query-params", height=80,
-                    max_chars=5000, help=_("Type [MASK] where the model should predict a token."))
-pair = st.text_input(_("Second sentence (optional)"), "", key="an_pair", bind="query-params")
+text = st.text_area(_("Text"), "The capital of France is [MASK].", key="an_text", bind=url_bind("an_text"), height=80,
+                    max_chars=READ_CHARS, help=_("Type [MASK] where the model should predict a token."))
+pair = st.text_input(_("Second sentence (optional)"), "", key="an_pair", bind=url_bind("an_pair"),
+                     max_chars=READ_CHARS)
 trace = None
 with guard():
     trace = get_trace(loaded, text, pair.strip() or None, names=analysis_names(loaded))  # ONE forward for every view

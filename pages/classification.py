@@ -12,6 +12,7 @@ from ui.task_views import (clamp_state, default_text, example_picker, first_exam
                            task_header, task_model)
 from ui.entry import inside_app
 from ui.i18n import _, table
+from ui.url_text import READ_CHARS, url_bind
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
@@ -24,9 +25,9 @@ name = task_header(HEAD, "cls_checkpoint", _("Classification"), _(
 default_text("cls_text", first_example(
     "classification", "A wonderful, moving film: the cast is superb and the story stays with you."))
 example_picker("classification", "cls_example", lambda text: {"cls_text": text})
-text = st.text_input(_("Text to classify"), key="cls_text", bind="query-params", max_chars=20_000)  # one line: Enter applies
+text = st.text_input(_("Text to classify"), key="cls_text", bind=url_bind("cls_text"), max_chars=READ_CHARS)  # one line: Enter applies
 with st.expander(_("Sentence-pair classifiers (NLI, paraphrase)")):
-    pair = st.text_input(_("Second text (optional)"), key="cls_pair", bind="query-params")
+    pair = st.text_input(_("Second text (optional)"), key="cls_pair", bind=url_bind("cls_pair"), max_chars=READ_CHARS)
 
 loaded = task_model(HEAD, name)
 if loaded is None:

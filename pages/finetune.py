@@ -8,6 +8,7 @@ from bertexplore.finetune.config import LIMITS, TASK_DEFAULTS, TASK_HEADS, TASKS
 from bertexplore.finetune.data import prepare, split
 from bertexplore.finetune.files import BUNDLED, bundled_path, read_data, read_path
 from bertexplore.errors import NotAModel
+from bertexplore.redact import shown_path
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, resolve
 from ui.jobs import JOB_KEY
 from ui.feedback import guard, show_error
@@ -45,7 +46,7 @@ except NotAModel as err:  # a folder outside the allowed ones
     st.stop()
 st.caption((_("Base model: **{name}** — read from {source} (local files).") if is_local else
             _("Base model: **{name}** — read from {source} (Hugging Face hub).")).format(name=plain(base),
-                                                                                        source=code(source)))
+                                                                                        source=code(shown_path(source))))
 if base == OFFLINE_MODEL:
     st.caption(_("For a bigger base model, fetch one on a connected machine, e.g. `python -m bertexplore "
                  "download bert-base-uncased --to models`, then pick it in the sidebar."))

@@ -9,6 +9,7 @@ from ui.markdown import plain
 from ui.head_models import missing_head
 from ui.models import MODEL_KEY, current_model_name, get_model
 from ui.paths_view import paths_view
+from ui.warmup import notice as warmup_notice
 from ui.i18n import N_, _
 
 inside_app()
@@ -47,6 +48,7 @@ if loaded is not None:
     if not loaded.has_head:
         # True offline too: saved masked-LM models one click away, else the pack or the Fine-tune page.
         missing_head("mlm", MODEL_KEY, name, _("The Attention and Head ablation pages work with it."))
+warmup_notice()  # a server started with --warmup: how far the class's texts are (ui/warmup.py)
 
 st.subheader(_("Models"))
 st.dataframe(

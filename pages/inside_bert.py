@@ -17,6 +17,7 @@ from ui.markdown import plain
 from ui.inside_view import Walk, step_attention, step_embeddings, step_layer, step_mask, step_tokens
 from ui.models import current_model_name, get_model
 from ui.session_memo import memo
+from ui.url_text import READ_CHARS, url_bind
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
@@ -76,9 +77,11 @@ with c1:
     st.caption(_("Model: {name}, {layers} layers × {heads} heads, head: {head}, on {device}.").format(
         name=plain(name), layers=loaded.num_layers, heads=loaded.num_heads, head=head, device=loaded.device))
 
-text = st.text_area(_("Your text"), DEFAULT_TEXT, key="inside_text", bind="query-params", height=80,
+text = st.text_area(_("Your text"), DEFAULT_TEXT, key="inside_text", bind=url_bind("inside_text"), height=80,
+                    max_chars=READ_CHARS,
                     help=_("Two or more sentences make the next-sentence step richer; type [MASK] for the output heads."))
-pair = st.text_input(_("Second sentence (B, optional)"), "", key="inside_pair", bind="query-params")
+pair = st.text_input(_("Second sentence (B, optional)"), "", key="inside_pair", bind=url_bind("inside_pair"),
+                     max_chars=READ_CHARS)
 
 inputs = None
 with guard():

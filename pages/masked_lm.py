@@ -10,6 +10,7 @@ from bertexplore.pll import MAX_TOKENS, VARIANTS, compare_pair
 from bertexplore.tokens import Tokenized
 from bertexplore.trace import apply_masks
 from ui.feedback import guard, show_notices, show_unknown
+from bertexplore.redact import shown_path
 from ui.markdown import code, label, plain
 from ui.mlm_view import (chain_figure, load_examples, masked_sentence_html, memo, pair_figure, pill_labels,
                          positions_of_words, topk_figure)
@@ -18,6 +19,7 @@ from ui.models import MODEL_KEY, get_model
 from ui.traces import get_trace
 from ui.entry import inside_app
 from ui.i18n import _, ngettext, table
+from ui.url_text import READ_CHARS, url_bind
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
@@ -83,7 +85,7 @@ if loaded is None:
 st.caption(
     _("Model: **{name}** (from {source}, on {device}). The recommended masked-LM checkpoint is "
       "{recommended}: `{fetch}`.").format(
-        name=plain(loaded.name), source=code(loaded.source), device=loaded.device, recommended=RECOMMENDED,
+        name=plain(loaded.name), source=code(shown_path(loaded.source)), device=loaded.device, recommended=RECOMMENDED,
         fetch=FETCH)
 )
 if not loaded.has_head:
@@ -94,7 +96,7 @@ if not loaded.has_head:
 st.selectbox(_("Start from an example"), [e["label"] for e in EXAMPLES["fill"]], index=None, key="mlm_example",
              placeholder=_("Pick an example…"), on_change=_use_example)
 # One line: Enter applies the text (a text area's Enter only adds a newline).
-st.text_input(_("Text"), key="mlm_text", bind="query-params", on_change=_clear_masks, max_chars=20_000,
+st.text_input(_("Text"), key="mlm_text", bind=url_bind("mlm_text"), on_change=_clear_masks, max_chars=READ_CHARS,
               help=_("Type [MASK] where you want a prediction, or click tokens below."))
 
 inputs = None
@@ -201,8 +203,8 @@ def scoring(loaded: LoadedModel) -> None:
         st.selectbox(_("Minimal pairs"), [p["label"] for p in PAIRS], index=None, key="mlm_pair_example",
                      placeholder=_("Pick a minimal pair…"), on_change=_use_pair)
     a_col, b_col = st.columns(2)
-    a_col.text_input(_("Sentence A"), key="mlm_pair_a", bind="query-params")
-    b_col.text_input(_("Sentence B"), key="mlm_pair_b", bind="query-params")
+    a_col.text_input(_("Sentence A"), key="mlm_pair_a", bind=url_bind("mlm_pair_a"), max_chars=READ_CHARS)
+    b_col.text_input(_("Sentence B"), key="mlm_pair_b", bind=url_bind("mlm_pair_b"), max_chars=READ_CHARS)
     variant = st.radio(_("Scoring"), list(VARIANTS), format_func=lambda v: _(VARIANTS[v]), horizontal=True, key="mlm_pll_variant",
                        bind="query-params")
     pair_key = ("pll", loaded.key, state["mlm_pair_a"], state["mlm_pair_b"], variant)

@@ -11,6 +11,7 @@ from ui.feedback import guard, show_notices, show_unknown
 from ui.task_views import PALETTE, default_text, example_picker, first_example, memo, task_header, task_model
 from ui.entry import inside_app
 from ui.i18n import _, table
+from ui.url_text import READ_CHARS, url_bind
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
@@ -25,8 +26,8 @@ first = first_example("nsp", {"a": "The man went to the store.", "b": "He bought
 default_text("nsp_a", first["a"])
 default_text("nsp_b", first["b"])
 example_picker("nsp", "nsp_example", lambda ex: {"nsp_a": ex["a"], "nsp_b": ex["b"]})
-sentence_a = st.text_input(_("Sentence A"), key="nsp_a", bind="query-params")
-sentence_b = st.text_input(_("Sentence B"), key="nsp_b", bind="query-params")
+sentence_a = st.text_input(_("Sentence A"), key="nsp_a", bind=url_bind("nsp_a"), max_chars=READ_CHARS)
+sentence_b = st.text_input(_("Sentence B"), key="nsp_b", bind=url_bind("nsp_b"), max_chars=READ_CHARS)
 
 loaded = task_model(HEAD, name)
 if loaded is None:

@@ -12,6 +12,7 @@ from ui.html import labelled_spans
 from ui.task_views import clamp_state, default_text, example_picker, first_example, follow, memo, task_header, task_model
 from ui.entry import inside_app
 from ui.i18n import _, table
+from ui.url_text import READ_CHARS, WINDOWED_CHARS, url_bind
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
@@ -31,8 +32,9 @@ example_picker("qa", "qa_example", lambda ex: {"qa_question": ex["question"], "q
 # A form: Enter in the question, Ctrl+Enter in the paragraph, or the button applies both (a text area's Enter
 # only adds a newline).
 with st.form("qa_form", border=False, enter_to_submit=True):
-    question = st.text_input(_("Question"), key="qa_question", bind="query-params")
-    context = st.text_area(_("Context"), key="qa_context", height=150,
+    question = st.text_input(_("Question"), key="qa_question", bind=url_bind("qa_question"),
+                             max_chars=READ_CHARS)
+    context = st.text_area(_("Context"), key="qa_context", height=150, max_chars=WINDOWED_CHARS,
                            help=_("Any length: contexts longer than the model's window are read in "
                                   "overlapping windows."))
     st.form_submit_button(_("Answer"), type="primary", icon=":material/quiz:")

@@ -19,6 +19,7 @@ from bertexplore.trace import Trace
 from . import examples
 from .i18n import LANG_KEY, _
 from .view_memo import derived
+from .url_text import READ_CHARS, url_bind
 
 TEXT_KEY, PAIR_KEY, EXAMPLE_KEY = "attention_text", "attention_pair", "attention_example"
 
@@ -49,11 +50,11 @@ def text_inputs() -> tuple[str, str]:
         st.selectbox(_("Start from an example"), [ex["name"] for ex in examples], index=None,
                      placeholder=_("Pick an example sentence…"), key=EXAMPLE_KEY, on_change=_use_example)
     # One line: Enter applies the text (in a text area Enter only adds a newline).
-    text = st.text_input(_("Text (sentence A)"), value=default_text, key=TEXT_KEY, bind="query-params",
-                         max_chars=100_000, on_change=_forget_example,
+    text = st.text_input(_("Text (sentence A)"), value=default_text, key=TEXT_KEY, bind=url_bind(TEXT_KEY),
+                         max_chars=READ_CHARS, on_change=_forget_example,
                          help=_("Up to the model's maximum length (512 tokens for BERT); longer text is cut "
                                 "with a notice."))
-    pair = st.text_input(_("Second sentence (B, optional)"), value="", key=PAIR_KEY, bind="query-params",
+    pair = st.text_input(_("Second sentence (B, optional)"), value="", key=PAIR_KEY, bind=url_bind(PAIR_KEY), max_chars=READ_CHARS,
                          help=_("With a second sentence the model sees [CLS] A [SEP] B [SEP]; use the "
                                 "filters to see A→B."))
     return text, pair

@@ -10,6 +10,7 @@ import streamlit as st
 
 from bertexplore.loading import HEAD_NAMES
 from bertexplore.packs import PACKS, pack_command
+from bertexplore.redact import shown_path
 from bertexplore.registry import models_dir
 from bertexplore.tasks import checkpoints
 
@@ -82,7 +83,7 @@ def missing_head(head: str, key: str, current: str, what_works: str = "", reason
         pack = pack_models(head)
         st.markdown(_("1. **Copy the classroom pack**: on a machine with internet access, in the app's folder, run "
                       "the command below, then copy the `models` folder to this machine ({folder}). It brings "
-                      "{models}.").format(folder=code(models_dir()),
+                      "{models}.").format(folder=code(shown_path(models_dir())),
                                           models=", ".join(code(m) for m in pack) or _("ready-made models")))
         st.code(pack_command(), language="bash")
         task = TRAINS.get(head)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bertexplore.errors import NotAModel
+from bertexplore.limits import MAX_NAME_CHARS, check_name
 from bertexplore.loading import LoadedModel, available_devices, load_model, weights_stamp
 from bertexplore.registry import OFFLINE_MODEL, describe, heads_of, picker_choices, resolve
 
@@ -21,15 +23,21 @@ DTYPE_KEY = "dtype"
 def _cached_load(name: str, head: str, device: str, dtype: str, stamp: float | None) -> LoadedModel:
     # Shared by all sessions: LoadedModel is read-only (eval, no grads) and its lock serialises use.
     # `stamp` (the folder's weights' modification time) makes a model re-saved under the same name load afresh.
-    with no_collection():  # the model lives as long as the process: keep it out of every later collection
+    with no_collection():  # faster build; nothing is frozen here (ui/heap.py: freezing would pin sessions' garbage)
         return load_model(name, head=head, device=device, dtype=dtype)
 
 
 @st.cache_resource(show_spinner=False)
 def _startup_cleanup() -> int:
-    """Once per server process: remove temporary folders that saves killed mid-way left in the models folder."""
+    """Once per server process (ui/serve.py does it at start-up; this covers `streamlit run app.py`): remove
+    temporary folders that saves killed mid-way left in the models folder, start the memory janitor and the
+    warm-up if one was asked for."""
     from bertexplore.finetune.leftovers import clean_stale_saves  # light: no training stack
 
+    from . import janitor, warmup
+
+    janitor.start()
+    warmup.start()
     return len(clean_stale_saves())
 
 
@@ -44,6 +52,10 @@ def sidebar() -> None:
         _("Model"), choices, index=0, key=MODEL_KEY, accept_new_options=True, bind="query-params",
         help=_("Pick one, or type a Hugging Face id (e.g. bert-base-cased) or a local folder path."),
     )
+    try:  # a name no model can have: every page falls back to the packaged model, and this says why
+        check_name(str(st.session_state.get(MODEL_KEY) or "").strip())
+    except NotAModel as err:
+        show_error(err)
     name = current_model_name()
     # The full name (a narrow sidebar cuts it in the box), what it is, and the heads it brings.
     heads = heads_of(name)
@@ -57,7 +69,9 @@ def sidebar() -> None:
 
 
 def current_model_name() -> str:
-    return (st.session_state.get(MODEL_KEY) or OFFLINE_MODEL).strip() or OFFLINE_MODEL
+    """The sidebar's model; the packaged one when the box holds a name no model can have (the sidebar says why)."""
+    name = (st.session_state.get(MODEL_KEY) or OFFLINE_MODEL).strip() or OFFLINE_MODEL
+    return name if len(name) <= MAX_NAME_CHARS else OFFLINE_MODEL
 
 
 def resolved_device() -> str:

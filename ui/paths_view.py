@@ -14,6 +14,7 @@ import streamlit as st
 
 from bertexplore.loading import hub_reachable
 from bertexplore.packs import PACKS, pack_command
+from bertexplore.redact import shown_path
 from bertexplore.registry import DEFAULT_ONLINE_MODEL, list_local_models, models_dir
 
 from .head_models import head_title, models_with
@@ -82,7 +83,7 @@ def paths_view() -> None:
                       "the total before downloading, and resumes if interrupted):"))
         st.code(pack_command(), language="bash")
         st.markdown(_("2. Copy the `models` folder into the app's folder on each offline machine. Here it is:") + " "
-                    + code(models_dir()))
+                    + code(shown_path(models_dir())))
         st.markdown(_("3. Pick **{model}** in the sidebar for the Explore pages; each task page finds its model in its "
                       "own picker.").format(model=DEFAULT_ONLINE_MODEL))
         rows = []

@@ -9,6 +9,7 @@ import streamlit as st
 from bertexplore.errors import ModelUnavailable
 from bertexplore.figures import plot_text, plot_texts
 from bertexplore.loading import LoadedModel
+from bertexplore.redact import shown_path
 from bertexplore.registry import models_dir, resolve
 from bertexplore.tasks import checkpoints
 
@@ -75,7 +76,7 @@ def checkpoint_picker(head: str, key: str) -> str:
         _("Checkpoint"), options, index=0, key=key, accept_new_options=True, bind="query-params",
         help=(_("Checkpoints with a {task_titles} head. Local ones come from the models folder "
                 "({models_dir}); you can also type a Hugging Face id or a folder path.").format(
-                  task_titles=_(checkpoints.TASK_TITLES[head]), models_dir=plain(models_dir()))),
+                  task_titles=_(checkpoints.TASK_TITLES[head]), models_dir=code(shown_path(models_dir())))),
     )
     local = checkpoints.local_checkpoints(head)
     suggested = ", ".join(checkpoints.recommended(head))
@@ -113,7 +114,7 @@ def task_model(head: str, name: str, key: str | None = None) -> LoadedModel | No
     st.caption(
         _("Using checkpoint **{name}** ({where}: {source}) on {device}: {num_layers} layers × {num_heads} "
           "heads, up to {max_length} tokens.").format(
-            name=plain(name), where=where, source=code(loaded.source), device=loaded.device,
+            name=plain(name), where=where, source=code(shown_path(loaded.source)), device=loaded.device,
             num_layers=loaded.num_layers, num_heads=loaded.num_heads, max_length=loaded.max_length)
     )
     return loaded

@@ -1,4 +1,5 @@
-"""Per-session traces: moving a slider re-renders from the stored trace, never re-runs the model."""
+"""Traces, shared by every session that asks for the same one (ui/session_memo.py): moving a slider re-renders
+from the stored trace, never re-runs the model."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -7,13 +8,14 @@ from bertexplore.loading import LoadedModel
 from bertexplore.tokens import Tokenized
 from bertexplore.trace import Trace, apply_masks, run_trace, trace_tokens
 
-from .session_memo import memo, recall
+from .session_memo import memo, recall, warm as warm_memo
 
 
 def get_trace(loaded: LoadedModel, text: str, text_pair: str | None = None, masked: tuple[int, ...] = (),
-              inputs: Tokenized | None = None, names: Iterable[str] | None = None) -> Trace:
+              inputs: Tokenized | None = None, names: Iterable[str] | None = None, warm: bool = False) -> Trace:
     """The trace of `text` (and `text_pair`) with `masked` token positions; `inputs`: the page's own tokenisation
-    of exactly that text, so it is not tokenised twice; `names`: the activations the view needs (None: default)."""
+    of exactly that text, so it is not tokenised twice; `names`: the activations the view needs (None: default);
+    `warm`: computed by the warm-up (ui/warmup.py), kept even while no session uses it."""
     names = None if names is None else tuple(sorted(set(names)))
     key = (loaded.key, text, text_pair or None, tuple(sorted(masked)), names)
 
@@ -22,7 +24,7 @@ def get_trace(loaded: LoadedModel, text: str, text_pair: str | None = None, mask
             return run_trace(loaded, text, text_pair, masked=masked, names=names)
         return trace_tokens(loaded, apply_masks(loaded, inputs, masked) if masked else inputs, names)
 
-    return memo("trace", key, compute)
+    return warm_memo("trace", key, compute) if warm else memo("trace", key, compute)
 
 
 def held_trace(loaded: LoadedModel, text: str, text_pair: str | None = None,

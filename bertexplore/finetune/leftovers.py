@@ -17,6 +17,7 @@ from ..registry import models_dir
 
 MARKER = ".bertexplore-save"  # inside every temporary folder this module makes; nothing else is ever removed
 _TEMP_PREFIXES = (".tmp-", ".old-")
+EMPTY_AGE_S = 60.0  # an EMPTY unmarked temp folder this old is a save killed between mkdtemp and its marker
 _active: set[str] = set()  # temporary folders this process is writing right now
 _active_lock = threading.Lock()
 
@@ -80,7 +81,15 @@ def clean_stale_saves(root: Path | None = None, foreign_host_age_s: float = 24 *
         try:
             info = json.loads((folder / MARKER).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            continue  # not ours (or not readable): leave it alone
+            # Not ours, or a save killed before it wrote its marker (issue 18 §5): only an empty folder, left for a
+            # minute, is removed; rmdir cannot remove anything inside one.
+            try:
+                if time.time() - folder.stat().st_mtime >= EMPTY_AGE_S and not any(folder.iterdir()):
+                    folder.rmdir()
+                    removed.append(folder)
+            except OSError:
+                pass
+            continue
         with _active_lock:
             if str(folder) in _active:
                 continue

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import weakref
 import tomllib
 from pathlib import Path
 
@@ -14,14 +15,40 @@ from ui import heap
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_no_collection_freezes_what_was_made_and_restores_the_collector():
+def test_no_collection_pauses_the_collector_and_freezes_nothing():
     assert gc.isenabled()
+    frozen = gc.get_freeze_count()
     with heap.no_collection():
         assert not gc.isenabled()
         made = [[i] for i in range(100)]
-        assert gc.is_tracked(made[0]) and any(o is made[0] for o in gc.get_objects())
+        cycle: list = []
+        cycle.append(cycle)
+        dead = weakref.ref(cycle_holder := type("Holder", (), {})())
+        cycle_holder.cycle = cycle
+        cycle.append(cycle_holder)
+        del cycle, cycle_holder
     assert gc.isenabled()
-    assert not any(o is made[0] for o in gc.get_objects())  # frozen: later collections skip it
+    assert gc.get_freeze_count() == frozen  # issue 18 §1: a freeze here pinned every session's garbage
+    assert any(o is made[0] for o in gc.get_objects())  # still seen by the collector
+    gc.collect()
+    assert dead() is None  # the cycle made inside the block was collected
+
+
+def test_startup_collects_then_freezes_once(monkeypatch):
+    monkeypatch.setattr(heap, "_started", type(heap._started)())
+    holder = type("Holder", (), {})()
+    holder.me = holder
+    dead = weakref.ref(holder)
+    del holder
+    gc.disable()  # keep the cycle alive until startup() runs
+    try:
+        with heap.startup():
+            kept = [1]
+    finally:
+        gc.enable()
+    assert dead() is None  # collected before the freeze, not pinned by it
+    assert not any(o is kept for o in gc.get_objects())  # what lives on is frozen
+    gc.unfreeze()
 
 
 def test_overlapping_blocks_in_two_threads_leave_the_collector_on():
