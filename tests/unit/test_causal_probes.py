@@ -46,3 +46,11 @@ def test_word_vectors_are_the_first_wordpiece_of_each_layer(tiny_mlm):
     np.testing.assert_allclose(vectors.vectors[0, rows], trace["embed.out"][first], atol=1e-5)
     np.testing.assert_allclose(vectors.vectors[-1, rows], trace[f"blocks.{tiny_mlm.num_layers - 1}.normalized_resid_post"][first],
                                atol=1e-5)
+
+
+def test_reach_is_whole_rows_in_an_encoder_and_a_triangle_in_a_decoder():
+    from bertexplore.causal.figures import reach
+    encoder, decoder = reach(4, 6, (2,), causal=False), reach(4, 6, (2,), causal=True)
+    assert encoder[0].tolist() == decoder[0].tolist() == [0, 0, 1, 0, 0, 0]  # the embeddings: the changed token only
+    assert (encoder[1:] == 1).all()
+    assert (decoder[1:, :2] == 0).all() and (decoder[1:, 2:] == 1).all()
