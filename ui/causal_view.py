@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from bertexplore.causal import (attribution_patch_heads, edit_neurons, head_kind, knowledge_neurons, minimal_pairs,
+from bertexplore.causal import (attribution_patch_heads, average_heads, edit_neurons, head_kind, knowledge_neurons, minimal_pairs,
                                 patch, patch_heads, probe_tagset, rank_correlation)
-from bertexplore.causal.figures import cone_figure, head_maps_figure, neuron_figure, patch_map_figure, probe_figure
+from bertexplore.causal.figures import average_heads_figure, cone_figure, head_maps_figure, neuron_figure, patch_map_figure, probe_figure
 from bertexplore.causal.figures import reach
 from bertexplore.loading import LoadedModel
 from ui.feedback import guard, show_unknown
@@ -154,6 +154,27 @@ def heads_block(loaded: LoadedModel, chosen: dict) -> None:
                      "backward.").format(rho=rho, layer=layer + 1, head=head + 1,
                                          effect=float(exact.effect[layer, head]), n_exact=exact.forwards,
                                          n_est=estimate.forwards))
+    if head_kind(loaded) == "mlm":
+        _average_block(loaded)
+
+
+def _average_block(loaded: LoadedModel) -> None:
+    """Heads across all bundled agreement pairs of the page's language (one attribution forward per pair)."""
+    pairs = minimal_pairs(_lang())
+    key = (loaded.key, _lang())
+    with guard():
+        if st.button(_("Average over the {n} bundled minimal pairs").format(n=len(pairs)), key="causal_run_average"):
+            memo("causal-average", key, lambda: average_heads(loaded, pairs, method="attribution"), keep=2)
+        average = recall("causal-average", key)
+        if average is None:
+            return
+        st.plotly_chart(average_heads_figure(average), width="stretch", key="causal_average_fig")
+        layer, head = np.unravel_index(np.argmax(np.abs(average.effect)), average.effect.shape)
+        st.caption(_("Attribution patching on {used} pairs ({skipped} skipped: the model could not tell them apart "
+                     "or a candidate is not one token). Strongest on average: L{layer} H{head} ({effect:+.2f}); "
+                     "{n} forwards.").format(used=average.used, skipped=len(average.skipped), layer=layer + 1,
+                                             head=head + 1, effect=float(average.effect[layer, head]),
+                                             n=average.forwards))
 
 
 def neurons_block(loaded: LoadedModel) -> None:

@@ -12,11 +12,11 @@ from .bundled import minimal_pairs, ner_sentences, pos_sentences
 from .edits import Edit, Editor
 from .metrics import Metric, head_kind
 from .neurons import NeuronEdit, NeuronScores, edit_neurons, knowledge_neurons
-from .patching import (HeadMap, Pair, PatchMap, attribution_patch_heads, patch, patch_heads, patched_value,
+from .patching import (HeadAverage, HeadMap, Pair, PatchMap, attribution_patch_heads, average_heads, patch, patch_heads, patched_value,
                        prepare_pair, rank_correlation)
 from .probes import ProbeResult, probe, probe_tagset, word_vectors
 
-__all__ = ["Edit", "Editor", "HeadMap", "Metric", "NeuronEdit", "NeuronScores", "Pair", "PatchMap", "ProbeResult",
-           "attribution_patch_heads", "edit_neurons", "head_kind", "knowledge_neurons", "minimal_pairs",
+__all__ = ["Edit", "Editor", "HeadAverage", "HeadMap", "Metric", "NeuronEdit", "NeuronScores", "Pair", "PatchMap", "ProbeResult",
+           "attribution_patch_heads", "average_heads", "edit_neurons", "head_kind", "knowledge_neurons", "minimal_pairs",
            "ner_sentences", "patch", "patch_heads", "patched_value", "pos_sentences", "prepare_pair", "probe",
            "probe_tagset", "rank_correlation", "word_vectors"]

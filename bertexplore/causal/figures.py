@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 from ..figures import plot_text, plot_texts, unique_labels
 from ..i18n import _
 from .neurons import NeuronScores
-from .patching import HeadMap, PatchMap
+from .patching import HeadAverage, HeadMap, PatchMap
 from .probes import ProbeResult
 
 
@@ -111,4 +111,18 @@ def probe_figure(result: ProbeResult) -> go.Figure:
     fig.update_layout(height=360, margin=dict(l=40, r=20, t=40, b=40), yaxis={"range": [min(0.0, float(
         result.selectivity.min()) - 0.05), 1.0]}, xaxis={"type": "category"},
                       title=_("Held-out accuracy per layer"))
+    return fig
+
+
+def average_heads_figure(average: HeadAverage) -> go.Figure:
+    """Layer × head: the mean normalised effect over the minimal pairs used."""
+    layers, heads = average.effect.shape
+    zmax = _limit(average.effect)
+    fig = go.Figure(go.Heatmap(z=average.effect.astype(np.float32), x=[f"H{h + 1}" for h in range(heads)],
+                               y=[f"L{l + 1}" for l in range(layers)], colorscale="RdBu_r", zmid=0.0, zmin=-zmax,
+                               zmax=zmax, colorbar={"title": _("effect")},
+                               hovertemplate=_("layer %{y}, head %{x}: %{z:.3f}") + "<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=140 + 28 * layers, margin=dict(l=40, r=20, t=50, b=30),
+                      title=_("Mean over {n} minimal pairs").format(n=average.used))
     return fig

@@ -238,3 +238,34 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     if a.size < 2 or np.all(a == a[0]) or np.all(b == b[0]):
         return float("nan")
     return float(spearmanr(a, b).statistic)
+
+
+@dataclass(frozen=True)
+class HeadAverage:
+    """The mean normalised head effect over several minimal pairs (pairs the model could not tell apart, or whose
+    candidates are not one token each, are skipped and counted)."""
+
+    method: str
+    effect: np.ndarray  # [layers, heads] mean over the pairs used
+    used: int
+    skipped: tuple[str, ...]  # why each skipped pair was skipped
+    forwards: int
+
+
+def average_heads(loaded: LoadedModel, pairs: list, method: str = "attribution") -> HeadAverage:
+    """Head effects averaged over minimal pairs (objects with clean, corrupt, target, contrast; e.g. the bundled
+    agreement pairs): which heads a phenomenon relies on across sentences, not in one. "attribution" costs one
+    forward per pair, "exact" L + 1."""
+    run_one = attribution_patch_heads if method == "attribution" else patch_heads
+    maps, skipped, forwards = [], [], 0
+    for p in pairs:
+        try:
+            result = run_one(loaded, p.clean, p.corrupt, target=p.target, contrast=p.contrast)
+        except InputError as err:
+            skipped.append(str(err))
+            continue
+        maps.append(result.effect)
+        forwards += result.forwards
+    if not maps:
+        raise InputError(_("None of the pairs could be used: {why}").format(why=skipped[0] if skipped else ""))
+    return HeadAverage(method, np.mean(maps, axis=0), len(maps), tuple(skipped), forwards)

@@ -37,17 +37,25 @@ def test_every_block_with_a_masked_lm_head(tiny_dir, lang):
     _click(at, "causal_run_heads")
     assert _charts(at) == 3
     assert any("Spearman" in c.value for c in at.caption)
+    if lang == "en":
+        _click(at, "causal_run_average")  # heads over the bundled minimal pairs of the page's language
+    else:  # the tiny test vocabulary has no Chinese characters: every classifier is [UNK], the pairs are skipped
+        at.button(key="causal_run_average").click().run()
+        assert_no_exception(at)
+        assert any("没有一个句对可用" in e.value for e in at.error)
+    charts = 4 if lang == "en" else 3
+    assert _charts(at) == charts
     at.text_input(key="causal_fact").set_value("paris is the capital of [MASK] .").run()
     _click(at, "causal_run_neurons")
-    assert _charts(at) == 4
+    assert _charts(at) == charts + 1
     at.text_input(key="causal_control").set_value("the cat sat on the [MASK] .").run()
     _click(at, "causal_run_edit")
     assert len(at.metric) == 2
     _click(at, "causal_run_probes")
-    assert _charts(at) == 5
+    assert _charts(at) == charts + 2
     before = forward_count()
     at.run()  # redrawn from the session's memo: no forward
-    assert forward_count() == before and _charts(at) == 5
+    assert forward_count() == before and _charts(at) == charts + 2
     if lang == "zh":
         # the tiny model's vocabulary is data (its predictions are shown as they are)
         assert find_leaks(at, model_names() + ("Language · 语言", CLEAN, CORRUPT) + tuple(WORDS)) == []
@@ -62,8 +70,8 @@ def test_without_a_head_on_the_packaged_model(lang):
     assert _charts(at) == 2
     _click(at, "causal_run_heads")
     assert _charts(at) == 3
-    # Knowledge neurons need a masked-LM head: the block says so and offers no button.
-    assert not [b for b in at.button if b.key == "causal_run_neurons"]
+    # Knowledge neurons (and the minimal pairs' [MASK] candidates) need a masked-LM head: no buttons for them.
+    assert not [b for b in at.button if b.key in ("causal_run_neurons", "causal_run_average")]
     assert any("bert-base-uncased" in i.value for i in at.info)
     if lang == "zh":
         assert find_leaks(at, model_names() + ("Language · 语言",)) == []

@@ -174,3 +174,18 @@ def test_attribution_patching_is_one_forward(tiny_mlm):
     again = attribution_patch_heads(tiny_mlm, CLEAN, CORRUPT, pair=first.pair)  # the candidates as ids
     np.testing.assert_allclose(again.values, first.values, atol=1e-6)
     assert first.pair.metric.target_name == "is"
+
+
+def test_average_heads_is_the_mean_of_the_pairs(tiny_mlm):
+    from bertexplore.causal import average_heads, minimal_pairs
+    pairs = minimal_pairs("en")[:3]
+    average = average_heads(tiny_mlm, pairs, method="attribution")
+    maps = []
+    for p in pairs:
+        try:
+            maps.append(attribution_patch_heads(tiny_mlm, p.clean, p.corrupt, target=p.target,
+                                                contrast=p.contrast).effect)
+        except InputError:
+            pass
+    assert average.used == len(maps) and average.used + len(average.skipped) == 3
+    np.testing.assert_allclose(average.effect, np.mean(maps, axis=0), atol=1e-6)
