@@ -54,3 +54,13 @@ def test_reach_is_whole_rows_in_an_encoder_and_a_triangle_in_a_decoder():
     assert encoder[0].tolist() == decoder[0].tolist() == [0, 0, 1, 0, 0, 0]  # the embeddings: the changed token only
     assert (encoder[1:] == 1).all()
     assert (decoder[1:, :2] == 0).all() and (decoder[1:, 2:] == 1).all()
+
+
+def test_rank_correlation_is_scipys_spearman():
+    from scipy.stats import spearmanr
+
+    from bertexplore.causal import rank_correlation
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    b[0, 0] = b[0, 1]  # a tie
+    assert abs(rank_correlation(a, b) - spearmanr(a.ravel(), b.ravel()).statistic) < 1e-12
