@@ -21,6 +21,7 @@ from bertexplore.registry import picker_choices
 from ui.analysis_view import html_line, model_key, trace_key
 from ui.entry import inside_app
 from ui.feedback import guard, show_notices, show_unknown
+from ui import url_state
 from ui.i18n import _
 from ui.models import current_model_name, get_model
 from ui.session_memo import memo, recall
@@ -50,10 +51,9 @@ show_notices(trace.inputs.notices)
 show_unknown(trace.inputs)
 tkey = trace_key(loaded, trace)
 tokens = trace.tokens
-labels = [f"{i + 1}: {t}" for i, t in enumerate(tokens)]
+labels = [f"{i}: {t}" for i, t in enumerate(tokens)]  # positions from 0, as on every page
 
-tabs = st.tabs([_("Contribution graph"), _("Logit lens"), _("Head census"), _("Head importance"), _("Projector"),
-                _("Two models")], key="an_tab", bind="query-params")
+tabs, _open = url_state.tabs("an_tab")  # graph, lens, census, importance, projector, compare
 
 with tabs[0]:
     if tabs[0].open is not False:
@@ -61,15 +61,16 @@ with tabs[0]:
                       "input (ALTI contributions, Ferrando et al. 2022). Edges below the threshold are hidden."))
         default_out = trace.mask_positions[0] if trace.mask_positions else 0
         c1, c2 = st.columns([2, 3])
-        out = c1.selectbox(_("Output position"), list(range(len(tokens))), index=default_out,
-                           format_func=lambda i: labels[i], key="an_graph_out")
+        with c1:
+            out = url_state.position(st.selectbox, _("Output position"), "an_graph_out", len(tokens), default_out,
+                                     lambda i: labels[i])
         threshold = c2.slider(_("Threshold"), 0.0, 0.5, DEFAULT_THRESHOLD, 0.01, key="an_graph_threshold",
                               help=_("Hide edges carrying less than this share of the output."))
         with guard():
             contrib = memo("analysis_contrib", tkey, lambda: contributions(trace, loaded))
             graph = build_graph(contrib, int(out), float(threshold))
             chosen = st.session_state.get("an_graph_node")
-            node_names = {f"{_('layer {l}').format(l=l)} · {tokens[t]} ({t + 1})": (l, t) for l, t in graph.nodes}
+            node_names = {f"{_('layer {l}').format(l=l)} · {tokens[t]} ({t})": (l, t) for l, t in graph.nodes}
             event = st.plotly_chart(graph_figure(contrib, graph, node_names.get(chosen)), width="stretch",
                                     key="an_graph", on_select="rerun", selection_mode="points")
             picked = None
@@ -101,7 +102,7 @@ with tabs[0]:
                     st.caption(_("An input embedding: nothing flows into it."))
                 else:
                     a, b = st.columns(2)
-                    a.dataframe([{_("from token"): f"{j + 1}: {t}", _("share"): s} for j, t, s in d.sources],
+                    a.dataframe([{_("from token"): f"{j}: {t}", _("share"): s} for j, t, s in d.sources],
                                 hide_index=True, width="stretch")
                     b.dataframe([{_("through"): n, _("share"): s} for n, s in d.heads], hide_index=True,
                                 width="stretch")
@@ -110,8 +111,7 @@ with tabs[1]:
     if tabs[1].open:
         st.markdown(_("The model's own output head applied to every layer's hidden state (the logit lens): at each "
                       "[MASK] for a masked LM, at [CLS] through the pooler for a classifier."))
-        head = st.radio(_("Read with"), ["mlm", "sequence-classification"], horizontal=True, key="an_lens_head",
-                        format_func=lambda h: _("masked-LM head") if h == "mlm" else _("classifier head"))
+        head = url_state.choice(st.radio, _("Read with"), "an_lens_head", horizontal=True)
         with guard():
             lens_model = loaded if head == "mlm" else get_model("sequence-classification", name)
             if lens_model is not None:
@@ -127,7 +127,7 @@ with tabs[1]:
                                        dtype=object).reshape(ids[index].shape)
                     answer = names[-1, 0]
                     html_line(_("Position {pos} (<b>{token}</b>): final answer <b>{answer}</b>"),
-                              pos=pos + 1, token=lens_trace.tokens[pos], answer=answer)
+                              pos=pos, token=lens_trace.tokens[pos], answer=answer)
                     st.plotly_chart(lens_figure(lens, index, str(answer)), width="stretch", key=f"an_lens_fig_{index}")
                     rows = [{_("layer"): layer, **{f"#{r + 1}": f"{names[layer, r]} ({probs[index, layer, r]:.1%})"
                                                    for r in range(ids.shape[-1])}}
@@ -171,7 +171,7 @@ with tabs[3]:
         with guard():
             grad = memo("analysis_gradient", tkey, lambda: gradient_importance(loaded, trace.inputs))
             st.caption(_("Objective: log p('{target}') at position {pos}.").format(target=grad.target,
-                                                                                   pos=grad.position + 1))
+                                                                                   pos=grad.position))
             a, b = st.columns(2)
             a.plotly_chart(layer_head_map(grad.gradient, _("Gradient estimate (1 forward + 1 backward)"), "RdBu",
                                           zmid=0.0), width="stretch", key="an_grad_map")

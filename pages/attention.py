@@ -17,6 +17,7 @@ from ui.models import current_model_name, get_model
 from ui.traces import get_trace
 from ui.entry import inside_app
 from ui.i18n import _, table
+from ui import url_state
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
@@ -55,8 +56,7 @@ def views(trace: Trace, loaded: LoadedModel) -> None:
     s = ctl.settings
     shown = measure_selector(trace, loaded)  # weights, ‖α·f(x)‖, + residual/LayerNorm, or ALTI, for the three views
     zmax = 1.0 if ctl.fixed_scale and shown.bounded else None
-    tabs = st.tabs([_("Heatmap"), _("All heads"), _("Rollout"), _("bertviz head view"), _("bertviz model view")],
-                   key="attention_tab", bind="query-params")
+    tabs, _open = url_state.tabs("attention_tab")  # heatmap, all_heads, rollout, head_view, model_view
 
     with tabs[0]:
         if tabs[0].open is not False:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from bertexplore.loading import LoadedModel
-from bertexplore.mlm import FILL_ORDERS, fill_masks, top_k
-from bertexplore.pll import MAX_TOKENS, VARIANTS, compare_pair
+from bertexplore.mlm import fill_masks, top_k
+from bertexplore.pll import MAX_TOKENS, compare_pair
 from bertexplore.tokens import Tokenized
 from bertexplore.trace import apply_masks
 from ui.feedback import guard, show_notices, show_unknown
@@ -17,6 +17,7 @@ from ui.head_models import expectations_note, missing_head
 from ui.models import MODEL_KEY, get_model
 from ui.traces import get_trace
 from ui.entry import inside_app
+from ui import url_state
 from ui.i18n import _, ngettext, table
 
 inside_app()  # a deep link on a fresh server must still run through app.py
@@ -166,8 +167,7 @@ def masking(loaded: LoadedModel, inputs: Tokenized) -> None:
             st.subheader(_("Fill all masks"))
             st.markdown(_("Fill the blanks one at a time, each choice feeding the next prediction (one "
                           "forward per mask)."))
-            order = st.radio(_("Order"), list(FILL_ORDERS), format_func=lambda o: _(FILL_ORDERS[o]), horizontal=True,
-                             key="mlm_order", bind="query-params")
+            order = url_state.choice(st.radio, _("Order"), "mlm_order", horizontal=True)
             key = ("fill", loaded.key, state["mlm_text"], masked, order, hide_sub)
             if st.button(_("Fill all masks"), key="mlm_fill", icon=":material/auto_fix_high:"):
                 masked_inputs = apply_masks(loaded, inputs, masked)
@@ -203,8 +203,7 @@ def scoring(loaded: LoadedModel) -> None:
     a_col, b_col = st.columns(2)
     a_col.text_input(_("Sentence A"), key="mlm_pair_a", bind="query-params")
     b_col.text_input(_("Sentence B"), key="mlm_pair_b", bind="query-params")
-    variant = st.radio(_("Scoring"), list(VARIANTS), format_func=lambda v: _(VARIANTS[v]), horizontal=True, key="mlm_pll_variant",
-                       bind="query-params")
+    variant = url_state.choice(st.radio, _("Scoring"), "mlm_pll_variant", horizontal=True)
     pair_key = ("pll", loaded.key, state["mlm_pair_a"], state["mlm_pair_b"], variant)
     with guard():
         if st.button(_("Compare"), key="mlm_score", icon=":material/balance:"):

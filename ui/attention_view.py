@@ -9,14 +9,14 @@ from dataclasses import dataclass
 import streamlit as st
 
 from bertexplore.analysis.measures import MeasuredTrace, measured_view
-from bertexplore.attention import (FILTERS, ViewSettings, tiled_grid, trace_npz, view_csv,
+from bertexplore.attention import (ViewSettings, tiled_grid, trace_npz, view_csv,
                                    view_matrix)
 from bertexplore.bertviz_offline import (head_view_html, iframe_height, model_view_html, token_window,
                                          window_for_all_heads)
 from bertexplore.figures import COLORSCALES, figure_bytes, grid_figure, heatmap_figure, safe_filename
 from bertexplore.trace import Trace
 
-from . import examples
+from . import examples, url_state
 from .i18n import LANG_KEY, _
 from .view_memo import derived
 
@@ -94,13 +94,13 @@ def controls(num_layers: int, num_heads: int) -> Controls:
                             help=_("Mean of all heads of the layer (rows still sum to 1)."))
     c4, c5, c6, c7 = st.columns(4)
     with c4:
-        level = st.radio(_("Units"), ["tokens", "words"], format_func=_, horizontal=True, key="attention_level", bind="query-params",
-                         help=_("Words join wordpieces: attention TO a word is the sum over its pieces, "
-                                "FROM a word the mean."))
+        level = url_state.choice(st.radio, _("Units"), "attention_level", horizontal=True,
+                                 help=_("Words join wordpieces: attention TO a word is the sum over its pieces, "
+                                        "FROM a word the mean."))
     with c5:
-        flt = st.selectbox(_("Segments"), list(FILTERS), format_func=_, key="attention_filter", bind="query-params",
-                           help=_("With a second sentence: A → B shows how tokens of A attend to tokens of "
-                                  "B."))
+        flt = url_state.choice(st.selectbox, _("Segments"), "attention_filter",
+                               help=_("With a second sentence: A → B shows how tokens of A attend to tokens of "
+                                      "B."))
     with c6:
         hide = st.toggle(_("Hide [CLS]/[SEP]"), key="attention_hide_special", bind="query-params",
                          help=_("Many heads park attention on [CLS]/[SEP]; hiding them shows the rest."))
@@ -112,7 +112,7 @@ def controls(num_layers: int, num_heads: int) -> Controls:
         fixed = st.toggle(_("Scale 0–1"), key="attention_fixed_scale", bind="query-params",
                           help=_("Off: the colour scale stretches to the largest weight shown."))
     settings = ViewSettings(layer=layer - 1, head=None if average else head - 1, level=level,
-                            hide_special=hide, renormalize=renorm, filter=flt)
+                            hide_special=hide, renormalize=renorm, filter=url_state.SEGMENT_FILTERS[flt])
     return Controls(settings, colours, fixed)
 
 

@@ -115,7 +115,7 @@ def graph_figure(contrib: Contributions, graph: Graph, selected: tuple[int, int]
     ))
     fig.update_layout(
         title=_("What makes up '{token}' (position {pos}) after the last layer").format(
-            token=tokens[graph.output], pos=graph.output + 1),
+            token=tokens[graph.output], pos=graph.output),
         height=max(360, 70 * (contrib.num_layers + 1)), margin=dict(l=60, r=20, t=50, b=40),
         xaxis=dict(title=_("token"), tickmode="array", tickvals=list(range(len(tokens))),
                    ticktext=unique_labels(tokens), range=[-0.7, len(tokens) - 0.3]),

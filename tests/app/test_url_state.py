@@ -1,0 +1,75 @@
+"""Shared links carry stable values (ui/url_state.py): the same link opens the same view in every language, old
+label-style links still open, and what the page writes into the link is the stable value, not a label."""
+from __future__ import annotations
+
+import pytest
+
+from app_helpers import assert_no_exception, open_page
+from bertexplore.i18n import catalog
+from ui.url_state import URL_VALUES, resolve
+
+ATTENTION = "pages/attention.py"
+ANALYSIS = "pages/analysis.py"
+
+
+def test_every_stable_value_is_a_plain_word_and_labels_resolve_in_both_languages():
+    for params in URL_VALUES.values():
+        for param, table in params.items():
+            for value, msgid in table.items():
+                assert value.replace("_", "").replace("-", "").isalnum() and value.isascii(), (param, value)
+                assert resolve(param, value) == value
+                assert resolve(param, msgid) == value  # an old English-label link
+                assert resolve(param, catalog("zh").gettext(msgid)) == value  # an old 中文-label link
+    assert resolve("attention_measure", "no such thing") is None
+
+
+LINK = {"attention_measure": "alti", "attention_tab": "all_heads", "attention_level": "words",
+        "attention_layer": "2", "attention_head": "3"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_stable_link_opens_the_same_view_in_every_language(tiny_dir, lang):
+    # (?lang= itself is tested in test_chinese_mode.py and in the browser: AppTest's page switch drops it)
+    at = open_page(ATTENTION, model=str(tiny_dir / "tiny-mlm"), query=LINK, lang=lang, attention_text="the cat sat")
+    assert_no_exception(at)
+    assert at.radio(key="attention_measure").value == "alti"
+    assert at.radio(key="attention_level").value == "words"
+    assert at.slider(key="attention_layer").value == 2
+    assert at.session_state["attention_tab"] == catalog(lang).gettext("All heads")
+    for param in ("attention_measure", "attention_tab", "attention_level"):
+        assert at.query_params[param] == [LINK[param]] or at.query_params[param] == LINK[param]
+
+
+@pytest.mark.parametrize("labels", ["en", "zh"])
+def test_old_label_links_still_open(tiny_dir, labels):
+    gt = catalog(labels).gettext
+    query = {"attention_measure": gt("ALTI contributions"), "attention_tab": gt("Rollout"),
+             "attention_level": gt("words"), "attention_filter": gt("All")}
+    at = open_page(ATTENTION, model=str(tiny_dir / "tiny-mlm"), query=query, attention_text="the cat sat")
+    assert_no_exception(at)
+    assert at.radio(key="attention_measure").value == "alti"
+    assert at.radio(key="attention_level").value == "words"
+    assert at.session_state["attention_tab"] == "Rollout"
+    # ...and the link is rewritten to the stable values (the default filter leaves the link)
+    assert str(at.query_params["attention_measure"]).strip("[]'") == "alti"
+    assert "attention_filter" not in at.query_params
+
+
+def test_the_choice_survives_a_language_switch(tiny_dir):
+    at = open_page(ATTENTION, model=str(tiny_dir / "tiny-mlm"), attention_text="the cat sat")
+    at.radio(key="attention_measure").set_value("norm").run()
+    at.session_state["attention_tab"] = "Rollout"
+    at.run()
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert_no_exception(at)
+    assert at.radio(key="attention_measure").value == "norm"
+    assert at.session_state["attention_tab"] == catalog("zh").gettext("Rollout")
+    assert str(at.query_params["attention_tab"]).strip("[]'") == "rollout"
+
+
+def test_analysis_tab_and_position_in_the_link(tiny_dir):
+    at = open_page(ANALYSIS, model=str(tiny_dir / "tiny-mlm"), query={"an_tab": "graph", "an_graph_out": "2"},
+                   lang="zh", an_text="the cat sat")
+    assert_no_exception(at)
+    assert at.selectbox(key="an_graph_out").value == 2
