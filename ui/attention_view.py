@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import streamlit as st
 
 from bertexplore.analysis.measures import MeasuredTrace, measured_view
@@ -13,7 +14,8 @@ from bertexplore.attention import (ViewSettings, tiled_grid, trace_npz, view_csv
                                    view_matrix)
 from bertexplore.bertviz_offline import (head_view_html, iframe_height, model_view_html, token_window,
                                          window_for_all_heads)
-from bertexplore.figures import COLORSCALES, figure_bytes, grid_figure, heatmap_figure, safe_filename
+from bertexplore.figures import (COLORSCALES, figure_bytes, grid_figure, heatmap_figure, matrix_caption,
+                                 safe_filename)
 from bertexplore.trace import Trace
 
 from . import examples, url_state
@@ -189,24 +191,41 @@ def _language() -> str | None:
 
 
 def heatmap_for(shown: Trace | MeasuredTrace, settings: ViewSettings, colorscale: str, zmax: float | None):
-    """(view, figure, bytes sent) of `shown` (a trace, or the analysis selector's measure of one) under these
-    settings; rebuilt only for settings this trace has not shown yet."""
+    """(view, figure, caption, bytes sent) of `shown` (a trace, or the analysis selector's measure of one) under
+    these settings; the caption's numbers come from the matrix the figure draws (matrix_caption), so they cannot
+    describe another head or measure. Rebuilt only for settings this trace has not shown yet."""
     def build():
         view = measured_view(shown, settings) if isinstance(shown, MeasuredTrace) else view_matrix(shown, settings)
         fig = heatmap_figure(view, colorscale, zmax)
-        return view, fig, figure_bytes(fig)
+        return view, fig, matrix_caption(view), figure_bytes(fig)
 
     return derived("attention_heatmap", shown, (settings, colorscale, zmax, _language()), build)
 
 
-def grid_for(shown: Trace | MeasuredTrace, colorscale: str, zmax: float | None, selected: tuple[int, int] | None):
-    """(tiled grid, figure, bytes sent) of all layers x heads."""
-    def build():
-        grid = derived("attention_tiles", shown, (), lambda: tiled_grid(shown.attentions), keep=3)
-        fig = grid_figure(grid, colorscale, zmax, selected=selected)
-        return grid, fig, figure_bytes(fig)
+def per_layer(shown: Trace | MeasuredTrace) -> bool:
+    """The measure has one matrix per layer (all heads together), not one per head."""
+    return bool(getattr(shown, "per_layer", False))
 
-    return derived("attention_grid", shown, (colorscale, zmax, selected, _language()), build)
+
+def grid_for(shown: Trace | MeasuredTrace, colorscale: str, zmax: float | None, selected: tuple[int, int] | None):
+    """(tiled grid, figure, bytes sent) of all layers x heads, or, for a measure with one matrix per layer, of the
+    layers side by side (one tile each: the heads are not drawn apart because the measure does not tell them
+    apart)."""
+    one_per_layer = per_layer(shown)
+
+    def build():
+        if one_per_layer:
+            # [L, H, T, T] repeats one matrix per layer: lay the L matrices out as one row of tiles
+            tiles = derived("attention_tiles", shown, (True,),
+                            lambda: tiled_grid(np.asarray(shown.attentions[:, 0])[None]), keep=3)
+            box = None if selected is None else (0, selected[0])
+        else:
+            tiles = derived("attention_tiles", shown, (), lambda: tiled_grid(shown.attentions), keep=3)
+            box = selected
+        fig = grid_figure(tiles, colorscale, zmax, selected=box, per_layer=one_per_layer)
+        return tiles, fig, figure_bytes(fig)
+
+    return derived("attention_grid", shown, (colorscale, zmax, selected, one_per_layer, _language()), build)
 
 
 def shown_tokens(view, trace: Trace) -> int:
