@@ -42,6 +42,7 @@ if not has_mlm:
 
 heads = [f"L{l + 1} H{h + 1}" for l in range(loaded.num_layers) for h in range(loaded.num_heads)]
 off_labels = st.multiselect(_("Heads to switch off"), heads, key="abl_off", bind="query-params",
+                            placeholder=_("Choose heads"),
                             help=_("Layers and heads count from 1, as on the Attention page."))
 off = [(int(s.split()[0][1:]) - 1, int(s.split()[1][1:]) - 1) for s in off_labels]
 

@@ -107,10 +107,11 @@ def views(trace: Trace, loaded: LoadedModel) -> None:
                                  "ones, so rows still sum to 1). Open a head in the Heatmap tab for full "
                                  "detail.").format(n_tokens=len(trace.tokens), side=grid.side, factor=grid.factor))
                 if per_layer(shown):
+                    weights_label, norm_label = MEASURES["weights"], MEASURES["norm"]
                     st.caption(_("{measure} gives ONE matrix per layer, the heads together: {layers} tiles, one per "
                                  "layer, {nbytes:,.0f} kB. Choose “{weights}” or “{norm}” to see the heads "
                                  "apart.").format(measure=shown.label, layers=grid.heads, nbytes=nbytes / 1e3,
-                                                  weights=_(MEASURES["weights"]), norm=_(MEASURES["norm"]))
+                                                  weights=_(weights_label), norm=_(norm_label))
                                + (" " + _("The red box is the selected layer.") if s.head is not None else ""))
                 else:
                     st.caption(_("All {layers} layers (rows) × {heads} heads (columns) in one figure, "

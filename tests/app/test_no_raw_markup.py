@@ -10,8 +10,15 @@ import pytest
 from markdown_it import MarkdownIt
 
 from app_helpers import assert_no_exception, open_page
-from test_chinese_mode import PAGE_MODEL, PAGES, local_models  # noqa: F401 - the fixture
+from test_chinese_mode import PAGE_MODEL, PAGES
 from untranslated import rendered_texts
+
+
+@pytest.fixture
+def local_models(tiny_dir, monkeypatch):
+    """The tiny checkpoints play the models folder, so the task pages draw their results."""
+    monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(tiny_dir))
+    return tiny_dir
 
 MD = MarkdownIt("commonmark").enable(["strikethrough", "table"])
 # Not Markdown in Streamlit: raw HTML (st.html), plotly text, st.text, placeholders and table headers
@@ -84,3 +91,13 @@ def test_no_catalog_message_renders_literal_markup():
                     found.append(text)
                     break
     assert not found, found
+
+
+@pytest.mark.parametrize("page", ["pages/ablation.py", "pages/inside_bert.py"])
+def test_multiselects_say_their_placeholder_in_chinese(local_models, page):
+    """Streamlit's own placeholder ("Choose options") is English whatever the page's language."""
+    at = open_page(page, model=PAGE_MODEL.get(page), lang="zh")
+    assert_no_exception(at)
+    assert at.multiselect, page
+    for box in at.multiselect:
+        assert box.proto.placeholder and not box.proto.placeholder.isascii(), box.proto.placeholder
