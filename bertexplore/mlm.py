@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from .download import download_command
 from .errors import InputError, UnsupportedModel
 from .loading import LoadedModel
 from .tokens import Tokenized
@@ -38,9 +39,8 @@ def require_mlm_head(loaded: LoadedModel) -> None:
     if not loaded.has_head:
         raise UnsupportedModel(
             _("'{name}' has no masked-LM head (its checkpoint lacks those weights), so it cannot predict "
-              "masked words. Pick bert-base-uncased (fetch it with `python -m bertexplore download "
-              "bert-base-uncased --to models`) or train a masked-LM head on the Fine-tune page.").format(
-                name=loaded.name)
+              "masked words. Pick bert-base-uncased (fetch it with `{command}`) or train a masked-LM head on the "
+              "Fine-tune page.").format(name=loaded.name, command=download_command("bert-base-uncased", "--to", "models"))
         )
     if loaded.tokenizer.mask_token_id is None:
         raise UnsupportedModel(_("The tokenizer of '{name}' has no mask token.").format(name=loaded.name))

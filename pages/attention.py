@@ -4,6 +4,7 @@ from dataclasses import replace
 import streamlit as st
 
 from bertexplore.analysis.measures import MEASURES
+from bertexplore.download import download_command
 from bertexplore.figures import export_config
 from bertexplore.loading import LoadedModel
 from bertexplore.registry import DEFAULT_ONLINE_MODEL
@@ -30,10 +31,9 @@ loaded = get_model("mlm", name)  # the same cached model as the other Explore pa
 if loaded is None:
     st.stop()
 st.caption(_("Model **{name}** ({num_layers} layers × {num_heads} heads, up to {max_length} tokens, on "
-             "{device}). The recommended model is fetched with `python -m bertexplore download "
-             "{default_online_model} --to models`.").format(
+             "{device}). The recommended model is fetched with `{command}`.").format(
                name=plain(name), num_layers=loaded.num_layers, num_heads=loaded.num_heads,
-               max_length=loaded.max_length, device=loaded.device, default_online_model=DEFAULT_ONLINE_MODEL))
+               max_length=loaded.max_length, device=loaded.device, command=download_command(DEFAULT_ONLINE_MODEL, "--to", "models")))
 
 text, pair = text_inputs()
 trace = None

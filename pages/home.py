@@ -3,6 +3,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from bertexplore.download import download_command
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED
 from ui.entry import inside_app
 from ui.markdown import plain
@@ -54,6 +55,7 @@ st.dataframe(
 )
 st.caption(
     _("With no internet the app uses **{offline_model}**, which ships with the app. To use another model "
-      "offline, fetch it once on a connected machine with `python -m bertexplore download MODEL --to "
-      "models` and copy the models folder over.").format(offline_model=OFFLINE_MODEL)
+      "offline, fetch it once on a connected machine with `{command}` (in a terminal opened in the app "
+      "folder) and copy the models folder over.").format(offline_model=OFFLINE_MODEL,
+                                                          command=download_command("MODEL", "--to", "models"))
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bertexplore.loading import LoadedModel
+from bertexplore.download import download_command
 from bertexplore.mlm import fill_masks, top_k
 from bertexplore.pll import MAX_TOKENS, compare_pair
 from bertexplore.tokens import Tokenized
@@ -23,7 +24,7 @@ from ui.i18n import _, ngettext, table
 inside_app()  # a deep link on a fresh server must still run through app.py
 
 RECOMMENDED = "bert-base-uncased"
-FETCH = f"python -m bertexplore download {RECOMMENDED} --to models"
+FETCH = download_command(RECOMMENDED, "--to", "models")
 EXAMPLES = load_examples()  # the interface language's examples first
 DEFAULT_TEXT = EXAMPLES["fill"][0]["text"] if EXAMPLES["fill"] else "Paris is the capital of [MASK]."
 PAIRS = EXAMPLES["pairs"]

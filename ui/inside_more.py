@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from bertexplore.download import download_command
 from bertexplore.errors import BertExploreError
 from bertexplore.inside import figures as F
 from bertexplore.inside.compression import VARIANTS, available_variants, compression_report
@@ -21,7 +22,7 @@ from .feedback import guard, show_error
 from .i18n import _
 from .inside_view import Walk, explain, misconception, plain, show_chart, show_proofs, token_label
 
-FETCH = f"python -m bertexplore download {DEFAULT_ONLINE_MODEL} --to models"
+FETCH = download_command(DEFAULT_ONLINE_MODEL, "--to", "models")
 
 
 def _missing_head(what: str) -> None:
