@@ -23,7 +23,9 @@ from ui.entry import inside_app
 from ui.feedback import guard, show_notices, show_unknown
 from ui import url_state
 from ui.i18n import _
-from ui.models import current_model_name, get_model
+from ui.head_models import missing_head
+from ui.markdown import plain
+from ui.models import MODEL_KEY, current_model_name, get_model
 from ui.session_memo import memo, recall
 from ui.traces import get_trace
 
@@ -50,6 +52,7 @@ if trace is None:
 show_notices(trace.inputs.notices)
 show_unknown(trace.inputs)
 tkey = trace_key(loaded, trace)
+mlm_ready = loaded.head in ("mlm", "pretraining") and bool(loaded.has_head)  # logit lens and head importance need it
 tokens = trace.tokens
 labels = [f"{i}: {t}" for i, t in enumerate(tokens)]  # positions from 0, as on every page
 
@@ -112,9 +115,13 @@ with tabs[1]:
         st.markdown(_("The model's own output head applied to every layer's hidden state (the logit lens): at each "
                       "[MASK] for a masked LM, at [CLS] through the pooler for a classifier."))
         head = url_state.choice(st.radio, _("Read with"), "an_lens_head", horizontal=True)
+        if head == "mlm" and not mlm_ready:
+            missing_head("mlm", MODEL_KEY, name, _("The contribution graph, head census and projector work with it."),
+                         reason=_("**{model}** has no masked-LM head, so the logit lens has no head to read its "
+                                  "layers with.").format(model=plain(name)))
         with guard():
             lens_model = loaded if head == "mlm" else get_model("sequence-classification", name)
-            if lens_model is not None:
+            if lens_model is not None and (head != "mlm" or mlm_ready):
                 lens_trace = trace if head == "mlm" else get_trace(lens_model, text, pair.strip() or None,
                                                                    names=analysis_names(lens_model))
                 lens = memo("analysis_lens", trace_key(lens_model, lens_trace), lambda: logit_lens(lens_model, lens_trace))
@@ -168,25 +175,30 @@ with tabs[3]:
                       "gradient of log p(prediction at the [MASK]) with respect to a gate on each head estimates how "
                       "much the prediction drops when the head is switched off. The exhaustive scan measures that "
                       "drop with one forward per head."))
-        with guard():
-            grad = memo("analysis_gradient", tkey, lambda: gradient_importance(loaded, trace.inputs))
-            st.caption(_("Objective: log p('{target}') at position {pos}.").format(target=grad.target,
-                                                                                   pos=grad.position))
-            a, b = st.columns(2)
-            a.plotly_chart(layer_head_map(grad.gradient, _("Gradient estimate (1 forward + 1 backward)"), "RdBu",
-                                          zmid=0.0), width="stretch", key="an_grad_map")
-            scan = recall("analysis_scan", tkey)
-            if scan is None and b.button(_("Run the ablation scan ({n} heads)").format(
-                    n=loaded.num_layers * loaded.num_heads), key="an_scan_run"):
-                with st.spinner(_("Switching every head off in turn…")):
-                    scan = memo("analysis_scan", tkey, lambda: scan_heads(loaded, trace.inputs)[1])
-            if scan is not None:
-                b.plotly_chart(layer_head_map(scan, _("Ablation scan (one forward per head)"), "RdBu", zmid=0.0),
-                               width="stretch", key="an_scan_map")
-                rho = rank_correlation(grad.gradient, scan)
-                st.plotly_chart(importance_figure(grad.gradient, scan, rho), width="stretch", key="an_importance")
-                st.caption(_("Spearman rank correlation {rho:.2f}: near 1, the cheap gradient ranks heads as the scan "
-                             "does; low, switching a head off is far from a small change here.").format(rho=rho))
+        if not mlm_ready:
+            missing_head("mlm", MODEL_KEY, name, _("The contribution graph, head census and projector work with it."),
+                         reason=_("**{model}** has no masked-LM head, so there is no prediction whose drop would "
+                                  "measure a head's importance.").format(model=plain(name)))
+        else:
+            with guard():
+                grad = memo("analysis_gradient", tkey, lambda: gradient_importance(loaded, trace.inputs))
+                st.caption(_("Objective: log p('{target}') at position {pos}.").format(target=grad.target,
+                                                                                       pos=grad.position))
+                a, b = st.columns(2)
+                a.plotly_chart(layer_head_map(grad.gradient, _("Gradient estimate (1 forward + 1 backward)"), "RdBu",
+                                              zmid=0.0), width="stretch", key="an_grad_map")
+                scan = recall("analysis_scan", tkey)
+                if scan is None and b.button(_("Run the ablation scan ({n} heads)").format(
+                        n=loaded.num_layers * loaded.num_heads), key="an_scan_run"):
+                    with st.spinner(_("Switching every head off in turn…")):
+                        scan = memo("analysis_scan", tkey, lambda: scan_heads(loaded, trace.inputs)[1])
+                if scan is not None:
+                    b.plotly_chart(layer_head_map(scan, _("Ablation scan (one forward per head)"), "RdBu", zmid=0.0),
+                                   width="stretch", key="an_scan_map")
+                    rho = rank_correlation(grad.gradient, scan)
+                    st.plotly_chart(importance_figure(grad.gradient, scan, rho), width="stretch", key="an_importance")
+                    st.caption(_("Spearman rank correlation {rho:.2f}: near 1, the cheap gradient ranks heads as the scan "
+                                 "does; low, switching a head off is far from a small change here.").format(rho=rho))
 
 with tabs[4]:
     if tabs[4].open:

@@ -47,7 +47,9 @@ if loaded is not None:
     )
     if not loaded.has_head:
         # True offline too: saved masked-LM models one click away, else the pack or the Fine-tune page.
-        missing_head("mlm", MODEL_KEY, name, _("The Attention and Head ablation pages work with it."))
+        missing_head("mlm", MODEL_KEY, name, _("The Attention and Head ablation pages work with it."),
+                     reason=_("**{model}** has no masked-LM head, so the Masked-LM page cannot fill in blanks with "
+                              "it.").format(model=plain(name)))
 
 st.subheader(_("Models"))
 st.dataframe(

@@ -73,3 +73,16 @@ def test_analysis_tab_and_position_in_the_link(tiny_dir):
                    lang="zh", an_text="the cat sat")
     assert_no_exception(at)
     assert at.selectbox(key="an_graph_out").value == 2
+
+
+def test_analysis_offers_a_saved_masked_lm_model_where_the_head_is_missing(tiny_dir, monkeypatch):
+    monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(tiny_dir))
+    for tab in ("Logit lens", "Head importance"):
+        at = open_page(ANALYSIS, model="tiny-base", an_text="the cat [MASK]", an_tab=tab)
+        assert_no_exception(at)
+        buttons = [b for b in at.button if b.key and b.key.startswith("switch_model_mlm")]
+        assert buttons, tab
+        buttons[0].click().run()
+        assert_no_exception(at)
+        assert at.session_state["model"] != "tiny-base"
+        assert not [b for b in at.button if b.key and b.key.startswith("switch_model_mlm")]
