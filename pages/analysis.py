@@ -9,7 +9,8 @@ from bertexplore.analysis import census as census_mod
 from bertexplore.analysis.figures import (graph_figure, importance_figure, label_map, layer_head_map, lens_figure,
                                           projector_figure)
 from bertexplore.analysis.gradient_importance import gradient_importance, rank_correlation
-from bertexplore.analysis.graph import DEFAULT_THRESHOLD, build_graph, contributions, node_detail
+from bertexplore.analysis.graph import (MIN_INPUTS, build_graph, contributions,
+                                        default_threshold, node_detail)
 from bertexplore.analysis.arrays import analysis_names
 from bertexplore.analysis.lens import logit_lens
 from bertexplore.analysis.projector import collect, project
@@ -67,10 +68,17 @@ with tabs[0]:
         with c1:
             out = url_state.position(st.selectbox, _("Output position"), "an_graph_out", len(tokens), default_out,
                                      lambda i: labels[i])
-        threshold = c2.slider(_("Threshold"), 0.0, 0.5, DEFAULT_THRESHOLD, 0.01, key="an_graph_threshold",
-                              help=_("Hide edges carrying less than this share of the output."))
         with guard():
             contrib = memo("analysis_contrib", tkey, lambda: contributions(trace, loaded))
+            # A new text or output position starts from its own default threshold (several chains, not a hairball)
+            auto = memo("analysis_graph_auto", tkey + (int(out),), lambda: default_threshold(contrib, int(out)))
+            if st.session_state.get("_an_graph_auto_for") != tkey + (int(out),):
+                st.session_state["_an_graph_auto_for"] = tkey + (int(out),)
+                st.session_state["an_graph_threshold"] = auto
+            threshold = c2.slider(_("Threshold"), 0.0, 0.5, step=0.01, key="an_graph_threshold",  # set above
+                                  help=_("Hide edges carrying less than this share of the output. The starting "
+                                         "value ({auto:.2f}) is the largest that reaches at least {inputs} input "
+                                         "tokens.").format(auto=auto, inputs=MIN_INPUTS))
             graph = build_graph(contrib, int(out), float(threshold))
             chosen = st.session_state.get("an_graph_node")
             node_names = {f"{_('layer {l}').format(l=l)} · {tokens[t]} ({t})": (l, t) for l, t in graph.nodes}
