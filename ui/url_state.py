@@ -8,7 +8,8 @@ that means the same in every language, while the widget shows the translated lab
 
 `URL_VALUES` below is THE table of those values: lessons and teachers write links with them, e.g.
 `/attention?attention_measure=alti&attention_tab=all_heads&attention_level=words&attention_layer=3`.
-Sliders, toggles, numbers and texts keep Streamlit's own binding (their URL values are numbers, true/false or the
+Texts too long for a link (text_to_link, LINK_TEXT_BYTES) are left out of it, and the page says so; the QA
+context goes through here (its widget sits in a form). Sliders, toggles, numbers and texts keep Streamlit's own binding (their URL values are numbers, true/false or the
 text itself: the same in every language). A value equal to the default is left out of the link.
 """
 from __future__ import annotations
@@ -130,6 +131,36 @@ def position(widget: Callable[..., Any], label: str, param: str, count: int, def
     return int(value)
 
 
+# A text goes into the link only up to this many URL-encoded bytes (about 1,300 Chinese characters or 4,000 plain
+# English ones): servers refuse a request line past ~120 kB (issue 18 §4), and chat apps and e-mail cut long links
+# well before that. A longer text stays on the page; the link then says nothing about it (and the page says so).
+LINK_TEXT_BYTES = 4000
+
+
+def text_from_link(param: str) -> None:
+    """Before a text widget keyed `param` first renders: take its value from a shared link, if the link has one."""
+    if param not in st.session_state:
+        raw = _from_link(param)
+        if isinstance(raw, str):
+            st.session_state[param] = raw
+
+
+def text_to_link(param: str, text: str, limit: int = LINK_TEXT_BYTES) -> bool:
+    """Put `text` in the link under `param` when it is short enough; False (and the parameter removed) when not."""
+    from urllib.parse import quote
+
+    fits = len(quote(text, safe="")) <= limit
+    try:
+        if not fits:
+            if param in st.query_params:
+                del st.query_params[param]
+        elif st.query_params.get(param) != text:
+            st.query_params[param] = text
+    except Exception:  # noqa: BLE001 - bound elsewhere: the page still works, the link may lack the text
+        return False
+    return fits
+
+
 def tabs(param: str) -> tuple[Sequence[Any], str]:
     """st.tabs over the stable values of `param`: (the tab containers, the open tab's stable value). The open tab
     is kept across a language switch (its label changes) and carried in the link."""
@@ -146,5 +177,5 @@ def tabs(param: str) -> tuple[Sequence[Any], str]:
     return containers, open_value
 
 
-__all__ = ["ANALYSIS_TABS", "ATTENTION_TABS", "POSITION_PARAMS", "SEGMENT_FILTERS", "URL_VALUES", "choice",
-           "position", "resolve", "tabs", "values_of"]
+__all__ = ["ANALYSIS_TABS", "ATTENTION_TABS", "LINK_TEXT_BYTES", "POSITION_PARAMS", "SEGMENT_FILTERS", "URL_VALUES",
+           "choice", "position", "resolve", "tabs", "text_from_link", "text_to_link", "values_of"]

@@ -86,3 +86,21 @@ def test_analysis_offers_a_saved_masked_lm_model_where_the_head_is_missing(tiny_
         assert_no_exception(at)
         assert at.session_state["model"] != "tiny-base"
         assert not [b for b in at.button if b.key and b.key.startswith("switch_model_mlm")]
+
+
+def test_qa_context_travels_in_the_link_unless_too_long(tiny_dir, monkeypatch):
+    from ui.url_state import LINK_TEXT_BYTES
+
+    monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(tiny_dir))
+    context = "Ada Lovelace wrote the first program in 1843 for the Analytical Engine."
+    at = open_page("pages/qa.py", query={"qa_question": "Who wrote the first program?", "qa_context": context},
+                   lang="zh", qa_checkpoint="tiny-qa")
+    assert_no_exception(at)
+    assert at.text_area(key="qa_context").value == context  # not the 中文 default paragraph
+    assert str(at.query_params["qa_context"]).strip("[]'") == context
+    long_text = "长" * (LINK_TEXT_BYTES // 9 + 10)  # 9 URL-encoded bytes per character
+    at.session_state["qa_context"] = long_text  # (typed and applied: the box sits in a form)
+    at.run()
+    assert at.text_area(key="qa_context").value == long_text
+    assert "qa_context" not in at.query_params
+    assert any("too long for a link" in c.value or "太长" in c.value for c in at.caption)
