@@ -179,8 +179,10 @@ def masking(loaded: LoadedModel, inputs: Tokenized) -> None:
                 st.text(fill.text)  # plain text: the sentence is the user's, never markdown
                 st.dataframe(table(fill.rows()), hide_index=True, width="stretch")
                 st.plotly_chart(chain_figure(fill), width="stretch", key="mlm_chain_chart")
-                st.caption(_("Joint log-probability of the chain: {log_prob:.3f} ({forwards} forwards). "
-                             "Greedy: each step keeps the single best token.").format(
+                st.caption(ngettext("Joint log-probability of the chain: {log_prob:.3f} ({forwards} forward). "
+                                    "Greedy: each step keeps the single best token.",
+                                    "Joint log-probability of the chain: {log_prob:.3f} ({forwards} forwards). "
+                                    "Greedy: each step keeps the single best token.", fill.forwards).format(
                                log_prob=fill.log_prob, forwards=fill.forwards))
 
 
@@ -224,11 +226,14 @@ def scoring(loaded: LoadedModel) -> None:
             st.success(verdict)
             st.plotly_chart(pair_figure(comparison), width="stretch", key="mlm_pair_chart")
             st.dataframe(table(comparison.rows()), hide_index=True, width="stretch")
-            st.caption(_("Pseudo-perplexity: A {pseudo_perplexity:.2f}, B {pseudo_perplexity2:.2f}. "
-                         "{forwards} batched forwards.").format(
+            forwards = comparison.a.forwards + comparison.b.forwards
+            st.caption(ngettext("Pseudo-perplexity: A {pseudo_perplexity:.2f}, B {pseudo_perplexity2:.2f}. "
+                                "{forwards} batched forward.",
+                                "Pseudo-perplexity: A {pseudo_perplexity:.2f}, B {pseudo_perplexity2:.2f}. "
+                                "{forwards} batched forwards.", forwards).format(
                            pseudo_perplexity=comparison.a.pseudo_perplexity,
                            pseudo_perplexity2=comparison.b.pseudo_perplexity,
-                           forwards=comparison.a.forwards + comparison.b.forwards))
+                           forwards=forwards))
 
 
 if loaded.has_head:
