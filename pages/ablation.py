@@ -10,6 +10,7 @@ from ui.markdown import plain
 from ui.entry import inside_app
 from ui.models import get_model
 from ui.session_memo import memo, recall
+from ui import url_state
 from ui.i18n import _, current_language, ngettext
 
 inside_app()
@@ -34,7 +35,8 @@ if current_language() == "zh":
 else:
     default = "The capital of France is [MASK]." if has_mlm else "The keys to the cabinet are on the table."
 # One line: Enter applies the text (in a text area Enter only adds a newline).
-text = st.text_input(_("Sentence (put one [MASK] in it)") if has_mlm else _("Sentence"), default, key="abl_text",
+url_state.default_in_link("abl_text", default)  # the language's own sentence: into the link too
+text = st.text_input(_("Sentence (put one [MASK] in it)") if has_mlm else _("Sentence"), key="abl_text",
                      bind="query-params", max_chars=5000)
 if not has_mlm:
     st.info(_("{name} has no masked-LM head, so the effect is measured on the sentence representation: how "

@@ -31,9 +31,10 @@ PAIRS = EXAMPLES["pairs"]
 state = st.session_state
 
 # Defaults go into session state (not `value=`) so a shared URL still wins on first load.
-state.setdefault("mlm_text", DEFAULT_TEXT)
-state.setdefault("mlm_pair_a", PAIRS[0]["a"] if PAIRS else "The keys to the cabinet are on the table.")
-state.setdefault("mlm_pair_b", PAIRS[0]["b"] if PAIRS else "The keys to the cabinet is on the table.")
+# Defaults are the interface language's examples: into the link too, so a link opens these texts in any language
+url_state.default_in_link("mlm_text", DEFAULT_TEXT)
+url_state.default_in_link("mlm_pair_a", PAIRS[0]["a"] if PAIRS else "The keys to the cabinet are on the table.")
+url_state.default_in_link("mlm_pair_b", PAIRS[0]["b"] if PAIRS else "The keys to the cabinet is on the table.")
 
 
 def _use_example() -> None:

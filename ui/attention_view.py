@@ -51,7 +51,8 @@ def text_inputs() -> tuple[str, str]:
         st.selectbox(_("Start from an example"), [ex["name"] for ex in examples], index=None,
                      placeholder=_("Pick an example sentence…"), key=EXAMPLE_KEY, on_change=_use_example)
     # One line: Enter applies the text (in a text area Enter only adds a newline).
-    text = st.text_input(_("Text (sentence A)"), value=default_text, key=TEXT_KEY, bind="query-params",
+    url_state.default_in_link(TEXT_KEY, default_text)  # the language's first example: into the link too
+    text = st.text_input(_("Text (sentence A)"), key=TEXT_KEY, bind="query-params",
                          max_chars=100_000, on_change=_forget_example,
                          help=_("Up to the model's maximum length (512 tokens for BERT); longer text is cut "
                                 "with a notice."))

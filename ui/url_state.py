@@ -145,6 +145,23 @@ def text_from_link(param: str) -> None:
             st.session_state[param] = raw
 
 
+def default_in_link(param: str, value: str) -> None:
+    """A text widget's first value, put in the session AND in the link, for defaults that depend on the language
+    (examples): left out of the link, a default would open as the RECEIVER's language's default. A value the
+    link already carries wins. Call it before the widget (bound with bind="query-params") renders."""
+    if param in st.session_state:
+        return
+    linked = _from_link(param)
+    if isinstance(linked, str):
+        st.session_state[param] = linked  # what the binding would seed anyway; readable before the widget
+        return
+    st.session_state[param] = value
+    try:
+        st.query_params[param] = value  # before the widget binds it (a bound parameter cannot be set from Python)
+    except Exception:  # noqa: BLE001 - already bound: the session value still applies
+        pass
+
+
 def text_to_link(param: str, text: str, limit: int = LINK_TEXT_BYTES) -> bool:
     """Put `text` in the link under `param` when it is short enough; False (and the parameter removed) when not."""
     from urllib.parse import quote
