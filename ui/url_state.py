@@ -20,6 +20,7 @@ from typing import Any
 import streamlit as st
 
 from bertexplore.analysis.measures import MEASURES
+from bertexplore.finetune.config import TASKS
 from bertexplore.i18n import LANGUAGES, N_, catalog
 from bertexplore.mlm import FILL_ORDERS
 from bertexplore.pll import VARIANTS
@@ -56,6 +57,7 @@ URL_VALUES: dict[str, dict[str, dict[str, str]]] = {
     },
     "classification": {"cls_method": dict(METHOD_NAMES)},     # integrated-gradients, gradient-x-input
     "ner": {"ner_strategy": {key: key for key in STRATEGIES}},  # first, average, max
+    "finetune": {"ft_task": dict(TASKS)},                     # classification, multilabel, ner, mlm, pretraining, qa
 }
 # Token positions in links count from 0, like every position shown in the app (an_graph_out=5).
 POSITION_PARAMS = ("an_graph_out",)

@@ -104,3 +104,11 @@ def test_qa_context_travels_in_the_link_unless_too_long(tiny_dir, monkeypatch):
     assert at.text_area(key="qa_context").value == long_text
     assert "qa_context" not in at.query_params
     assert any("too long for a link" in c.value or "太长" in c.value for c in at.caption)
+
+
+def test_fine_tune_link_with_a_task_key_opens_that_task(tiny_dir, monkeypatch):
+    """The Start-here and missing-head boxes link to ?ft_task=qa: a stable value the page now reads."""
+    monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(tiny_dir))
+    at = open_page("pages/finetune.py", query={"ft_task": "qa"}, lang="zh")
+    assert_no_exception(at)
+    assert at.radio(key="ft_task").value == "qa"
