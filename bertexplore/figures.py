@@ -168,7 +168,7 @@ def matrix_caption(view: AttentionView) -> str:
         live = sums > 0
         share = float((m[live][:, special].sum(axis=1) / sums[live]).mean())
         text += _("; on average {share:.0%} of a row lands on [CLS]/[SEP]").format(share=share)
-    return text + "."
+    return _("{sentence}.").format(sentence=text)  # 中文 ends with 。
 
 
 def figure_bytes(fig: go.Figure) -> int:
