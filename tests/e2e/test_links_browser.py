@@ -188,3 +188,36 @@ def test_students_see_no_deploy_button(app_url, web):
     web.locator("[data-testid='stToolbar'], header").first.wait_for(timeout=30_000)
     assert web.locator("[data-testid='stAppDeployButton']").count() == 0
     assert web.get_by_text("Deploy", exact=True).count() == 0
+
+
+GEOMETRY = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const scatter = [...gd.querySelectorAll('.scatterlayer .trace')].pop();  // the nodes' trace (after the edges)
+  return {plot: box(gd.querySelector('.main-svg')), area: box(gd.querySelector('.nsewdrag')),
+          clipped: gd.data[gd.data.length - 1].cliponaxis !== false,
+          points: [...scatter.querySelectorAll('.point')].map(box),
+          texts: [...scatter.querySelectorAll('.textpoint text')].map(box),
+          y: Array.from(gd.data[gd.data.length - 1].y)};
+}"""
+
+
+def test_contribution_graph_default_shows_several_chains_with_clear_labels(app_url, web):
+    """The packaged MiniLM on "The capital of France is [MASK]." drew ONE chain (7 nodes) at the old fixed
+    threshold; labels sat on the circles of the level above and the top one was clipped."""
+    web.goto(app_url + "/analysis?an_text=The+capital+of+France+is+%5BMASK%5D.")
+    wait_idle(web)
+    web.locator(".js-plotly-plot .scatterlayer .point").first.wait_for(timeout=120_000)
+    wait_idle(web)
+    no_exception_shown(web)
+    g = web.evaluate(GEOMETRY)
+    assert sum(1 for level in g["y"] if level == 0) >= 3  # at least three input tokens: more than one chain
+    left, top, right, bottom = g["plot"]
+    for text in g["texts"]:
+        assert text[1] >= top - 0.5 and text[3] <= bottom + 0.5, (text, g["plot"])  # inside the figure...
+        if g["clipped"]:  # ...and, where plotly clips text to the axes, inside the axes
+            assert text[1] >= g["area"][1] - 0.5, (text, g["area"])
+        for point in g["points"]:
+            overlap_x = min(text[2], point[2]) - max(text[0], point[0])
+            overlap_y = min(text[3], point[3]) - max(text[1], point[1])
+            assert overlap_x <= 1 or overlap_y <= 1, (text, point)
