@@ -103,7 +103,7 @@ with tabs[0]:
                 st.session_state.pop("an_graph_node", None)  # the node left the graph (threshold or position moved)
             node_label = st.selectbox(_("Node"), options, key="an_graph_node", index=None,
                                       placeholder=_("Click a node in the graph, or pick one here"))
-            st.caption(_("{nodes} nodes, {edges} edges at threshold {t:.2f}.").format(
+            st.caption(_("Threshold {t:.2f}: nodes {nodes}, edges {edges}.").format(
                 nodes=len(graph.nodes), edges=len(graph.edges), t=threshold))
             if node_label in node_names:
                 d = node_detail(contrib, graph, node_names[node_label])
