@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .ablation import ablated, head_mask, one_head_off_masks
+from . import heads
 from .errors import UnsupportedModel
 from .i18n import _
 from .loading import LoadedModel
@@ -65,11 +66,11 @@ def _check(loaded: LoadedModel) -> None:
 
 
 def _uses_mlm(loaded: LoadedModel) -> bool:
-    return loaded.head == "mlm" and loaded.has_head
+    return heads.has(loaded, "mlm")
 
 
 def _names(loaded: LoadedModel) -> tuple[str, ...]:
-    return ("mlm.log_probs",) if _uses_mlm(loaded) else (f"blocks.{loaded.num_layers - 1}.resid_post",)
+    return ("mlm.log_probs",) if _uses_mlm(loaded) else (f"blocks.{loaded.num_layers - 1}.normalized_resid_post",)
 
 
 def baseline(loaded: LoadedModel, inputs: Tokenized) -> Trace:
@@ -79,7 +80,7 @@ def baseline(loaded: LoadedModel, inputs: Tokenized) -> Trace:
 
 def _pooled(loaded: LoadedModel, trace: Trace) -> np.ndarray:
     """Mean over tokens of the last layer's output."""
-    name = f"blocks.{loaded.num_layers - 1}.resid_post"
+    name = f"blocks.{loaded.num_layers - 1}.normalized_resid_post"
     if name not in trace:
         raise UnsupportedModel(_("'{name}' ({model_type}) gives no layer outputs to compare.").format(
                                    name=loaded.name, model_type=loaded.model_type))

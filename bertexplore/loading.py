@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal, Sequence, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -30,7 +30,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from . import capture
+from . import capture, heads
 from .attention_function import ATTN_IMPLEMENTATION, number_attention_layers, supports_ablation
 from .errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel, refused_pickle
 from .families import PADDING_OFFSET_TYPES, has_full_cache
@@ -125,11 +125,18 @@ def hub_reachable(timeout: float = 2.0) -> bool:
 
 _count_lock = threading.Lock()
 _forwards = 0
+_head_calls = 0
+T = TypeVar("T")
 
 
 def forward_count() -> int:
-    """How many model forwards this process has run through `LoadedModel.forward` (tests use it)."""
+    """How many model forwards this process has run through `LoadedModel.forward`, with or without gradients."""
     return _forwards
+
+
+def head_call_count() -> int:
+    """How many head-only executions (`LoadedModel.head_call`) this process has run: no encoder forward in them."""
+    return _head_calls
 
 
 def position_limit(config: PretrainedConfig) -> int:
@@ -249,19 +256,67 @@ class LoadedModel:
             batch["token_type_ids"] = segs.expand_as(ids)
         return batch
 
-    def forward(self, batch: dict[str, torch.Tensor], encoder_only: bool = False, **kwargs: Any) -> Any:
-        """Run the shared model once, without gradients, under its lock for this forward only.
+    def forward(self, batch: dict[str, torch.Tensor], encoder_only: bool = False, grad: bool = False,
+                **kwargs: Any) -> Any:
+        """Run the shared model once under its lock, for this forward only: THE way any code runs the model.
 
-        `encoder_only` skips the task head (e.g. the masked-LM vocabulary projection, ~14% of bert-base's compute at
-        512 tokens) when only the encoder's activations are wanted.
+        `batch` holds `input_ids` or `inputs_embeds` (plus masks / segment ids). `encoder_only` skips the task head
+        (e.g. the masked-LM vocabulary projection, ~14% of bert-base's compute at 512 tokens) when only the encoder's
+        activations are wanted.
+
+        grad=False: inference mode (no autograd graph). grad=True: autograd records the forward so gradients flow to
+        tensors the caller marked (`inputs_embeds`, a head-mask gate, an activation an intervention replaces); the
+        shared parameters stay requires_grad=False and are never written. The caller runs the backward after this
+        returns, outside the lock: it only reads the frozen weights, so another session may use the model meanwhile.
         """
         global _forwards
         with _count_lock:
             _forwards += 1
         batch = {k: v.to(self.device) for k, v in batch.items()}
         module = self.encoder if encoder_only else self.model
+        if grad:
+            with self.lock, torch.inference_mode(False), torch.enable_grad():
+                return module(**batch, **kwargs)
         with self.lock, torch.inference_mode():
             return module(**batch, **kwargs)
+
+    def head_call(self, name: str, *inputs: torch.Tensor, grad: bool = False) -> torch.Tensor:
+        """Run the model's own `name` head (see bertexplore.heads for what each takes) on given states, through the
+        door: its lock for this call, counted by head_call_count(), gradients as in `forward`.
+
+        Raises UnsupportedModel when the model has no such head. Whether its weights are trained is the caller's
+        question (`heads.has`): an untrained head still runs.
+        """
+        global _head_calls
+        head = heads.find(self, name)
+        if head is None:
+            raise UnsupportedModel(_("'{name}' has no {head} head.").format(name=self.name, head=name))
+        with _count_lock:
+            _head_calls += 1
+        dtype = next(self.model.parameters()).dtype
+        moved = tuple(x.to(self.device, dtype) if x.is_floating_point() else x.to(self.device) for x in inputs)
+        if grad:
+            with self.lock, torch.inference_mode(False), torch.enable_grad():
+                return head(*moved)
+        with self.lock, torch.inference_mode():
+            return head(*moved)
+
+    def with_tokenizer(self, fn: Callable[[Any], T]) -> T:
+        """fn(tokenizer) under the model's lock (fast tokenizers are not thread-safe): for batch tokenisation,
+        offsets, windows, anything beyond `tokenize`. Keep fn to tokenizer work: the lock also guards forwards."""
+        with self.lock:
+            return fn(self.tokenizer)
+
+    def tokens_of(self, ids: Sequence[int] | np.ndarray) -> list[str]:
+        """Token strings of vocabulary ids."""
+        values = [int(i) for i in np.asarray(ids).ravel()]
+        with self.lock:
+            return list(self.tokenizer.convert_ids_to_tokens(values))
+
+    def decode(self, ids: Sequence[int] | np.ndarray, skip_special_tokens: bool = True) -> str:
+        values = [int(i) for i in np.asarray(ids).ravel()]
+        with self.lock:
+            return self.tokenizer.decode(values, skip_special_tokens=skip_special_tokens)
 
     @classmethod
     def wrap(cls, model: PreTrainedModel, tokenizer: Any, name: str, source: str, head: str,

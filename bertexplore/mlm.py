@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from . import heads
 from .download import download_command
 from .errors import InputError, UnsupportedModel
 from .loading import LoadedModel
@@ -33,10 +34,11 @@ _RESERVED = re.compile(r"^\[unused\d+\]$|^<unused\d+>$")
 
 def require_mlm_head(loaded: LoadedModel) -> None:
     """Refuse, with advice, a model whose masked-LM head would be random weights."""
-    if loaded.head != "mlm":
+    head = heads.find(loaded, "mlm")
+    if head is None:
         raise UnsupportedModel(_("'{name}' was loaded with the {head} head; masked-LM needs the 'mlm' head.").format(
                                    name=loaded.name, head=loaded.head))
-    if not loaded.has_head:
+    if not head.trained:
         raise UnsupportedModel(
             _("'{name}' has no masked-LM head (its checkpoint lacks those weights), so it cannot predict "
               "masked words. Pick bert-base-uncased (fetch it with `{command}`) or train a masked-LM head on the "
@@ -72,8 +74,7 @@ def vocabulary(loaded: LoadedModel, size: int) -> tuple[str, ...]:
         return _vocab_cache[key]
     tok = loaded.tokenizer
     known = min(size, len(tok))
-    with loaded.lock:  # fast tokenizers are not thread-safe
-        tokens = list(tok.convert_ids_to_tokens(list(range(known))))
+    tokens = loaded.tokens_of(range(known))
     vocab = tuple(t if t is not None else f"[id {i}]" for i, t in enumerate(tokens)) + tuple(
         f"[id {i}]" for i in range(known, size))
     return _remember(_vocab_cache, key, vocab)
@@ -251,7 +252,6 @@ def fill_masks(
     tokens = list(inputs.tokens)
     for s in steps:
         tokens[s.position] = s.token
-    with loaded.lock:
-        text = loaded.tokenizer.decode(ids.tolist(), skip_special_tokens=True)
+    text = loaded.decode(ids, skip_special_tokens=True)
     return FillResult(order=order, steps=tuple(steps), tokens=tuple(tokens), input_ids=ids, text=text,
                       forwards=len(steps))

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import torch
 
-from . import capture
+from . import capture, heads
 from .errors import InputError, UnsupportedModel
 from .loading import LoadedModel, forward_count  # noqa: F401  (forward_count: part of this module's API)
 from .tokens import Tokenized
@@ -87,7 +87,7 @@ class Trace:
         return self.cache.get("mlm.log_probs")
 
     def stack(self, name: str) -> np.ndarray:
-        """`blocks.*.x` as one array with the layer first, e.g. stack("blocks.*.resid_post") -> [layers, T, D]."""
+        """`blocks.*.x` as one array with the layer first, e.g. stack("blocks.*.normalized_resid_post") -> [layers, T, D]."""
         return np.stack([self[name.replace("*", str(l))] for l in range(self.num_layers)])
 
     @property
@@ -169,9 +169,9 @@ _HEAD_OUTPUTS = {
 def head_names(loaded: LoadedModel) -> tuple[str, ...]:
     """The head outputs this model gives (empty where the head's weights were not in the checkpoint)."""
     names = ["pooler.out"] if loaded.full_cache else []
+    if heads.has(loaded, "mlm"):
+        names.append("mlm.log_probs")
     if loaded.has_head:
-        if loaded.head in ("mlm", "pretraining"):
-            names.append("mlm.log_probs")
         names += [n for n, (head, _) in _HEAD_OUTPUTS.items() if head == loaded.head]
     return tuple(names)
 
@@ -214,7 +214,7 @@ def trace_batch(loaded: LoadedModel, batch: Sequence[Tokenized], names: Iterable
         return []
     wanted = capture.expand_names(default_names(loaded) if names is None else names, loaded.num_layers)
     positions = [mask_positions_of(loaded, inputs) for inputs in batch]
-    wants_mlm = "mlm.log_probs" in wanted and any(positions) and loaded.has_head and loaded.head in ("mlm", "pretraining")
+    wants_mlm = "mlm.log_probs" in wanted and any(positions) and heads.has(loaded, "mlm")
     wants_head = wants_mlm or any(n in wanted for n in _HEAD_OUTPUTS if _HEAD_OUTPUTS[n][0] == loaded.head)
     if not loaded.full_cache:
         # Other families: only what the attention function itself sees (patterns) and the heads' outputs.

@@ -149,10 +149,10 @@ def census_of_set(loaded: Any, pairs: Sequence[tuple[str, str]] | None = None, m
     pairs = list(pairs or bundled_pairs())
     if not pairs:
         raise InputError(_("The census needs at least one sentence."))
-    with loaded.lock:
-        enc = loaded.tokenizer([a for a, _b in pairs], [b for _a, b in pairs], padding=True, truncation=True,
-                               max_length=min(max_length, loaded.max_length), return_tensors="pt",
-                               return_special_tokens_mask=True, return_token_type_ids=True)
+    enc = loaded.with_tokenizer(lambda tok: tok([a for a, _b in pairs], [b for _a, b in pairs], padding=True,
+                                                truncation=True, max_length=min(max_length, loaded.max_length),
+                                                return_tensors="pt", return_special_tokens_mask=True,
+                                                return_token_type_ids=True))
     batch = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
     if loaded.uses_segments:
         batch["token_type_ids"] = enc["token_type_ids"]

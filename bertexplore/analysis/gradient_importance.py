@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import heads
 from ..attention_function import ablated, supports_ablation
 from ..errors import InputError, UnsupportedModel
 from ..i18n import _
 from ..trace import model_inputs
-from .lens import mlm_head
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,17 @@ def _mask_position(loaded: Any, input_ids: np.ndarray) -> int:
 
 
 def objective(loaded: Any, inputs: Any, gates: torch.Tensor, position: int, target: int | None) -> tuple[torch.Tensor, int]:
-    """log p(target) at `position` under `gates` ([1, L, H]); target None = the model's top prediction."""
-    batch = {k: v.to(loaded.device) for k, v in model_inputs(loaded, inputs.input_ids, inputs.segment_ids).items()}
+    """log p(target) at `position` under `gates` ([1, L, H]); target None = the model's top prediction.
+
+    Both the encoder and the head run through the model's door; with gates that require gradients the graph is
+    kept so the caller can differentiate (the backward runs outside the lock).
+    """
+    grad = bool(gates.requires_grad)
+    batch = model_inputs(loaded, inputs.input_ids, inputs.segment_ids)
     with ablated(gates):
-        states = loaded.encoder(**batch).last_hidden_state[:, position]
+        states = loaded.forward(batch, encoder_only=True, grad=grad).last_hidden_state[:, position]
     # The vocabulary projection at this one position only (the full [T, V] logits are ~25% of a bert-base forward).
-    logits = mlm_head(loaded.model)(states)[0].float()
+    logits = loaded.head_call("mlm", states, grad=grad)[0].float()
     log_probs = torch.log_softmax(logits, dim=-1)
     chosen = int(log_probs.argmax()) if target is None else int(target)
     return log_probs[chosen], chosen
@@ -57,17 +62,17 @@ def objective(loaded: Any, inputs: Any, gates: torch.Tensor, position: int, targ
 
 def gradient_importance(loaded: Any, inputs: Any) -> GradientImportance:
     """∂ log p(top prediction at the first [MASK]) / ∂ gate of every head: one forward, one backward."""
-    if not (loaded.head in ("mlm", "pretraining") and loaded.has_head):
+    if not heads.has(loaded, "mlm"):
         raise UnsupportedModel(_("Gradient head importance needs a masked-LM head (the objective is the prediction "
                                  "at a [MASK])."))
     if not supports_ablation(loaded.model):
         raise UnsupportedModel(_("Per-head gates are not available for '{name}'.").format(name=loaded.name))
     position = _mask_position(loaded, inputs.input_ids)
-    with loaded.lock, torch.inference_mode(False), torch.enable_grad():
+    with torch.inference_mode(False), torch.enable_grad():
         gates = torch.ones(1, loaded.num_layers, loaded.num_heads, device=loaded.device, requires_grad=True)
         value, target = objective(loaded, inputs, gates, position, None)
-        (grad,) = torch.autograd.grad(value, gates)
-    return GradientImportance(position, target, loaded.tokenizer.convert_ids_to_tokens(target), float(value.detach()),
+        (grad,) = torch.autograd.grad(value, gates)  # reads the frozen weights only: outside the lock
+    return GradientImportance(position, target, loaded.tokens_of([target])[0], float(value.detach()),
                               grad[0].float().cpu().numpy())
 
 

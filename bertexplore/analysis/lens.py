@@ -7,44 +7,15 @@ layer's [CLS]. Only the head runs, on L+1 vectors per position: no encoder forwa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
+from .. import heads
 from ..errors import InputError, UnsupportedModel
 from ..i18n import _
 from .arrays import hidden, tensor, with_names
-
-
-def mlm_head(model: Any) -> Callable[[torch.Tensor], torch.Tensor]:
-    """hidden [N, D] -> vocabulary logits [N, V], the exact head the model's forward applies."""
-    for name in ("cls", "lm_head", "predictions"):  # BERT / RoBERTa family / ALBERT
-        module = getattr(model, name, None)
-        if module is not None:
-            return module
-    if hasattr(model, "vocab_projector"):  # DistilBERT spells its head out in forward()
-        return lambda h: model.vocab_projector(model.vocab_layer_norm(model.activation(model.vocab_transform(h))))
-    if hasattr(model, "generator_lm_head"):  # ELECTRA generator
-        return lambda h: model.generator_lm_head(model.generator_predictions(h))
-    raise UnsupportedModel(_("The logit lens needs a masked-LM head this app knows ({kind} has none it can read).")
-                           .format(kind=type(model).__name__))
-
-
-def classifier_head(model: Any) -> Callable[[torch.Tensor], torch.Tensor]:
-    """sequence hidden [N, T, D] -> label logits [N, labels] from the [CLS] position, as the model's forward does."""
-    encoder = getattr(model, model.base_model_prefix, None)
-    classifier = getattr(model, "classifier", None)
-    if classifier is None:
-        raise UnsupportedModel(_("The logit lens for classifiers needs a sequence-classification head."))
-    pooler = getattr(encoder, "pooler", None)
-    if pooler is not None and isinstance(classifier, torch.nn.Linear):  # BERT: pooler (dense + tanh on [CLS])
-        return lambda h: classifier(pooler(h))
-    if hasattr(model, "pre_classifier"):  # DistilBERT
-        return lambda h: classifier(torch.relu(model.pre_classifier(h[:, 0])))
-    if isinstance(classifier, torch.nn.Module) and not isinstance(classifier, torch.nn.Linear):
-        return classifier  # RoBERTa / ELECTRA classification heads read [CLS] themselves
-    raise UnsupportedModel(_("This classifier's head layout is not one the logit lens knows."))
 
 
 @dataclass(frozen=True)
@@ -79,9 +50,8 @@ class Lens:
         return ids, np.exp(np.take_along_axis(self.log_probs, ids, axis=-1))
 
 
-def _run_head(loaded: Any, fn: Callable, x: torch.Tensor) -> np.ndarray:
-    with loaded.lock, torch.inference_mode():
-        logits = fn(x.to(loaded.device).to(next(loaded.model.parameters()).dtype))
+def _run_head(loaded: Any, name: str, x: torch.Tensor) -> np.ndarray:
+    logits = loaded.head_call(name, x)  # through the door: its lock, counted, no gradients
     return torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
 
 
@@ -89,17 +59,16 @@ def logit_lens(loaded: Any, trace: Any) -> Lens:
     """The model's own head on every layer; MLM heads at each [MASK], classifiers at [CLS]."""
     layers = trace.num_layers + 1
     trace = with_names(trace, loaded)
-    if loaded.head in ("mlm", "pretraining") and loaded.has_head:
+    if heads.has(loaded, "mlm"):
         positions = tuple(trace.mask_positions)
         if not positions:
             raise InputError(_("The logit lens of a masked LM reads [MASK] positions: mask at least one token."))
         states = np.stack([np.asarray(hidden(trace, l))[list(positions)] for l in range(layers)], axis=1)  # [P, L+1, D]
-        head = mlm_head(loaded.model)
-        lp = _run_head(loaded, head, tensor(states).reshape(-1, states.shape[-1])).reshape(len(positions), layers, -1)
+        lp = _run_head(loaded, "mlm", tensor(states).reshape(-1, states.shape[-1])).reshape(len(positions), layers, -1)
         return Lens("mlm", positions, lp, None)
-    if loaded.head == "sequence-classification" and loaded.has_head:
+    if heads.has(loaded, "cls"):
         states = np.stack([np.asarray(hidden(trace, l)) for l in range(layers)])  # [L+1, T, D]
-        lp = _run_head(loaded, classifier_head(loaded.model), tensor(states))[None]  # [1, L+1, labels]
+        lp = _run_head(loaded, "cls", tensor(states))[None]  # [1, L+1, labels]
         id2label = getattr(loaded.config, "id2label", None) or {}
         names = tuple(str(id2label.get(i, i)) for i in range(lp.shape[-1]))
         return Lens("classifier", (0,), lp, names)

@@ -45,9 +45,9 @@ def collect(loaded: Any, sentences: Sequence[str], max_length: int = 64) -> Hidd
         raise InputError(_("Type at least two sentences, one per line."))
     if len(sentences) > MAX_SENTENCES:
         raise InputError(_("At most {n} sentences at a time.").format(n=MAX_SENTENCES))
-    with loaded.lock:
-        enc = loaded.tokenizer(list(sentences), padding=True, truncation=True, return_tensors="pt",
-                               max_length=min(max_length, loaded.max_length), return_special_tokens_mask=True)
+    enc = loaded.with_tokenizer(lambda tok: tok(list(sentences), padding=True, truncation=True, return_tensors="pt",
+                                                max_length=min(max_length, loaded.max_length),
+                                                return_special_tokens_mask=True))
     batch = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
     out = _forward(loaded, batch, output_hidden_states=True)
     hs = torch.stack(list(out.hidden_states), dim=1).float().cpu().numpy()  # [S, L+1, T, D]

@@ -50,18 +50,20 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def variant_model(loaded: LoadedModel, variant: str) -> tuple[torch.nn.Module, threading.Lock]:
-    """The model as `variant`; float32 is the shared model itself (read only), the others are copies kept once."""
+    """A private copy of the model as `variant` (not float32: that is the shared model, run through its door), kept
+    once per process with its own lock: forwards on it never take the shared model's lock."""
     if variant == "float32":
-        return loaded.model, loaded.lock
+        raise ValueError("float32 is the shared model itself: run it with LoadedModel.forward")
     key = (model_key(loaded), variant)
     with _copies_lock:
         if key in _copies:
             return _copies[key]
-    with building(), loaded.lock:  # copying reads the shared weights: no forward may run on them meanwhile
+    with building():  # one model built at a time
         with _copies_lock:
             if key in _copies:
                 return _copies[key]
-        model = copy.deepcopy(loaded.model)
+        with loaded.lock:  # for the copy only (no forward mid-way through it); the copy's forwards never take it
+            model = copy.deepcopy(loaded.model)
         model.eval()
         if variant == "int8":
             model = quantize_int8(model.float())
@@ -73,6 +75,19 @@ def variant_model(loaded: LoadedModel, variant: str) -> tuple[torch.nn.Module, t
                 del _copies[old]  # the copies of one model at a time: a bert-base pair holds ~430 MB
             _copies[key] = entry
         return entry
+
+
+def _runner(loaded: LoadedModel, variant: str):
+    """forward(batch, **kwargs) for `variant`: the shared model through its door (lock per forward, counted), or a
+    private copy under its own lock."""
+    if variant == "float32":
+        return lambda batch, **kwargs: loaded.forward(batch, **kwargs)
+    model, lock = variant_model(loaded, variant)
+
+    def run(batch: dict[str, torch.Tensor], **kwargs):
+        with lock, torch.inference_mode():
+            return model(**batch, **kwargs)
+    return run
 
 
 def state_bytes(model: torch.nn.Module) -> int:
@@ -124,17 +139,17 @@ def compression_report(loaded: LoadedModel, inputs: Tokenized, runs: int = 3,
         batch["token_type_ids"] = torch.as_tensor(np.asarray(inputs.segment_ids)[None], device=loaded.device)
     results = {}
     for variant in variants or available_variants(loaded):
-        model, lock = variant_model(loaded, variant)
+        run = _runner(loaded, variant)
         times = []
-        with lock, torch.inference_mode():
-            out = model(**batch, output_attentions=True, output_hidden_states=True)  # warm-up, and the outputs
-            for _run in range(runs):
-                started = time.perf_counter()
-                model(**batch)
-                times.append(time.perf_counter() - started)
+        out = run(batch, output_attentions=True, output_hidden_states=True)  # warm-up, and the outputs
+        for _run in range(runs):
+            started = time.perf_counter()
+            run(batch)  # a lock per forward: other sessions interleave between the timed runs
+            times.append(time.perf_counter() - started)
         attentions = torch.stack([a[0].float() for a in out.attentions]).cpu().numpy()
         last = out.hidden_states[-1][0].float().cpu().numpy()
-        results[variant] = (state_bytes(model), statistics.median(times), _predictions(out) if loaded.has_head else None,
+        size = state_bytes(loaded.model if variant == "float32" else variant_model(loaded, variant)[0])
+        results[variant] = (size, statistics.median(times), _predictions(out) if loaded.has_head else None,
                             last, attentions)
     ref = results["float32"]
     rows = []

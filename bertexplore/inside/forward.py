@@ -5,6 +5,9 @@ from typing import Any
 
 import torch
 
+from .. import heads
+from ..errors import UnsupportedModel
+from ..i18n import _
 from ..loading import LoadedModel
 
 
@@ -13,11 +16,18 @@ def run_forward(loaded: LoadedModel, batch: dict[str, torch.Tensor], encoder_onl
     return loaded.forward(batch, encoder_only=encoder_only, **kwargs)
 
 
-def apply_head(loaded: LoadedModel, module, *inputs: torch.Tensor) -> torch.Tensor:
-    """Run one of the model's own head modules on vectors already computed (position-wise heads: only the rows
-    that matter, not every token of the batch)."""
-    with loaded.lock, torch.inference_mode():
-        return module(*(x.to(loaded.device) for x in inputs))
+def apply_head(loaded: LoadedModel, head: heads.Head | str | torch.nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+    """Run one of the model's own heads on vectors already computed, through the door (`LoadedModel.head_call`):
+    position-wise heads run on only the rows that matter, not every token of the batch.
+
+    `head` is a Head, a head name (see bertexplore.heads), or the module of one of the model's heads.
+    """
+    if isinstance(head, torch.nn.Module):
+        found = heads.by_module(loaded, head)
+        if found is None:
+            raise UnsupportedModel(_("'{name}' has no such head.").format(name=loaded.name))
+        head = found
+    return loaded.head_call(head if isinstance(head, str) else head.name, *inputs)
 
 
 def model_key(loaded: LoadedModel) -> tuple:
@@ -26,18 +36,6 @@ def model_key(loaded: LoadedModel) -> tuple:
     return tuple(key) if key is not None else (loaded.name, loaded.head, loaded.device, loaded.dtype)
 
 
-def mlm_head(loaded: LoadedModel):
-    """The model's own masked-LM head as a function of final hidden states [n, D] -> logits [n, V], or None."""
-    model = loaded.model
-    cls = getattr(getattr(model, "cls", None), "predictions", None)
-    if cls is not None:  # BERT: BertForMaskedLM and BertForPreTraining
-        return cls
-    if getattr(model, "lm_head", None) is not None:  # RoBERTa, XLM-R, CamemBERT
-        return model.lm_head
-    if getattr(model, "vocab_projector", None) is not None:  # DistilBERT
-        return lambda h: model.vocab_projector(model.vocab_layer_norm(model.activation(model.vocab_transform(h))))
-    if getattr(model, "predictions", None) is not None and hasattr(model.predictions, "decoder"):  # ALBERT
-        return model.predictions
-    if getattr(model, "generator_lm_head", None) is not None:  # ELECTRA's generator
-        return lambda h: model.generator_lm_head(model.generator_predictions(h))
-    return None
+def mlm_head(loaded: LoadedModel) -> heads.Head | None:
+    """The model's own masked-LM head (hidden [n, D] -> logits [n, V]; run it with apply_head), or None."""
+    return heads.find(loaded, "mlm")

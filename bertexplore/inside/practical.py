@@ -45,11 +45,10 @@ def long_text_windows(loaded: LoadedModel, text: str, max_length: int, stride: i
     if not 0 <= stride < max_length - specials:
         raise InputError(_("The overlap must be smaller than the window's room for text ({room} tokens).").format(
             room=max_length - specials))
-    with loaded.lock:
-        tok = loaded.tokenizer
-        total = len(tok(text, add_special_tokens=False)["input_ids"])
-        enc = tok(text, truncation=True, max_length=max_length, stride=stride, return_overflowing_tokens=True,
-                  return_offsets_mapping=True, return_special_tokens_mask=True)
+    total, enc = loaded.with_tokenizer(lambda tok: (
+        len(tok(text, add_special_tokens=False)["input_ids"]),
+        tok(text, truncation=True, max_length=max_length, stride=stride, return_overflowing_tokens=True,
+            return_offsets_mapping=True, return_special_tokens_mask=True)))
     windows, first = [], 0
     for i, (offsets, special) in enumerate(zip(enc["offset_mapping"], enc["special_tokens_mask"])):
         content = [o for o, s in zip(offsets, special) if not s]
@@ -136,6 +135,6 @@ def model_agreement(first: LoadedModel, second: LoadedModel, text: str, text_pai
 
     last = []
     for loaded in (first, second):
-        name = f"blocks.{loaded.num_layers - 1}.resid_post"
+        name = f"blocks.{loaded.num_layers - 1}.normalized_resid_post"
         last.append(run_trace(loaded, text, text_pair, max_length=max_length, names=[name])[name])
     return representation_agreement(last[0], last[1])

@@ -60,11 +60,11 @@ def _integrate(loaded: LoadedModel, explained, embeds: torch.Tensor, baseline: t
         a = torch.tensor(nodes[start:start + batch], dtype=diff.dtype, device=diff.device)
         w = torch.tensor(weights[start:start + batch], dtype=diff.dtype, device=diff.device)
         t0 = time.perf_counter()
-        with loaded.lock, torch.inference_mode(False), torch.enable_grad():
+        with torch.inference_mode(False), torch.enable_grad():
             points = (baseline + a[:, None, None] * diff).requires_grad_()
-            out = explained(points, *(t.expand(len(a), -1) for t in extra))
-            (grad,) = torch.autograd.grad(out.sum(), points)
-        holds.append(time.perf_counter() - t0)
+            out = explained(points, *(t.expand(len(a), -1) for t in extra))  # the door: lock for the forward only
+            holds.append(time.perf_counter() - t0)
+            (grad,) = torch.autograd.grad(out.sum(), points)  # reads the frozen weights only: no lock needed
         total += (w[:, None, None] * grad.detach()).sum(0)
         time.sleep(0.001)  # Python locks are not fair: let a waiting session in before the next batch
     return (diff[0] * total).sum(-1), holds
@@ -144,18 +144,18 @@ def attribute(
     batch = model_inputs(loaded, inputs.input_ids, inputs.segment_ids)
     batch = {k: v.to(loaded.device) for k, v in batch.items()}
     ids = batch.pop("input_ids")
-    model = loaded.model
-    embedding = model.get_input_embeddings()
+    words = loaded.model.get_input_embeddings().weight  # read, never written: the lookup nn.Embedding does
     extra = tuple(batch[k] for k in ("attention_mask", "token_type_ids") if k in batch)
     extra_names = tuple(k for k in ("attention_mask", "token_type_ids") if k in batch)
 
     def explained(embeds: torch.Tensor, *args: torch.Tensor) -> torch.Tensor:
         kwargs = dict(zip(extra_names, args))
-        return _explained(model(inputs_embeds=embeds, **kwargs).logits, target, output)
+        out = loaded.forward({"inputs_embeds": embeds, **kwargs}, grad=torch.is_grad_enabled())
+        return _explained(out.logits, target, output)
 
     # The shared model is read-only; gradients are taken w.r.t. a fresh embeddings tensor only.
-    with loaded.lock, torch.inference_mode(False), torch.enable_grad():  # released before the integration
-        embeds = embedding(ids).detach().clone().requires_grad_()
+    with torch.inference_mode(False), torch.enable_grad():
+        embeds = words[ids].detach().clone().requires_grad_()
         if method == "gradient-x-input":
             attr = InputXGradient(explained).attribute(embeds, additional_forward_args=extra)
             with torch.no_grad():
@@ -167,7 +167,7 @@ def attribute(
             pad = loaded.tokenizer.mask_token_id if loaded.tokenizer.mask_token_id is not None else 0
         special = torch.as_tensor(inputs.special, device=ids.device).unsqueeze(0)
         baseline_ids = torch.where(special, ids, torch.full_like(ids, pad))
-        baseline = embedding(baseline_ids).detach().clone()
+        baseline = words[baseline_ids].detach().clone()
         with torch.no_grad():
             both = explained(torch.cat([embeds, baseline]), *(t.expand(2, -1) for t in extra))
     change = float(both[0] - both[1])

@@ -249,8 +249,8 @@ def read(loaded: LoadedModel, question: str, context: str, max_length: int | Non
     question, q_notices = clean_text(question, N_("question"))
     context, c_notices = clean_text(context, N_("context"))
     length = min(max_length or DEFAULT_MAX_LENGTH, loaded.max_length)
-    with loaded.lock:
-        windows, w_notices, stride = make_windows(loaded.tokenizer, question.strip(), context, length, stride)
+    windows, w_notices, stride = loaded.with_tokenizer(
+        lambda tok: make_windows(tok, question.strip(), context, length, stride))
     windows, traces = _run_windows(loaded, windows, question, context, names)
     return Reading(loaded.name, question, context, tuple(windows), stride if len(windows) > 1 else 0, length,
                    tuple(q_notices + c_notices + w_notices), tuple(traces))
