@@ -20,6 +20,7 @@ from typing import Any
 import streamlit as st
 
 from bertexplore.analysis.measures import MEASURES
+from bertexplore.attention import FILTER_KEYS
 from bertexplore.finetune.config import TASKS
 from bertexplore.i18n import LANGUAGES, N_, catalog
 from bertexplore.mlm import FILL_ORDERS
@@ -30,8 +31,7 @@ from bertexplore.tasks.ner import STRATEGIES
 from .i18n import _
 
 # The Attention page's segment filters: URL value -> the engine's filter name (bertexplore.attention.FILTERS).
-SEGMENT_FILTERS: dict[str, str] = {"all": "All", "a_a": "A → A (within A)", "b_b": "B → B (within B)",
-                                   "a_b": "A → B", "b_a": "B → A"}
+SEGMENT_FILTERS: dict[str, str] = FILTER_KEYS
 
 ATTENTION_TABS: dict[str, str] = {"heatmap": N_("Heatmap"), "all_heads": N_("All heads"), "rollout": N_("Rollout"),
                                   "head_view": N_("bertviz head view"), "model_view": N_("bertviz model view")}

@@ -112,3 +112,10 @@ def test_fine_tune_link_with_a_task_key_opens_that_task(tiny_dir, monkeypatch):
     at = open_page("pages/finetune.py", query={"ft_task": "qa"}, lang="zh")
     assert_no_exception(at)
     assert at.radio(key="ft_task").value == "qa"
+
+
+def test_a_lesson_notebook_reads_the_stable_filter_name():
+    from bertexplore.lessons.notebook import _attention_cells
+
+    cells = "\n".join(_attention_cells({"attention_filter": "a_b", "attention_measure": "alti"}, "en"))
+    assert "filter='A → B'" in cells and "'alti'" in cells
