@@ -11,6 +11,7 @@ from ui.html import highlighted_tokens
 from ui.task_views import (clamp_state, default_text, example_picker, first_example, follow, label_figure, memo, recall,
                            task_header, task_model)
 from ui.entry import inside_app
+from ui import url_state
 from ui.i18n import _, table
 from ui.url_text import READ_CHARS, url_bind
 
@@ -72,8 +73,7 @@ with guard():
         _("Explain label"), list(range(len(result.labels))),
         format_func=lambda i: result.labels[i], key="cls_target", bind="query-params",
     )
-    method = cols[1].radio(_("Method"), list(METHOD_NAMES), format_func=lambda m: _(METHOD_NAMES[m]), key="cls_method",
-                           horizontal=True, bind="query-params")
+    method = url_state.choice(cols[1].radio, _("Method"), "cls_method", horizontal=True)
     steps = cols[2].number_input(_("IG steps"), 4, MAX_STEPS, 32, step=4, key="cls_steps", bind="query-params")
     output = output_transform(result.mode)
     key = (loaded.key, text, pair or "", int(target), method, int(steps) if method == "integrated-gradients" else 0)

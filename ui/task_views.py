@@ -59,9 +59,12 @@ def first_example(task: str, fallback: Any) -> Any:
 
 
 def default_text(key: str, value: str) -> None:
-    """Give a text widget its first value through session state (a widget given both warns)."""
-    if key not in st.session_state:
-        st.session_state[key] = value
+    """Give a text widget its first value through session state (a widget given both warns), and the link too: the
+    default is the interface language's example, so a link without it would open another text in another
+    language (ui/url_state.default_in_link)."""
+    from .url_state import default_in_link
+
+    default_in_link(key, value)
 
 
 def checkpoint_picker(head: str, key: str) -> str:

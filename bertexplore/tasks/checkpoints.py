@@ -25,7 +25,9 @@ TASK_TITLES = {
 
 def fetch_command(name: str) -> str:
     """The exact command that saves `name` into the app's models folder for offline use."""
-    return f"python -m bertexplore download {name} --to models"
+    from ..download import download_command
+
+    return download_command(name, "--to", "models")
 
 
 def architectures(folder: str | Path) -> tuple[str, ...]:
