@@ -136,7 +136,7 @@ def position(widget: Callable[..., Any], label: str, param: str, count: int, def
 # A text goes into the link only up to this many URL-encoded bytes (about 1,300 Chinese characters or 4,000 plain
 # English ones): servers refuse a request line past ~120 kB (issue 18 §4), and chat apps and e-mail cut long links
 # well before that. A longer text stays on the page; the link then says nothing about it (and the page says so).
-LINK_TEXT_BYTES = 4000
+LINK_TEXT_BYTES = 3000  # as ui/url_text.LINK_BYTES: two texts and the settings stay under a proxy's 8 kB line
 
 
 def text_from_link(param: str) -> None:
@@ -166,9 +166,9 @@ def default_in_link(param: str, value: str) -> None:
 
 def text_to_link(param: str, text: str, limit: int = LINK_TEXT_BYTES) -> bool:
     """Put `text` in the link under `param` when it is short enough; False (and the parameter removed) when not."""
-    from urllib.parse import quote
+    from .url_text import link_bytes
 
-    fits = len(quote(text, safe="")) <= limit
+    fits = link_bytes(text) <= limit
     try:
         if not fits:
             if param in st.query_params:
