@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from captum.attr import InputXGradient
 
-from ..errors import InputError
+from .. import heads
+from ..errors import InputError, UnsupportedModel
 from ..loading import LoadedModel
 from ..tokens import Tokenized
 from ..trace import model_inputs
@@ -131,6 +132,9 @@ def attribute(
     The integrated-gradients baseline keeps the special tokens and replaces every other token by [PAD]
     (or [MASK] when there is no pad token), the usual choice for text.
     """
+    if not heads.has(loaded, "cls"):
+        raise UnsupportedModel(_("Token attributions explain a sequence classifier's output; '{name}' has no trained "
+                                 "sequence-classification head.").format(name=loaded.name))
     num_labels = int(getattr(loaded.config, "num_labels", 0) or 0)
     if not 0 <= target < max(num_labels, 1):
         raise InputError(_("Label index {target} does not exist: this checkpoint has labels "
