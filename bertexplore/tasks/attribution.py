@@ -76,7 +76,12 @@ class Attribution:
         return (self.scores / peak).astype(np.float32) if peak > 0 else np.zeros_like(self.scores)
 
     def rows(self) -> list[dict]:
-        return [{"position": i, "token": t, "attribution": float(s)} for i, (t, s) in enumerate(zip(self.tokens, self.scores))]
+        """Per token; with integrated gradients also its change between the last two rules (the convergence)."""
+        rows = [{"position": i, "token": t, "attribution": float(s)} for i, (t, s) in enumerate(zip(self.tokens, self.scores))]
+        if self.change is not None and len(self.change) == len(rows):
+            for row, c in zip(rows, self.change):
+                row["change"] = float(c)
+        return rows
 
 
 def _explained(logits: torch.Tensor, target: int, output: Output) -> torch.Tensor:
