@@ -14,7 +14,16 @@ Kronrod rule's (exact for polynomials of degree 3n + 1 along the path). Pairs st
 nodes are the roots of the Stieltjes polynomial, solved here in the Legendre basis (no captum private module).
 
 The objective runs the model; callers route it through the model's door (LoadedModel.forward(grad=True)): the lock
-is held per batch of nodes, and the backward runs outside it.
+is held per batch of nodes, and the backward runs outside it. For example, attributions of a [MASK] prediction to
+one layer's FFN neurons (knowledge neurons), with an intervention that replaces that activation per forward:
+
+    def objective(acts):                       # acts: [k, N] candidate activations at the [MASK]
+        with replaced_activation(layer, position, acts):   # the caller's per-forward hook state (a ContextVar)
+            out = loaded.forward(batch_of(len(acts)), grad=True)
+        return torch.log_softmax(out.logits[:, position], -1)[:, answer_id]
+
+    result = integrated_gradients(objective, acts_at_input, torch.zeros_like(acts_at_input))
+    result.attributions, result.converged, result.history   # plain data: per neuron, and the evidence
 """
 from __future__ import annotations
 
