@@ -1,12 +1,13 @@
 """Integrated gradients: cost in forwards and per-token accuracy, the converged rule vs captum's 50 steps, real texts.
 
     .venv/bin/python -m bench.bench_ig [--model PATH] [--texts 6] [--reference-steps 1000] [--threads 1]
-                                       [--train-steps 60] [--device cpu]
+                                       [--train-steps 60] [--device cpu] [--sharpen 1,4]
 
 The classifier is one the Fine-tune page trains: a saved folder (--model, e.g. models/minilm-classification), or,
 without one, the Fine-tune page's default classification job (the packaged MiniLM on the bundled sentiment set),
 run here for --train-steps steps in memory. Texts: the bundled sentiment set's validation rows (the job's own split),
-the first --texts of them.
+the first --texts of them. --sharpen repeats the comparison with the classifier's weights scaled (a sharper softmax,
+the case of issue 17.1 where a completeness-only rule stopped with tokens 38% off).
 
 Per text, side by side:
   - a plain forward (the unit of cost);
@@ -101,12 +102,24 @@ def main() -> None:
     parser.add_argument("--train-steps", type=int, default=60)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--sharpen", default="1",
+                        help="comma-separated factors for the classifier's weights, one table each (e.g. 1,4: also a "
+                             "sharper softmax, as in issue 17.1)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"load average before: {load_average()} ({os.cpu_count()} CPUs); torch threads {torch.get_num_threads()}")
     loaded, texts = trained_classifier(args.model, args.train_steps, args.device)
     texts = texts[:args.texts]
+    original = loaded.model.classifier.weight.detach().clone()
+    for factor in (float(f) for f in args.sharpen.split(",")):
+        with torch.no_grad():  # this process's own copy of the model
+            loaded.model.classifier.weight.copy_(original * factor)
+        run(loaded, texts, args, factor)
+    print(f"load average after: {load_average()}")
+
+
+def run(loaded: LoadedModel, texts: list[str], args, factor: float) -> None:
     rows = {key: [] for key in ("ours", "captum GL 50 (default)", "captum Riemann 50")}
     details = []
     for text in texts:
@@ -122,15 +135,16 @@ def main() -> None:
         err, flips = error(ours.scores.astype(np.float64), reference)
         rows["ours"].append((wall / plain_wall, cpu / plain_cpu, err, flips, ours.evaluations))
         details.append(f"  {len(inputs):3d} tokens: ours G{ours.history[-1].gauss_nodes}/K{ours.steps}, "
-                       f"{ours.evaluations} evaluations, converged {ours.converged}, per-token change "
-                       f"{ours.max_change:.2%}, completeness {ours.relative_delta:.2%}; error {err:.2%}")
+                       f"{ours.evaluations} evaluations in batches of {ours.internal_batch_size}, converged "
+                       f"{ours.converged}, per-token change {ours.max_change:.2%}, completeness "
+                       f"{ours.relative_delta:.2%}; error {err:.2%}")
         for label, method in (("captum GL 50 (default)", "gausslegendre"), ("captum Riemann 50", "riemann_trapezoid")):
             scores, wall, cpu = timed(lambda m=method: captum_scores(loaded, inputs, target, 50, m))
             err, flips = error(scores, reference)
             rows[label].append((wall / plain_wall, cpu / plain_cpu, err, flips, 50))
 
-    print(f"\n{loaded.name}, {len(texts)} validation texts, device {args.device}; reference: captum Gauss-Legendre "
-          f"{args.reference_steps} steps")
+    print(f"\n{loaded.name}, classifier weights x{factor:g}, {len(texts)} validation texts, device {args.device}; "
+          f"reference: captum Gauss-Legendre {args.reference_steps} steps")
     print(f"{'':26s} {'evaluations':>11s} {'cost (wall)':>12s} {'cost (CPU)':>11s} {'per-token error':>16s} "
           f"{'worst':>7s} {'sign flips':>10s}")
     for label, values in rows.items():
@@ -140,8 +154,7 @@ def main() -> None:
               f"{max(v[2] for v in values):7.2%} {sum(v[3] for v in values):10d}")
     print("(median over texts; cost = time / one plain forward; sign flips summed over texts, tokens above 10% of "
           "the max)")
-    print("\n".join(details))
-    print(f"load average after: {load_average()}")
+    print("\n".join(details), flush=True)
 
 
 if __name__ == "__main__":
