@@ -20,7 +20,7 @@ from ..loading import LoadedModel
 from ..tokens import Tokenized
 from ..trace import model_inputs
 from ..i18n import N_, _
-from ..integrated_gradients import (AGREEMENT, COMPLETENESS, FIRST_NODES, MAX_EVALUATIONS, RuleCheck,
+from ..integrated_gradients import (AGREEMENT, COMPLETENESS, MAX_EVALUATIONS, RuleCheck,
                                     integrated_gradients)
 
 Method = Literal["integrated-gradients", "gradient-x-input"]
@@ -164,7 +164,7 @@ def attribute(
         pad = loaded.tokenizer.mask_token_id if loaded.tokenizer.mask_token_id is not None else 0
     special = torch.as_tensor(inputs.special, device=ids.device).unsqueeze(0)
     baseline = words[torch.where(special, ids, torch.full_like(ids, pad))].detach().clone()
-    size = internal_batch_size or auto_batch_size(loaded, ids.shape[1], min(steps, 2 * FIRST_NODES + 1))
+    size = internal_batch_size or auto_batch_size(loaded, ids.shape[1], steps)
     if internal_batch_size is None and loaded.device == "cpu":
         size = min(size, max(CPU_BATCH, CPU_BATCH_TOKENS // max(1, ids.shape[1])))  # others wait one batch
     result = integrated_gradients(
