@@ -11,7 +11,7 @@ the case of issue 17.1 where a completeness-only rule stopped with tokens 38% of
 
 Per text, side by side:
   - a plain forward (the unit of cost);
-  - ours: `attribute` (Gauss 8 / Kronrod 17, 16/33, ... until every token agrees within 2% of the largest attribution
+  - ours: `attribute` (Gauss 16 / Kronrod 33, 32/65, ... until every token agrees within 2% of the largest attribution
     AND completeness is within 5%); its gradient evaluations are counted by the engine;
   - captum IntegratedGradients with its defaults (n_steps=50, method="gausslegendre");
   - captum with 50 Riemann steps (method="riemann_trapezoid"; the issue calls captum's default "50 Riemann steps");

@@ -73,15 +73,15 @@ with guard():
     )
     method = cols[1].radio(_("Method"), list(METHOD_NAMES), format_func=lambda m: _(METHOD_NAMES[m]), key="cls_method",
                            horizontal=True, bind="query-params")
-    clamp_state("cls_steps", 17, MAX_STEPS)  # links from before the per-token check may carry fewer
-    steps = cols[2].number_input(_("IG budget (gradient evaluations)"), 17, MAX_STEPS, 120, step=1, key="cls_steps",
+    clamp_state("cls_steps", 33, MAX_STEPS)  # links from before the per-token check may carry fewer
+    steps = cols[2].number_input(_("IG budget (gradient evaluations)"), 33, MAX_STEPS, 120, step=1, key="cls_steps",
                                  bind="query-params")
     output = output_transform(result.mode)
     key = (loaded.key, text, pair or "", int(target), method, int(steps) if method == "integrated-gradients" else 0)
     explanation = recall("cls_attr", key)
     if explanation is None and method == "integrated-gradients":
-        st.caption(_("Integrated gradients compares two rules at a time (8 Gauss nodes inside a 17-node Kronrod rule, "
-                     "then 16/33, 32/65, …; each node a forward and backward pass) and stops once they agree on every "
+        st.caption(_("Integrated gradients compares two rules at a time (16 Gauss nodes inside a 33-node Kronrod rule, "
+                     "then 32/65, 64/129, …; each node a forward and backward pass) and stops once they agree on every "
                      "token (within 2% of the largest attribution) and the completeness error is under 5%, within "
                      "{steps} gradient evaluations.").format(steps=int(steps)))
         if st.button(_("Compute integrated gradients"), key="cls_run_ig", type="primary"):

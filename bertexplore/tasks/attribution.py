@@ -117,7 +117,7 @@ def attribute(
 ) -> Attribution:
     """Attribute the model's `output`(logits)[target] to the input tokens.
 
-    Integrated gradients (bertexplore.integrated_gradients): Gauss 8 / Kronrod 17 nodes, then 16/33, 32/65, ...
+    Integrated gradients (bertexplore.integrated_gradients): Gauss 16 / Kronrod 33 nodes, then 32/65, 64/129, ...
     until two successive rules agree per token (max |Δ| ≤ `agreement` × max |attribution|) AND the completeness
     error is within `tolerance` of |f(x) − f(baseline)|, or the next pair would pass `steps` gradient evaluations
     (converged False). tolerance None: exactly `steps` Gauss-Legendre nodes, no check. The model runs through its

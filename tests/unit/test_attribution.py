@@ -68,7 +68,7 @@ def test_gradient_times_input_matches_autograd(classifier):
 
 def test_shared_model_is_left_untouched(classifier):
     before = {k: v.clone() for k, v in classifier.model.state_dict().items()}
-    attribute(classifier, encode(classifier, "the cat sat"), target=0, steps=17)
+    attribute(classifier, encode(classifier, "the cat sat"), target=0, steps=33)
     assert not classifier.model.training
     assert all(not p.requires_grad and p.grad is None for p in classifier.model.parameters())
     after = classifier.model.state_dict()
@@ -101,7 +101,7 @@ def test_adaptive_quadrature_stops_at_the_first_pair_that_agrees_per_token_and_s
     assert res.max_change == pytest.approx(float(res.change.max()) / peak)
     # Evidence: every pair tried, its cost, and why each earlier pair did not stop.
     assert res.evaluations == sum(h.kronrod_nodes for h in res.history) and res.steps == res.history[-1].kronrod_nodes
-    assert [h.gauss_nodes for h in res.history] == [8 * 2 ** i for i in range(len(res.history))]
+    assert [h.gauss_nodes for h in res.history] == [16 * 2 ** i for i in range(len(res.history))]
     for h in res.history[:-1]:
         assert h.max_change > 0.02 or abs(h.completeness_error) > 0.05
     assert 0 < res.longest_lock_seconds
@@ -109,8 +109,8 @@ def test_adaptive_quadrature_stops_at_the_first_pair_that_agrees_per_token_and_s
 
 def test_a_budget_too_small_to_agree_is_reported_unconverged(classifier):
     inputs = encode(classifier, "the movie was great and i love it")
-    res = attribute(classifier, inputs, target=1, output="softmax", steps=17, agreement=1e-9)
-    assert not res.converged and len(res.history) == 1 and res.evaluations == 17
+    res = attribute(classifier, inputs, target=1, output="softmax", steps=33, agreement=1e-9)
+    assert not res.converged and len(res.history) == 1 and res.evaluations == 33
 
 
 def test_one_node_gauss_legendre_is_the_midpoint_rule(classifier):
