@@ -11,6 +11,7 @@ with startup():  # the first run imports torch and transformers: see ui/heap.py
     from ui.entry import app_run
     from ui.i18n import N_, _, finish_language_switch, language_switch
     from ui.jobs import sidebar_job_status
+    from ui.lesson_hook import lesson_hook
     from ui.models import sidebar
 
 ROOT = Path(__file__).resolve().parent
@@ -28,6 +29,7 @@ PAGES = [
     ("pages/nsp.py", N_("Next sentence"), ":material/arrow_forward:", N_("Task demos")),
     ("pages/finetune.py", N_("Fine-tune"), ":material/model_training:", N_("Train")),
     ("pages/inside_bert.py", N_("Inside BERT"), ":material/school:", N_("Learn")),
+    ("pages/lesson.py", N_("Lessons"), ":material/cast_for_education:", N_("Learn")),
 ]
 
 # An emoji favicon: a material-icon favicon is fetched from Google's font CDN, which offline classrooms lack.
@@ -45,5 +47,6 @@ page = st.navigation(sections)
 finish_language_switch()
 sidebar()
 sidebar_job_status()
+lesson_hook(page)  # presenter mode, the tour, "Add this view to a lesson"
 with app_run():
     page.run()

@@ -1,8 +1,9 @@
 """Inside BERT's cost on a random bert-base-shaped pre-training model (BertConfig() defaults), CPU, 128 tokens.
 
 1. the page's trace (every step of every layer recorded) vs a plain forward of the same model;
-2. everything the eight steps compute beyond that trace (hand recomputations, the padding experiment's batch, the
-   masked-LM sample's forward, the next-sentence pairs' forward), in units of one plain forward [issue: ≤ 2];
+2. everything the eight steps compute beyond that trace (hand recomputations, the padding experiment's one padded
+   row, the masked-LM sample and the next-sentence pairs in ONE forward with labels), in units of one plain forward
+   [issue: ≤ 2];
 3. compression, on its button: float32 vs bfloat16 vs int8 (torch.ao dynamic quantization) size, forward time and agreement.
 
 Run: python -m bench.bench_inside [--runs 5] [--tokens 128]
@@ -32,7 +33,8 @@ from bertexplore.inside.heads_step import mlm_head_step, pooler_step, task_head_
 from bertexplore.inside.layer_step import ffn_step, residual_flow_from_trace  # noqa: E402
 from bertexplore.inside.masking import causal_what_if, padding_experiment  # noqa: E402
 from bertexplore.inside.practical import long_text_windows, softmax_vs_sigmoid  # noqa: E402
-from bertexplore.inside.pretraining import NSP_SENTENCES, nsp_pairs, nsp_verdicts, sample_loss, sample_masking, split_sentences  # noqa: E402
+from bertexplore.inside.pretraining import (NSP_SENTENCES, nsp_pairs, pretraining_forward, sample_masking,  # noqa: E402
+                                            split_sentences)
 from bertexplore.inside.tokens_step import token_step  # noqa: E402
 from bertexplore.inside.walk import embedding_weights, layer_weights, trace_names  # noqa: E402
 from bertexplore.loading import forward_count, load_model  # noqa: E402
@@ -69,23 +71,21 @@ def page_work(loaded, trace, inputs, layer: int = 5, head: int = 3, token: int =
     if p + "attn.head_out" in trace:
         anatomy.recompute_layer(trace, loaded, layer)
     lap("hand recomputations (steps 1-6)")
-    alone = [trace["embed.out"]] + [trace[f"blocks.{l}.resid_post"] for l in range(trace.num_layers)]
+    alone = [trace["embed.out"]] + [trace[f"blocks.{l}.normalized_resid_post"] for l in range(trace.num_layers)]
     padding_experiment(loaded, trace.inputs, alone)
-    lap("padding experiment: a batch of 2 rows")
+    lap("padding experiment: one padded row")
     causal_what_if(trace[p + "attn.scores"][head], trace[p + "attn.pattern"][head])
     residual_flow_from_trace(trace, trace.num_layers)
-    ffn_step(trace[p + "resid_mid"], lw.ffn_in_w, lw.ffn_in_b, lw.ffn_out_w, lw.ffn_out_b, lw.activation, token,
+    ffn_step(trace[p + "normalized_resid_mid"], lw.ffn_in_w, lw.ffn_in_b, lw.ffn_out_w, lw.ffn_out_b, lw.activation, token,
              model_pre=trace[p + "mlp.pre"], model_post=trace[p + "mlp.post"], model_out=trace[p + "mlp.out"])
-    last = trace[f"blocks.{trace.num_layers - 1}.resid_post"]
+    last = trace[f"blocks.{trace.num_layers - 1}.normalized_resid_post"]
     mlm_head_step(loaded, last, trace.mask_positions, trace["mlm.log_probs"] if "mlm.log_probs" in trace else None)
     pooled = pooler_step(loaded, last, trace["pooler.out"])
     task_head_step(loaded, last, pooled.pooled, {"nsp.logits": trace["nsp.logits"]})
     lap("hand recomputations (steps 1-6)")
     sample = sample_masking(inputs, tok.mask_token_id, len(tok), set(tok.all_special_ids), seed=0)
-    sample_loss(loaded, inputs, sample)
-    lap("masked-LM sample: encoder + head at the chosen tokens")
-    nsp_verdicts(loaded, nsp_pairs(split_sentences(inputs.text)[:NSP_SENTENCES], seed=0))
-    lap("next-sentence pairs (pre-training head only)")
+    pretraining_forward(loaded, inputs, sample, nsp_pairs(split_sentences(inputs.text)[:NSP_SENTENCES], seed=0))
+    lap("masked-LM sample with labels (+ pairs: in its forward, or apart)")
     long_text_windows(loaded, inputs.text, 32, 8)
     softmax_vs_sigmoid(("IsNext", "NotNext"), trace["nsp.logits"], 0.5)
     lap("hand recomputations (steps 1-6)")
@@ -126,14 +126,14 @@ def run(folder: Path, args) -> None:
     plain(), traced()  # warm-up
     t_plain, t_trace, parts = [], [], []
     trace = traced()
-    page_work(loaded, trace, masked)  # warm-up: weights read once per process
+    page_work(loaded, trace, inputs)  # warm-up: weights read once per process
     for _ in range(args.runs):
         for fn, times in ((plain, t_plain), (traced, t_trace)):
             start = time.perf_counter()
             fn()
             times.append(time.perf_counter() - start)
         before = forward_count()
-        parts.append(page_work(loaded, trace, masked))
+        parts.append(page_work(loaded, trace, inputs))
         forwards = forward_count() - before
     fwd = statistics.median(t_plain)
     total = statistics.median(sum(p.values()) for p in parts)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from transformers.activations import ACT2FN
 
 from . import families
 from .errors import UnsupportedModel
@@ -21,7 +20,11 @@ from .i18n import _
 
 EMBED_STEPS = ("embed.word", "embed.position", "embed.segment", "embed.sum", "embed.out")
 LAYER_STEPS = ("attn.q", "attn.k", "attn.v", "attn.scores", "attn.pattern", "attn.z", "attn.head_out", "attn.out",
-               "resid_mid", "mlp.pre", "mlp.post", "mlp.out", "resid_post")
+               "normalized_resid_mid", "mlp.pre", "mlp.post", "mlp.out", "normalized_resid_post")
+# Checked too when the trace holds them: the block's input and the two sums the model fed its LayerNorms.
+SUM_STEPS = ("resid_pre", "resid_mid", "resid_post")
+# Not executed by the model but derived from what it executed (README's name table says so): no proof of its own.
+DERIVED_STEPS = ("attn.head_out",)
 
 
 def _np(tensor: torch.Tensor | None) -> np.ndarray | None:
@@ -136,9 +139,42 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
+_SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
+
+
+def _erf_gelu(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf
+
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+def _tanh_gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)))
+
+
+# Written out by formula (not transformers' ACT2FN), so "recomputed by hand" is independent of the code under test.
+ACTIVATIONS = {
+    "gelu": _erf_gelu,  # BERT's exact GELU: x·Φ(x)
+    "gelu_python": _erf_gelu,
+    "gelu_new": _tanh_gelu,  # the tanh approximation (ALBERT, GPT-2)
+    "gelu_pytorch_tanh": _tanh_gelu,
+    "gelu_fast": _tanh_gelu,
+    "relu": lambda x: np.maximum(x, 0.0),
+    "silu": lambda x: x / (1.0 + np.exp(-x)),
+    "swish": lambda x: x / (1.0 + np.exp(-x)),
+    "quick_gelu": lambda x: x / (1.0 + np.exp(-1.702 * x)),
+    "tanh": np.tanh,
+}
+
+
 def activation(name: str, x: np.ndarray) -> np.ndarray:
-    """The FFN's activation as the model defines it (transformers' ACT2FN: gelu is the exact erf form)."""
-    return ACT2FN[name](torch.from_numpy(np.asarray(x, dtype=np.float64))).numpy()
+    """The FFN's activation by its formula, in float64 (erf GELU, tanh GELU, ReLU, SiLU, ...)."""
+    try:
+        fn = ACTIVATIONS[str(name)]
+    except KeyError:
+        raise UnsupportedModel(_("The activation '{name}' has no formula here; known: {known}.").format(
+            name=name, known=", ".join(sorted(ACTIVATIONS)))) from None
+    return fn(np.asarray(x, dtype=np.float64))
 
 
 def _check(trace: Trace, name: str, recomputed: np.ndarray) -> Check:
@@ -159,9 +195,9 @@ def embedding_names(loaded: LoadedModel) -> list[str]:
 
 
 def layer_names(loaded: LoadedModel, layer: int) -> list[str]:
-    """The cache names recompute_layer reads (its input: embed.out or the previous layer's resid_post)."""
-    source = "embed.out" if layer == 0 else f"blocks.{layer - 1}.resid_post"
-    return [source] + [f"blocks.{layer}.{step}" for step in LAYER_STEPS]
+    """The cache names recompute_layer reads (its input: embed.out or the previous layer's normalized_resid_post)."""
+    source = "embed.out" if layer == 0 else f"blocks.{layer - 1}.normalized_resid_post"
+    return [source] + [f"blocks.{layer}.{step}" for step in LAYER_STEPS + SUM_STEPS]
 
 
 def recompute_embeddings(trace: Trace, loaded: LoadedModel) -> list[Check]:
@@ -191,27 +227,37 @@ def recompute_layer(trace: Trace, loaded: LoadedModel, layer: int) -> list[Check
                                    name=loaded.name, model_type=loaded.model_type))
     w = layer_weights(loaded, layer)
     p = f"blocks.{layer}."
-    x = _f64(trace, "embed.out" if layer == 0 else f"blocks.{layer - 1}.resid_post")  # [T, D]
+    x = _f64(trace, "embed.out" if layer == 0 else f"blocks.{layer - 1}.normalized_resid_post")  # [T, D]
     T, H, d = x.shape[0], w.heads, w.d_head
 
     def heads(y: np.ndarray) -> np.ndarray:  # [T, H*d] -> [H, T, d]
         return y.reshape(T, H, d).transpose(1, 0, 2)
 
-    checks = [_check(trace, p + "attn.q", heads(x @ w.q_w + w.q_b)),
-              _check(trace, p + "attn.k", heads(x @ w.k_w + w.k_b)),
-              _check(trace, p + "attn.v", heads(x @ w.v_w + w.v_b))]
+    checks = []
+    if p + "resid_pre" in trace:  # what the block really read, against the previous block's recorded output
+        checks.append(_check(trace, p + "resid_pre", x))
+    checks += [_check(trace, p + "attn.q", heads(x @ w.q_w + w.q_b)),
+               _check(trace, p + "attn.k", heads(x @ w.k_w + w.k_b)),
+               _check(trace, p + "attn.v", heads(x @ w.v_w + w.v_b))]
     q, k, v = _f64(trace, p + "attn.q"), _f64(trace, p + "attn.k"), _f64(trace, p + "attn.v")
     checks.append(_check(trace, p + "attn.scores", q @ k.transpose(0, 2, 1) / np.sqrt(d)))
     checks.append(_check(trace, p + "attn.pattern", softmax(_f64(trace, p + "attn.scores"))))
     checks.append(_check(trace, p + "attn.z", _f64(trace, p + "attn.pattern") @ v))
-    z = _f64(trace, p + "attn.z")
-    o_heads = w.o_w.astype(np.float64).reshape(H, d, -1)  # rows of W_O that read head h
-    checks.append(_check(trace, p + "attn.head_out", np.einsum("htd,hdD->htD", z, o_heads)))
+    # attn.head_out is derived (the recorder splits W_O per head): it has no proof of its own, but its sum plus
+    # the bias must equal attn.out, which the model really computed.
     checks.append(_check(trace, p + "attn.out", _f64(trace, p + "attn.head_out").sum(0) + w.o_b))
-    checks.append(_check(trace, p + "resid_mid", layer_norm(x + _f64(trace, p + "attn.out"), w.ln1_w, w.ln1_b, w.ln1_eps)))
-    checks.append(_check(trace, p + "mlp.pre", _f64(trace, p + "resid_mid") @ w.ffn_in_w + w.ffn_in_b))
+    mid = x + _f64(trace, p + "attn.out")
+    if p + "resid_mid" in trace:
+        checks.append(_check(trace, p + "resid_mid", mid))
+        mid = _f64(trace, p + "resid_mid")
+    checks.append(_check(trace, p + "normalized_resid_mid", layer_norm(mid, w.ln1_w, w.ln1_b, w.ln1_eps)))
+    h = _f64(trace, p + "normalized_resid_mid")
+    checks.append(_check(trace, p + "mlp.pre", h @ w.ffn_in_w + w.ffn_in_b))
     checks.append(_check(trace, p + "mlp.post", activation(w.activation, _f64(trace, p + "mlp.pre"))))
     checks.append(_check(trace, p + "mlp.out", _f64(trace, p + "mlp.post") @ w.ffn_out_w + w.ffn_out_b))
-    checks.append(_check(trace, p + "resid_post", layer_norm(_f64(trace, p + "resid_mid") + _f64(trace, p + "mlp.out"),
-                                                             w.ln2_w, w.ln2_b, w.ln2_eps)))
+    post = h + _f64(trace, p + "mlp.out")
+    if p + "resid_post" in trace:
+        checks.append(_check(trace, p + "resid_post", post))
+        post = _f64(trace, p + "resid_post")
+    checks.append(_check(trace, p + "normalized_resid_post", layer_norm(post, w.ln2_w, w.ln2_b, w.ln2_eps)))
     return checks

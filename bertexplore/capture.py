@@ -24,7 +24,12 @@ from .i18n import _
 
 EMBED_NAMES = ("embed.word", "embed.position", "embed.segment", "embed.sum", "embed.out")
 ATTN_NAMES = ("q", "k", "v", "scores", "pattern", "z", "head_out", "out")
-BLOCK_NAMES = tuple(f"attn.{n}" for n in ATTN_NAMES) + ("resid_mid", "mlp.pre", "mlp.post", "mlp.out", "resid_post")
+# TransformerLens's HookedEncoder names where it has them, meaning the same tensors: resid_pre is the block's input,
+# resid_mid / resid_post the sums BEFORE each LayerNorm, normalized_resid_mid / normalized_resid_post the LayerNorm
+# outputs (BERT's hidden state is normalized_resid_post). TransformerLens exposes the first LayerNorm's output as
+# ln1.hook_normalized; normalized_resid_mid names it by analogy with normalized_resid_post.
+BLOCK_NAMES = ("resid_pre",) + tuple(f"attn.{n}" for n in ATTN_NAMES) + (
+    "resid_mid", "normalized_resid_mid", "mlp.pre", "mlp.post", "mlp.out", "resid_post", "normalized_resid_post")
 HEAD_NAMES = ("pooler.out", "mlm.log_probs", "cls.logits", "token.logits", "qa.start_logits", "qa.end_logits",
               "nsp.logits")
 _BLOCK = re.compile(r"^blocks\.(\d+|\*)\.(.+)$")
@@ -69,8 +74,7 @@ class Recorder:
         self.patterns: torch.Tensor | None = None  # [batch, layers, heads, T, T] when every layer's pattern is wanted
         self._all_patterns = all(f"blocks.{l}.attn.pattern" in wanted for l in range(num_layers))
         self._counts: dict[str, int] = {}
-        # z is kept (not returned) where head_out is wanted: each head's share is z_h @ W_O[h]
-        self._need_z = {int(n.split(".")[1]) for n in wanted if n.endswith(".attn.head_out")}
+        self._heads = 0  # heads per layer, learnt from the first attention call (head_out splits W_O by it)
 
     def layer(self, role: str) -> int:
         count = self._counts.get(role, 0)
@@ -112,19 +116,23 @@ class Recorder:
                 self._buffer(weights)[:, layer].copy_(weights)
         else:
             self.put(prefix + "pattern", weights)
-        if prefix + "z" in self.wanted or layer in self._need_z:
-            self.store[prefix + "z"] = z.detach()
+        self._heads = int(query.shape[1])
+        self.put(prefix + "z", z)
 
-    def head_out(self, layer: int, o: nn.Linear) -> None:
+    def head_out(self, layer: int, o: nn.Linear, o_input: torch.Tensor) -> None:
+        """Each head's share of the attention output: the output projection's real input (the heads' z vectors,
+        concatenated, as the model passed them) split per head, times that head's rows of W_O. DERIVED, not
+        executed: the model runs one matrix product for all heads; the shares plus the bias sum to attn.out, which
+        is recorded from the model's own execution (anatomy checks that sum)."""
         name = f"blocks.{layer}.attn.head_out"
         if name not in self.wanted:
             return
-        z = self.store[f"blocks.{layer}.attn.z"]  # [B, H, T, d]
-        heads, d = z.shape[1], z.shape[3]
-        weight = o.weight.view(o.weight.shape[0], heads, d)  # [D, H, d]
-        self.store[name] = torch.einsum("bhtd,Dhd->bhtD", z, weight.to(z.dtype))
-        if f"blocks.{layer}.attn.z" not in self.wanted:
-            del self.store[f"blocks.{layer}.attn.z"]
+        weight = o.weight
+        heads = self._heads or 1
+        b, t, width = o_input.shape
+        d = width // heads
+        z = o_input.detach().reshape(b, t, heads, d)
+        self.store[name] = torch.einsum("bthd,Dhd->bhtD", z, weight.view(weight.shape[0], heads, d).to(z.dtype))
 
 
 def current() -> Recorder | None:
@@ -140,12 +148,16 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
         _recorder.reset(token)
 
 
-def _out_hook(role: str, suffix: str):
+def _out_hook(role: str, suffix: str, input_suffix: str | None = None):
+    """Record a module's output as blocks.{l}.{suffix} (and its first input as blocks.{l}.{input_suffix})."""
     def hook(module, args, output):
         rec = _recorder.get()
         if rec is not None:
             layer = rec.layer(role)
-            rec.put(f"blocks.{layer}.{suffix}", output)
+            if input_suffix is not None:
+                rec.put(f"blocks.{layer}.{input_suffix}", args[0])
+            if suffix:
+                rec.put(f"blocks.{layer}.{suffix}", output)
     return hook
 
 
@@ -154,7 +166,7 @@ def _o_hook(module, args, output):
     if rec is not None:
         layer = rec.layer("o")
         rec.put(f"blocks.{layer}.attn.out", output)
-        rec.head_out(layer, module)
+        rec.head_out(layer, module, args[0])
 
 
 def _ffn_out_hook(module, args, output):
@@ -205,9 +217,13 @@ def install(model: nn.Module) -> bool:
         if any(parts.o is m for m in done):  # ALBERT: the shared modules are hooked once and fire once per layer
             continue
         done.append(parts.o)
-        hooks += [(parts.o, _o_hook), (parts.ln1, _out_hook("ln1", "resid_mid")),
+        # Every family's sub-layer LayerNorm reads the residual sum (input + sub-layer output, dropout off in
+        # eval): its input IS resid_mid / resid_post as the model computed it, its output the normalized one.
+        # The query projection reads the block's input: resid_pre.
+        hooks += [(parts.q, _out_hook("q", "", "resid_pre")), (parts.o, _o_hook),
+                  (parts.ln1, _out_hook("ln1", "normalized_resid_mid", "resid_mid")),
                   (parts.ffn_in, _out_hook("ffn_in", "mlp.pre")), (parts.ffn_out, _ffn_out_hook),
-                  (parts.ln2, _out_hook("ln2", "resid_post"))]
+                  (parts.ln2, _out_hook("ln2", "normalized_resid_post", "resid_post"))]
     for module, hook in hooks:
         module.register_forward_hook(hook)
     setattr(model, _INSTALLED, True)

@@ -70,7 +70,7 @@ def _uses_mlm(loaded: LoadedModel) -> bool:
 
 
 def _names(loaded: LoadedModel) -> tuple[str, ...]:
-    return ("mlm.log_probs",) if _uses_mlm(loaded) else (f"blocks.{loaded.num_layers - 1}.resid_post",)
+    return ("mlm.log_probs",) if _uses_mlm(loaded) else (f"blocks.{loaded.num_layers - 1}.normalized_resid_post",)
 
 
 def baseline(loaded: LoadedModel, inputs: Tokenized) -> Trace:
@@ -80,7 +80,7 @@ def baseline(loaded: LoadedModel, inputs: Tokenized) -> Trace:
 
 def _pooled(loaded: LoadedModel, trace: Trace) -> np.ndarray:
     """Mean over tokens of the last layer's output."""
-    name = f"blocks.{loaded.num_layers - 1}.resid_post"
+    name = f"blocks.{loaded.num_layers - 1}.normalized_resid_post"
     if name not in trace:
         raise UnsupportedModel(_("'{name}' ({model_type}) gives no layer outputs to compare.").format(
                                    name=loaded.name, model_type=loaded.model_type))

@@ -87,7 +87,7 @@ class Trace:
         return self.cache.get("mlm.log_probs")
 
     def stack(self, name: str) -> np.ndarray:
-        """`blocks.*.x` as one array with the layer first, e.g. stack("blocks.*.resid_post") -> [layers, T, D]."""
+        """`blocks.*.x` as one array with the layer first, e.g. stack("blocks.*.normalized_resid_post") -> [layers, T, D]."""
         return np.stack([self[name.replace("*", str(l))] for l in range(self.num_layers)])
 
     @property

@@ -9,12 +9,14 @@ from bertexplore.figures import export_config
 from bertexplore.loading import LoadedModel
 from bertexplore.registry import DEFAULT_ONLINE_MODEL
 from bertexplore.trace import Trace
-from ui.analysis_view import measure_selector
+from bertexplore.analysis.arrays import analysis_names
+from bertexplore.analysis.measures import MEASURES
+from ui.analysis_view import MEASURE_KEY, measure_selector
 from ui.attention_view import bertviz_panel, controls, downloads, grid_for, heatmap_for, text_inputs
 from ui.feedback import guard, show_notices, show_unknown
 from ui.markdown import plain
 from ui.models import current_model_name, get_model
-from ui.traces import get_trace
+from ui.traces import get_trace, held_trace
 from ui.entry import inside_app
 from ui.i18n import _, table
 
@@ -35,10 +37,24 @@ st.caption(_("Model **{name}** ({num_layers} layers × {num_heads} heads, up to 
                name=plain(name), num_layers=loaded.num_layers, num_heads=loaded.num_heads,
                max_length=loaded.max_length, device=loaded.device, default_online_model=DEFAULT_ONLINE_MODEL))
 
+def measure_reads_arrays() -> bool:
+    """Whether "Show" asks for a measure beyond raw weights (norms, ALTI): those read the values and the residual
+    stream, which the page's ONE trace then records (1.01x a default trace) instead of a second trace later."""
+    chosen = st.session_state.get(MEASURE_KEY, st.query_params.get(MEASURE_KEY))
+    label = MEASURES["weights"]  # an old link may carry the label (English or translated) instead of the key
+    return chosen is not None and chosen not in ("weights", label, _(label))
+
+
 text, pair = text_inputs()
 trace = None
 with guard():
-    trace = get_trace(loaded, text, pair.strip() or None)
+    richer = analysis_names(loaded) if loaded.full_cache else None
+    if richer is not None:  # held already (switching "Show" back to weights runs nothing), or needed now
+        trace = held_trace(loaded, text, pair.strip() or None, richer)
+        if trace is None and measure_reads_arrays():
+            trace = get_trace(loaded, text, pair.strip() or None, names=richer)
+    if trace is None:
+        trace = get_trace(loaded, text, pair.strip() or None)
 if trace is None:
     st.stop()
 show_notices(trace.inputs.notices)

@@ -2,6 +2,8 @@
 
 One forward per (model, text, pair, masks) records every step; moving a slider never re-runs the model.
 """
+from collections.abc import Container
+
 import streamlit as st
 
 from bertexplore.inside.forward import model_key
@@ -10,7 +12,7 @@ from bertexplore.trace import apply_masks, trace_tokens
 from ui.entry import inside_app
 from ui.feedback import guard, show_notices, show_unknown
 from ui.i18n import N_, _
-from ui.inside_more import step_heads, step_practical, step_pretraining
+from ui.inside_output_view import step_heads, step_practical, step_pretraining
 from ui.markdown import plain
 from ui.inside_view import Walk, step_attention, step_embeddings, step_layer, step_mask, step_tokens
 from ui.models import current_model_name, get_model
@@ -20,6 +22,8 @@ inside_app()  # a deep link on a fresh server must still run through app.py
 
 STEPS = {1: N_("Tokens"), 2: N_("Embeddings"), 3: N_("Self-attention"), 4: N_("Attention mask"),
          5: N_("Residual + FFN"), 6: N_("Output heads"), 7: N_("Pre-training"), 8: N_("Practical questions")}
+# The steps that read each pick: a slider shows only where moving it changes something.
+LAYER_STEPS, HEAD_STEPS, TOKEN_STEPS = {3, 4, 5}, {3, 4}, {2, 3, 5}
 HEADS = ("auto", "base", "pretraining", "mlm", "sequence-classification", "token-classification", "question-answering")
 DEFAULT_TEXT = "The keys to the cabinet are on the table. She put them there this morning."
 
@@ -29,6 +33,25 @@ def clamp(key: str, low: int, high: int) -> None:
     value = st.session_state.get(key)
     if isinstance(value, (int, float)) and not low <= value <= high:
         st.session_state[key] = int(min(max(low, value), high))
+
+
+def restore(key: str, allowed: Container) -> None:
+    """A pick kept while its widget is hidden (Streamlit drops a widget's state on a run that does not draw it):
+    put it back before the widget is drawn again (the widget then gets no default: passing both makes Streamlit
+    warn)."""
+    shadow = "_kept_" + key
+    if key not in st.session_state and shadow not in st.session_state and key in st.query_params:
+        value = st.query_params[key]  # a shared link opened on a step without this picker keeps the link's pick
+        value = int(value) if key != "inside_token" and value.isdigit() else value
+        if value in allowed:
+            st.session_state[shadow] = value
+    kept = st.session_state.get(shadow)
+    if key not in st.session_state and kept is not None and (isinstance(kept, int) or kept in allowed):
+        st.session_state[key] = kept  # numbers are clamped below; a token of another text is dropped
+
+
+def keep(key: str, value: object) -> None:
+    st.session_state["_kept_" + key] = value
 
 
 def resample() -> None:
@@ -88,18 +111,35 @@ step = st.radio(_("Step"), list(STEPS), horizontal=True, key="inside_step", bind
                 captions=[_(STEPS[i]) for i in STEPS])
 L, H, T = trace.num_layers, trace.num_heads, len(trace.tokens)
 c1, c2, c3 = st.columns(3)
+for key, allowed in (("inside_layer", range(1, L + 1)), ("inside_head", range(1, H + 1)),
+                     ("inside_token", labels)):
+    restore(key, allowed)
 clamp("inside_layer", 1, L)
 clamp("inside_head", 1, H)
-with c1:
-    layer = st.slider(_("Layer"), 1, max(L, 2), 1, key="inside_layer", bind="query-params", disabled=L < 2) if L > 1 else 1
-with c2:
-    head_no = st.slider(_("Head"), 1, max(H, 2), 1, key="inside_head", bind="query-params", disabled=H < 2) if H > 1 else 1
-with c3:
-    token_labels = labels  # the unmasked tokens: masking one does not reset the choice
-    picked = st.selectbox(_("Token"), token_labels, index=min(1, T - 1), key="inside_token", bind="query-params")
-token = token_labels.index(picked) if picked in token_labels else 0
+layer = st.session_state.get("_kept_inside_layer", 1)
+head_no = st.session_state.get("_kept_inside_head", 1)
+token_labels = labels  # the unmasked tokens: masking one does not reset the choice
+picked = st.session_state.get("_kept_inside_token")
+if step in LAYER_STEPS and L > 1:
+    with c1:
+        layer = st.slider(_("Layer"), 1, L, **({} if "inside_layer" in st.session_state else {"value": 1}),
+                          key="inside_layer", bind="query-params")
+if step in HEAD_STEPS and H > 1:
+    with c2:
+        head_no = st.slider(_("Head"), 1, H, **({} if "inside_head" in st.session_state else {"value": 1}),
+                            key="inside_head", bind="query-params")
+if step in TOKEN_STEPS:
+    with c3:
+        picked = st.selectbox(_("Token"), token_labels, key="inside_token", bind="query-params",
+                              **({} if "inside_token" in st.session_state else {"index": min(1, T - 1)}))
+layer = int(min(max(1, int(layer)), L))
+head_no = int(min(max(1, int(head_no)), H))
+keep("inside_layer", layer)
+keep("inside_head", head_no)
+token = token_labels.index(picked) if picked in token_labels else min(1, T - 1)
+keep("inside_token", token_labels[token])
 
-walk = Walk(loaded, trace, (text, pair.strip() or None, positions), int(layer) - 1, int(head_no) - 1, token)
+walk = Walk(loaded, trace, (text, pair.strip() or None, positions), layer - 1, head_no - 1, token, unmasked=inputs)
 st.header(f"{step}. {_(STEPS[step])}")
 SECTIONS = {1: step_tokens, 2: step_embeddings, 3: step_attention, 4: step_mask, 5: step_layer, 6: step_heads,
             8: step_practical}

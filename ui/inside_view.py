@@ -23,6 +23,7 @@ from bertexplore.inside.masking import causal_what_if, padding_experiment
 from bertexplore.inside.tokens_step import token_step
 from bertexplore.inside.walk import FAMILY_DIFFERENCES, FAMILY_NOTES, embedding_weights, has_layer_cache, layer_weights
 from bertexplore.loading import LoadedModel
+from bertexplore.tokens import Tokenized
 from bertexplore.trace import Trace
 
 from .i18n import _
@@ -41,13 +42,21 @@ class Walk:
     layer: int
     head: int
     token: int
+    unmasked: Tokenized | None = None  # the text before step 6's masks (the trace holds the masked one)
 
     @property
     def key(self) -> tuple:
         return model_key(self.loaded) + self.text_key
 
-    def memo(self, kind: str, extra: tuple, compute: Callable[[], Any]) -> Any:
-        return memo("inside_" + kind, self.key + extra, compute, keep=4)
+    @property
+    def plain_inputs(self) -> Tokenized:
+        return self.unmasked if self.unmasked is not None else self.trace.inputs
+
+    def step_result(self, kind: str, extra: tuple, compute: Callable[[], Any], unmasked: bool = False) -> Any:
+        """A step's result for this model and text, computed once per session (extra forwards, proofs);
+        `unmasked`: the result reads the text as typed, so step 6's masks do not make it run again."""
+        key = model_key(self.loaded) + self.text_key[:2] + ("unmasked",) if unmasked else self.key
+        return memo("inside_" + kind, key + extra, compute, keep=4)
 
 
 def explain(text: str) -> None:
@@ -74,6 +83,15 @@ def show_proofs(proofs: list[Proof] | tuple[Proof, ...]) -> None:
                                    _("largest |value|"): [f"{p.scale:.3g}" for p in proofs],
                                    _("within float32 rounding"): [p.ok for p in proofs]}),
                      hide_index=True, width="stretch")
+
+
+def engine_proofs(recompute: Callable[[], list]) -> list[Proof]:
+    """anatomy's checks as Proofs; a recomputation that raises becomes a failing proof the page shows, not silence."""
+    try:
+        return from_engine(recompute())
+    except Exception as err:  # noqa: BLE001 - shown as a failed proof with the reason
+        return [Proof(_("recomputing from the weights failed: {error}").format(error=f"{type(err).__name__}: {err}"),
+                      float("inf"))]
 
 
 def show_chart(chart: F.Chart, key: str) -> None:
@@ -128,11 +146,20 @@ def step_tokens(w: Walk) -> None:
     chart = F.bar_chart("pieces_per_word", _("Pieces per word"), [w_.text for w_ in words],
                         [len(w_.pieces) for w_ in words], _("pieces"), highlight=[len(w_.pieces) > 1 for w_ in words])
     show_chart(chart, "pieces")
-    if s.split_words:
+    if s.has_cjk:
+        st.info(_("Chinese, Japanese and Korean characters are split by a fixed rule BEFORE WordPiece: BERT's "
+                  "tokenizer puts a space around every CJK character, so each character is its own token whatever "
+                  "the data (the vocabulary holds single characters). Nothing about this split was learned."),
+                icon=":material/rule:")
+        if s.cjk_split_words:
+            st.dataframe(pd.DataFrame({_("word"): [w_.text for w_ in s.cjk_split_words],
+                                       _("characters (fixed rule)"): [" · ".join(w_.pieces) for w_ in s.cjk_split_words]}),
+                         hide_index=True, width="stretch")
+    if s.learned_split_words:
         st.markdown(_("**Split words** (a piece is whatever the vocabulary holds; the split is learned from data, "
                       "not from grammar):"))
-        st.dataframe(pd.DataFrame({_("word"): [w_.text for w_ in s.split_words],
-                                   _("pieces"): [" · ".join(w_.pieces) for w_ in s.split_words]}),
+        st.dataframe(pd.DataFrame({_("word"): [w_.text for w_ in s.learned_split_words],
+                                   _("pieces"): [" · ".join(w_.pieces) for w_ in s.learned_split_words]}),
                      hide_index=True, width="stretch")
     if s.unk_positions:
         st.warning(_("{n} piece(s) became the unknown token {unk}: the vocabulary has no piece for some character "
@@ -182,11 +209,8 @@ def step_embeddings(w: Walk) -> None:
     st.caption(_("The first 8 of {width} dimensions for the chosen token:").format(width=es.width))
     st.dataframe(pd.DataFrame(table), hide_index=True)
     proofs = list(es.proofs)
-    try:
-        from bertexplore import anatomy
-        proofs += w.memo("embed_proofs", (), lambda: from_engine(anatomy.recompute_embeddings(trace, loaded)))
-    except Exception:  # noqa: BLE001 - the page's own proofs above still stand
-        pass
+    from bertexplore import anatomy
+    proofs += w.step_result("embed_proofs", (), lambda: engine_proofs(lambda: anatomy.recompute_embeddings(trace, loaded)))
     show_proofs(proofs)
     n_kinds = 3 if es.segment is not None else 2
     misconception(_("“The word, position and segment embeddings are concatenated.”"),
@@ -210,7 +234,7 @@ def step_attention(w: Walk) -> None:
     recorded_scores = trace[p + "attn.scores"] if p + "attn.scores" in trace else None
     hs = head_step(q, k, v, L, H, t, model_scores=recorded_scores, model_pattern=trace[p + "attn.pattern"],
                    model_z=trace[p + "attn.z"])
-    x = trace["embed.out"] if L == 0 else trace[f"blocks.{L - 1}.resid_post"]
+    x = trace["embed.out"] if L == 0 else trace[f"blocks.{L - 1}.normalized_resid_post"]
     d = lw.d_head
     cols = slice(H * d, (H + 1) * d)
     proj = [proof(_("x·W_Q + b_Q = the model's q"), x[t] @ lw.q_w[:, cols] + lw.q_b[cols], q[H, t]),
@@ -248,7 +272,7 @@ def step_attention(w: Walk) -> None:
     proofs = proj + list(hs.proofs) + list(mix.proofs)
     if has_layer_cache(trace, L):
         from bertexplore import anatomy
-        proofs += w.memo("layer_proofs", (L,), lambda: from_engine(anatomy.recompute_layer(trace, loaded, L)))
+        proofs += w.step_result("layer_proofs", (L,), lambda: engine_proofs(lambda: anatomy.recompute_layer(trace, loaded, L)))
     show_proofs(proofs)
     no_sqrt = float(np.max(np.abs(hs.dots - hs.scores)))
     misconception(_("“Attention compares the embeddings directly: Q = K = V = the input, and softmax(Q·Kᵀ)·V.”"),
@@ -265,15 +289,14 @@ def step_mask(w: Walk) -> None:
     explain(_("Sentences in one batch must have the same length, so shorter ones are filled with [PAD]. The "
               "**attention mask** (1 for real tokens, 0 for padding) becomes a number added to every score: 0 for "
               "real tokens and a huge negative for [PAD], so softmax gives padding a weight of exactly 0. Here your "
-              "text is run in a batch beside a longer one (your text with a few of its words repeated), so it gets "
-              "padded."))
+              "text is padded with [PAD] tokens, as a batch pads it beside a longer sentence, and run once more."))
     if len(trace.tokens) >= loaded.max_length:
         st.info(_("The text fills the model's whole window: there is no room for padding. Shorten it to run "
                   "this experiment."))
     else:
-        alone = [trace["embed.out"]] + [trace[f"blocks.{l}.resid_post"] for l in range(trace.num_layers)] \
+        alone = [trace["embed.out"]] + [trace[f"blocks.{l}.normalized_resid_post"] for l in range(trace.num_layers)] \
             if "embed.out" in trace else []
-        exp = w.memo("padding", (), lambda: padding_experiment(loaded, trace.inputs, alone))
+        exp = w.step_result("padding", (), lambda: padding_experiment(loaded, trace.inputs, alone))
         c = st.columns(3)
         c[0].metric(_("[PAD] tokens added"), exp.pads)
         c[1].metric(_("largest weight on any [PAD]"), f"{exp.pad_weight_max:.1e}",
@@ -294,7 +317,7 @@ def step_mask(w: Walk) -> None:
         if st.button(_("What if there were no mask?"), key="inside_unmasked",
                      help=_("Runs the padded batch once more with attention_mask all 1.")):
             with guard():
-                w.memo("padding_unmasked", (), lambda: padding_experiment(loaded, trace.inputs, alone, unmasked=True))
+                w.step_result("padding_unmasked", (), lambda: padding_experiment(loaded, trace.inputs, alone, unmasked=True))
         leak = recall("inside_padding_unmasked", w.key)
         if leak is not None and len(leak.unmasked_diff):
             st.caption(_("Without the mask (attention_mask all 1) the same padded batch changes your tokens' outputs "
@@ -326,11 +349,11 @@ def step_mask(w: Walk) -> None:
 # ---------------------------------------------------------------- step 5
 def step_layer(w: Walk) -> None:
     loaded, trace, L, t = w.loaded, w.trace, w.layer, w.token
-    if family_note(loaded) or f"blocks.{L}.resid_mid" not in trace:
+    if family_note(loaded) or f"blocks.{L}.normalized_resid_mid" not in trace:
         return
     lw = layer_weights(loaded, L)
     p = f"blocks.{L}."
-    x = trace["embed.out"] if L == 0 else trace[f"blocks.{L - 1}.resid_post"]
+    x = trace["embed.out"] if L == 0 else trace[f"blocks.{L - 1}.normalized_resid_post"]
     explain(_("Each layer has two sub-layers, and around each one the same two moves: **add** its output back to "
               "its input (the residual connection: the layer only has to learn a change), then **LayerNorm**. "
               "Between them sits the feed-forward network (FFN): the same two linear layers for every token, "
@@ -347,12 +370,14 @@ def step_layer(w: Walk) -> None:
                               (_("after add + LayerNorm 1"), flow.norm_mid[:, t]), (_("FFN output"), flow.norm_ffn[:, t]),
                               (_("after add + LayerNorm 2"), flow.norm_out[:, t])], _("norm")), "norms")
     attn = sublayer_step(_("attention"), x[t], trace[p + "attn.out"][t], lw.ln1_w, lw.ln1_b, lw.ln1_eps,
-                         model_out=trace[p + "resid_mid"][t])
-    ffn = ffn_step(trace[p + "resid_mid"], lw.ffn_in_w, lw.ffn_in_b, lw.ffn_out_w, lw.ffn_out_b, lw.activation, t,
+                         model_out=trace[p + "normalized_resid_mid"][t],
+                         model_added=trace[p + "resid_mid"][t] if p + "resid_mid" in trace else None)
+    ffn = ffn_step(trace[p + "normalized_resid_mid"], lw.ffn_in_w, lw.ffn_in_b, lw.ffn_out_w, lw.ffn_out_b, lw.activation, t,
                    model_pre=trace[p + "mlp.pre"] if p + "mlp.pre" in trace else None,
                    model_post=trace[p + "mlp.post"] if p + "mlp.post" in trace else None, model_out=trace[p + "mlp.out"])
-    out = sublayer_step(_("FFN"), trace[p + "resid_mid"][t], trace[p + "mlp.out"][t], lw.ln2_w, lw.ln2_b, lw.ln2_eps,
-                        model_out=trace[p + "resid_post"][t])
+    out = sublayer_step(_("FFN"), trace[p + "normalized_resid_mid"][t], trace[p + "mlp.out"][t], lw.ln2_w, lw.ln2_b, lw.ln2_eps,
+                        model_out=trace[p + "normalized_resid_post"][t],
+                        model_added=trace[p + "resid_post"][t] if p + "resid_post" in trace else None)
     st.dataframe(pd.DataFrame({
         _("sub-layer"): [_("attention"), _("FFN")],
         _("|x|"): [np.linalg.norm(attn.x), np.linalg.norm(out.x)],

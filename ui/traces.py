@@ -7,7 +7,7 @@ from bertexplore.loading import LoadedModel
 from bertexplore.tokens import Tokenized
 from bertexplore.trace import Trace, apply_masks, run_trace, trace_tokens
 
-from .session_memo import memo
+from .session_memo import memo, recall
 
 
 def get_trace(loaded: LoadedModel, text: str, text_pair: str | None = None, masked: tuple[int, ...] = (),
@@ -23,3 +23,11 @@ def get_trace(loaded: LoadedModel, text: str, text_pair: str | None = None, mask
         return trace_tokens(loaded, apply_masks(loaded, inputs, masked) if masked else inputs, names)
 
     return memo("trace", key, compute)
+
+
+def held_trace(loaded: LoadedModel, text: str, text_pair: str | None = None,
+               names: Iterable[str] | None = None) -> Trace | None:
+    """The trace get_trace(loaded, text, text_pair, names=names) returns, if this session already holds it; nothing
+    is run (a page that recorded more names for this text reuses that trace instead of running a smaller one)."""
+    names = None if names is None else tuple(sorted(set(names)))
+    return recall("trace", (loaded.key, text, text_pair or None, (), names))

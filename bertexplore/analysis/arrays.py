@@ -3,7 +3,7 @@
 `LayerArrays` holds, for layer l: its input x (the residual stream entering the block), the attention pattern,
 the value vectors, and the weights of the output projection and of the LayerNorm after the attention residual
 (BERT is post-LN: y = LN(x + attn(x))). With the trace-first engine the values come straight from the cache
-(`blocks.{l}.attn.v`, `blocks.{l-1}.resid_post`), the weights from `anatomy.layer_weights`.
+(`blocks.{l}.attn.v`, `blocks.{l-1}.normalized_resid_post`), the weights from `anatomy.layer_weights`.
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def patterns(trace: Any) -> np.ndarray:
 
 def hidden(trace: Any, layer: int) -> np.ndarray:
     """[T, D] residual stream after `layer` blocks (0 = the embeddings), i.e. the input of block `layer`."""
-    return trace["embed.out"] if layer == 0 else trace[f"blocks.{layer - 1}.resid_post"]
+    return trace["embed.out"] if layer == 0 else trace[f"blocks.{layer - 1}.normalized_resid_post"]
 
 
 def layer_arrays(trace: Any, loaded: Any, layer: int) -> LayerArrays:
@@ -86,7 +86,7 @@ def layer_arrays(trace: Any, loaded: Any, layer: int) -> LayerArrays:
 
 
 # The cache names the analysis reads on top of a default trace.
-NAMES = ("embed.out", "blocks.*.attn.pattern", "blocks.*.attn.v", "blocks.*.resid_post")
+NAMES = ("embed.out", "blocks.*.attn.pattern", "blocks.*.attn.v", "blocks.*.normalized_resid_post")
 
 
 def analysis_names(loaded: Any) -> tuple[str, ...]:

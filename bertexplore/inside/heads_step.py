@@ -1,7 +1,7 @@
 """Step 6: which vectors feed which output head, recomputed from the head's weights.
 
 Masked-LM: last hidden state at each [MASK] → dense → activation → LayerNorm → decoder (usually tied to the word
-embeddings; an untied decoder is read from its own weight).
+embeddings; an untied decoder's own weight is used).
 [CLS] → pooler (dense + tanh) → classifier / next-sentence; every token → token classifier; every token → start/end.
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ def mlm_head_step(loaded: LoadedModel, last_hidden: np.ndarray, positions: tuple
         h = np.asarray(last_hidden, np.float64)[list(positions)]
         x = activation(act, _linear(h, dense))
         x = layer_norm(x, _np(ln.weight), _np(ln.bias), float(ln.eps))[0]
-        logits = x @ _np(dec.weight).T  # the decoder's own weight: the word-embedding table only when tied
+        logits = x @ _np(dec.weight).T  # the decoder's own weight: the word table itself when tied, else its own
         if bias is not None:
             logits = logits + _np(bias)
         log_probs = np.log(softmax(logits))
@@ -91,7 +91,7 @@ def mlm_head_step(loaded: LoadedModel, last_hidden: np.ndarray, positions: tuple
             top = np.argsort(-log_probs[i])[:k]
             preds.append(MaskPrediction(int(pos), tuple(loaded.tokens_of(top)),
                                         tuple(float(np.exp(log_probs[i, t])) for t in top)))
-    return MLMHeadStep(int(dense.weight.shape[1]), int(dec.weight.shape[0]), act, bool(tied), tuple(preds), tuple(proofs))
+    return MLMHeadStep(int(dense.weight.shape[1]), int(words.shape[0]), act, bool(tied), tuple(preds), tuple(proofs))
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,24 @@
 """Step 5: around each attention and feed-forward sub-layer, the residual stream and LayerNorm (post-LN BERT).
 
-BERT adds each sub-layer's output back to its input, then normalises: resid_mid = LN1(x + attn_out),
-resid_post = LN2(resid_mid + FFN(resid_mid)) with FFN(h) = act(h @ W_in + b_in) @ W_out + b_out.
+BERT adds each sub-layer's output back to its input, then normalises (TransformerLens's names):
+resid_mid = x + attn_out, normalized_resid_mid = LN1(resid_mid), resid_post = normalized_resid_mid + FFN(...),
+normalized_resid_post = LN2(resid_post), with FFN(h) = act(h @ W_in + b_in) @ W_out + b_out.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ..i18n import _
 from .checks import Proof, layer_norm, proof
 
 
 def activation(name: str, x: np.ndarray) -> np.ndarray:
-    """The model's own activation function (transformers' ACT2FN), applied in float64."""
-    from transformers.activations import ACT2FN
+    """The model's activation written out by its formula (anatomy.ACTIVATIONS), in float64."""
+    from ..anatomy import activation as by_formula
 
-    with torch.no_grad():
-        return ACT2FN[name](torch.as_tensor(np.asarray(x, np.float64))).numpy()
+    return by_formula(name, x)
 
 
 @dataclass(frozen=True)
@@ -37,11 +36,14 @@ class SublayerStep:
 
 
 def sublayer_step(name: str, x: np.ndarray, update: np.ndarray, ln_w: np.ndarray, ln_b: np.ndarray, ln_eps: float,
-                  model_out: np.ndarray | None = None) -> SublayerStep:
+                  model_out: np.ndarray | None = None, model_added: np.ndarray | None = None) -> SublayerStep:
+    """`model_added`: the sum the model fed its LayerNorm (the trace's resid_mid / resid_post), where recorded."""
     added = np.asarray(x, np.float64) + np.asarray(update, np.float64)
     out, mean, var = layer_norm(added, ln_w, ln_b, ln_eps)
-    proofs = () if model_out is None else (proof(_("LayerNorm(x + {what}) = the model's output").format(what=name), out,
-                                                  model_out),)
+    proofs = () if model_added is None else (proof(_("x + {what} = the sum the model normalised").format(what=name),
+                                                    added, model_added),)
+    proofs += () if model_out is None else (proof(_("LayerNorm(x + {what}) = the model's output").format(what=name),
+                                                   out, model_out),)
     f = lambda a: np.asarray(a, np.float32)  # noqa: E731
     return SublayerStep(name, f(x), f(update), f(added), float(mean), float(var), f(out), proofs)
 
@@ -67,7 +69,7 @@ class FFNStep:
 def ffn_step(h: np.ndarray, w_in: np.ndarray, b_in: np.ndarray, w_out: np.ndarray, b_out: np.ndarray, act: str,
              token: int, model_pre: np.ndarray | None = None, model_post: np.ndarray | None = None,
              model_out: np.ndarray | None = None, k: int = 10) -> FFNStep:
-    """`h`: [T, D] (resid_mid); weights in x @ W convention; `model_*`: the trace's mlp.pre / .post / .out, [T, *]."""
+    """`h`: [T, D] (normalized_resid_mid); weights in x @ W convention; `model_*`: the trace's mlp.pre / .post / .out, [T, *]."""
     x = np.asarray(h[token], np.float64)
     pre = x @ np.asarray(w_in, np.float64) + b_in
     post = activation(act, pre)
@@ -94,8 +96,8 @@ class ResidualFlow:
     norm_mid: np.ndarray  # [L, T] |LN1(x + attn)|
     norm_ffn: np.ndarray  # [L, T] |FFN output|
     norm_out: np.ndarray  # [L, T] |LN2(mid + ffn)|
-    change_attn: np.ndarray  # [L, T] 1 - cos(x, resid_mid): how much the attention sub-layer turned the vector
-    change_ffn: np.ndarray  # [L, T] 1 - cos(resid_mid, resid_post)
+    change_attn: np.ndarray  # [L, T] 1 - cos(x, normalized_resid_mid): how much attention + LN1 turned the vector
+    change_ffn: np.ndarray  # [L, T] 1 - cos(normalized_resid_mid, normalized_resid_post)
 
 
 def _cos_change(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -105,22 +107,22 @@ def _cos_change(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (1.0 - cos).astype(np.float32)
 
 
-def residual_flow(resid_in: list[np.ndarray], attn_out: list[np.ndarray], resid_mid: list[np.ndarray],
-                  ffn_out: list[np.ndarray], resid_post: list[np.ndarray]) -> ResidualFlow:
+def residual_flow(resid_in: list[np.ndarray], attn_out: list[np.ndarray], normalized_mid: list[np.ndarray],
+                  ffn_out: list[np.ndarray], normalized_post: list[np.ndarray]) -> ResidualFlow:
     """Lists over layers of [T, D] arrays (the trace's blocks.l.* and embed.out for the first input)."""
     n = lambda xs: np.stack([np.linalg.norm(np.asarray(x, np.float64), axis=-1) for x in xs]).astype(np.float32)  # noqa: E731
     return ResidualFlow(
-        n(resid_in), n(attn_out), n(resid_mid), n(ffn_out), n(resid_post),
-        np.stack([_cos_change(a, b) for a, b in zip(resid_in, resid_mid)]),
-        np.stack([_cos_change(a, b) for a, b in zip(resid_mid, resid_post)]),
+        n(resid_in), n(attn_out), n(normalized_mid), n(ffn_out), n(normalized_post),
+        np.stack([_cos_change(a, b) for a, b in zip(resid_in, normalized_mid)]),
+        np.stack([_cos_change(a, b) for a, b in zip(normalized_mid, normalized_post)]),
     )
 
 
 def residual_flow_from_trace(trace, num_layers: int) -> ResidualFlow:
-    ins = [trace["embed.out"]] + [trace[f"blocks.{l}.resid_post"] for l in range(num_layers - 1)]
+    ins = [trace["embed.out"]] + [trace[f"blocks.{l}.normalized_resid_post"] for l in range(num_layers - 1)]
     return residual_flow(
         ins, [trace[f"blocks.{l}.attn.out"] for l in range(num_layers)],
-        [trace[f"blocks.{l}.resid_mid"] for l in range(num_layers)],
+        [trace[f"blocks.{l}.normalized_resid_mid"] for l in range(num_layers)],
         [trace[f"blocks.{l}.mlp.out"] for l in range(num_layers)],
-        [trace[f"blocks.{l}.resid_post"] for l in range(num_layers)],
+        [trace[f"blocks.{l}.normalized_resid_post"] for l in range(num_layers)],
     )

@@ -18,7 +18,7 @@ from .forward import run_forward
 class PaddingExperiment:
     tokens: tuple[str, ...]  # the user's row as batched: its tokens, then [PAD]s
     real: int  # how many of them are real
-    partner_tokens: int  # length of the longer sentence it was batched with
+    partner_tokens: int  # the padded length (what a longer sentence in the same batch would set)
     attention_mask: tuple[int, ...]  # the 1/0 row the tokenizer's padding gives
     additive_mask: np.ndarray  # [T_pad] what the model adds to every score row: 0 or a huge negative
     pattern: np.ndarray  # [layers, heads, real, T_pad] the user's row's attention in the batch
@@ -33,10 +33,11 @@ class PaddingExperiment:
 
 def padding_experiment(loaded: LoadedModel, inputs: Tokenized, alone: list[np.ndarray], extra: int = 4,
                        unmasked: bool = False) -> PaddingExperiment:
-    """Batch the user's input beside a longer one (the same text with its first `extra` words repeated), so it
-    gets `extra` [PAD]s; compare its outputs with `alone` (the unpadded forward's embedding output, then each layer's
-    output, from the trace). One encoder forward of two rows; `unmasked` adds a third row: the padded input with an
-    all-ones attention mask, to show what the mask prevents.
+    """The user's input padded with `extra` [PAD]s, as a batch gives it beside a longer sentence (the padding is
+    what matters, not the neighbour: rows of a batch never see each other); compare its outputs with `alone` (the
+    unpadded forward's embedding output, then each layer's output, from the trace). ONE encoder forward of one
+    row; `unmasked` adds a second row: the same padded input with an all-ones attention mask, to show what the mask
+    prevents.
     """
     real = len(inputs)
     if real >= loaded.max_length:
@@ -45,30 +46,26 @@ def padding_experiment(loaded: LoadedModel, inputs: Tokenized, alone: list[np.nd
     tok = loaded.tokenizer
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
     width = min(real + extra, loaded.max_length)
-    ids = [int(i) for i in inputs.input_ids]
-    content = [i for i, special in zip(ids, inputs.special) if not special] or ids
-    partner = ids[:-1] + (content * width)[:width - real] + ids[-1:]  # the text, a few of its words again, [SEP]
-    user = ids + [pad_id] * (width - real)
-    rows = [user, partner] + ([user] if unmasked else [])
-    masks = [[1] * real + [0] * (width - real), [1] * width] + ([[1] * width] if unmasked else [])
+    user = [int(i) for i in inputs.input_ids] + [pad_id] * (width - real)
+    rows = [user] + ([user] if unmasked else [])
+    masks = [[1] * real + [0] * (width - real)] + ([[1] * width] if unmasked else [])
     am = torch.tensor(masks, dtype=torch.long)
     batch = {"input_ids": torch.tensor(rows, dtype=torch.long), "attention_mask": am}
     if loaded.uses_segments:
         segs = list(inputs.segment_ids) + [inputs.segment_ids[-1]] * (width - real)
-        batch["token_type_ids"] = torch.tensor([segs, list(inputs.segment_ids[:-1]) + [inputs.segment_ids[-1]] *
-                                                (width - real + 1)] + ([segs] if unmasked else []), dtype=torch.long)
+        batch["token_type_ids"] = torch.tensor([segs] * len(rows), dtype=torch.long)
     out = run_forward(loaded, batch, encoder_only=True, output_attentions=True, output_hidden_states=True)
     attentions = torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()  # [L, H, Tp, Tp]
     hidden = [h.float().cpu().numpy() for h in out.hidden_states]
     pattern = attentions[:, :, :real, :]
     n = min(len(alone), len(hidden))
     diff = np.array([np.abs(hidden[i][0, :real] - alone[i]).max() for i in range(n)], np.float32)
-    leak = np.array([np.abs(hidden[i][2, :real] - alone[i]).max() for i in range(n)], np.float32) if unmasked \
+    leak = np.array([np.abs(hidden[i][1, :real] - alone[i]).max() for i in range(n)], np.float32) if unmasked \
         else np.zeros(0, np.float32)
     return PaddingExperiment(
         tokens=tuple(inputs.tokens) + (tok.pad_token or "[PAD]",) * (width - real), real=real,
         partner_tokens=width, attention_mask=tuple(int(x) for x in am[0]),
-        additive_mask=additive_mask(loaded, am[:2])[0], pattern=pattern.astype(np.float32),
+        additive_mask=additive_mask(loaded, am[:1])[0], pattern=pattern.astype(np.float32),
         pad_weight_max=float(pattern[..., real:].max()), output_diff=diff, unmasked_diff=leak,
     )
 

@@ -135,6 +135,6 @@ def model_agreement(first: LoadedModel, second: LoadedModel, text: str, text_pai
 
     last = []
     for loaded in (first, second):
-        name = f"blocks.{loaded.num_layers - 1}.resid_post"
+        name = f"blocks.{loaded.num_layers - 1}.normalized_resid_post"
         last.append(run_trace(loaded, text, text_pair, max_length=max_length, names=[name])[name])
     return representation_agreement(last[0], last[1])

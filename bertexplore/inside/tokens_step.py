@@ -1,9 +1,18 @@
 """Step 1: how WordPiece cut the text into tokens, and what the model receives for them."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..tokens import Tokenized
+
+# The CJK blocks BERT's basic tokenizer isolates character by character (its _is_chinese_char ranges).
+CJK = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002a6df\U0002a700-\U0002ebef"
+                 "\uf900-\ufaff\U0002f800-\U0002fa1f]")
+
+
+def is_cjk_piece(piece: str) -> bool:
+    return len(piece.lstrip("#")) == 1 and bool(CJK.match(piece.lstrip("#")))
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,22 @@ class TokenStep:
     def split_words(self) -> tuple[WordSplit, ...]:
         """Words that became more than one piece."""
         return tuple(w for w in self.words if not w.special and len(w.pieces) > 1)
+
+    @property
+    def cjk_split_words(self) -> tuple[WordSplit, ...]:
+        """Split words made of CJK characters (grouped into words by the app's segmenter): one piece per character
+        (or [UNK] where the vocabulary lacks it) by a fixed rule, BERT's basic tokenizer putting a space around
+        every CJK character before WordPiece runs, not by the learned vocabulary."""
+        return tuple(w for w in self.split_words if w.text and all(CJK.match(c) for c in w.text))
+
+    @property
+    def learned_split_words(self) -> tuple[WordSplit, ...]:
+        """Split words whose pieces WordPiece chose from its learned vocabulary."""
+        return tuple(w for w in self.split_words if w not in self.cjk_split_words)
+
+    @property
+    def has_cjk(self) -> bool:
+        return any(is_cjk_piece(t) for t in self.tokens) or any(CJK.search(w.text) for w in self.words if not w.special)
 
     def rows(self) -> list[dict]:
         """One row per token: position, piece, id, segment, special."""

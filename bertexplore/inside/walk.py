@@ -14,10 +14,12 @@ MAX_TOKENS = 256  # the walk reads this many tokens at most (step 8 shows how lo
 TRACE_BUDGET = 160 * 2**20  # a session memo keeps at most ~400 MB: the walk's trace must leave room for the rest
 ESSENTIAL = ("embed.word", "embed.position", "embed.segment", "embed.sum", "embed.out",
              "blocks.*.attn.q", "blocks.*.attn.k", "blocks.*.attn.v", "blocks.*.attn.pattern", "blocks.*.attn.z",
-             "blocks.*.attn.out", "blocks.*.resid_mid", "blocks.*.mlp.out", "blocks.*.resid_post")
+             "blocks.*.attn.out", "blocks.*.normalized_resid_mid", "blocks.*.mlp.out",
+             "blocks.*.normalized_resid_post")
 # Recorded while they fit the budget, in this order; without them the steps recompute them by hand from the
 # recorded values and the weights (and prove the chain against what was recorded).
-OPTIONAL = ("blocks.*.attn.scores", "blocks.*.mlp.post", "blocks.*.mlp.pre", "blocks.*.attn.head_out")
+OPTIONAL = ("blocks.*.attn.scores", "blocks.*.mlp.post", "blocks.*.mlp.pre", "blocks.*.attn.head_out",
+            "blocks.*.resid_mid", "blocks.*.resid_post")
 STEP_NAMES = ESSENTIAL + OPTIONAL
 
 
@@ -103,9 +105,26 @@ def _auto_head(name: str, source: str, is_local: bool, stamp: float | None) -> s
     return head_for_architectures(getattr(config, "architectures", None))
 
 
-_weights: OrderedDict = OrderedDict()
+# Weights read as numpy (copies) for the steps' recomputations, shared by every session: a process-wide cache with
+# its own byte bound (a bert-base layer's weights are ~28 MB, its embedding tables ~95 MB; a large model's ~4x).
+# The least recently used entries go first; the newest entry always stays, whatever its size.
+WEIGHTS_BUDGET = 256 * 2**20
+_weights: OrderedDict = OrderedDict()  # key -> (value, bytes)
 _weights_lock = threading.Lock()
-_KEEP = 6  # a bert-base layer's weights are ~28 MB and its embedding tables ~95 MB
+
+
+def weights_nbytes(value) -> int:
+    """Bytes of the numpy arrays a LayerWeights / EmbeddingWeights holds."""
+    import dataclasses
+
+    import numpy as np
+
+    return sum(int(v.nbytes) for f in dataclasses.fields(value) if isinstance(v := getattr(value, f.name), np.ndarray))
+
+
+def cached_weights_bytes() -> int:
+    with _weights_lock:
+        return sum(size for _value, size in _weights.values())
 
 
 def _cached(kind: str, loaded: LoadedModel, index: int, build):
@@ -113,12 +132,16 @@ def _cached(kind: str, loaded: LoadedModel, index: int, build):
     with _weights_lock:
         if key in _weights:
             _weights.move_to_end(key)
-            return _weights[key]
+            return _weights[key][0]
     value = build()
+    size = weights_nbytes(value)
     with _weights_lock:
-        _weights[key] = value
-        while len(_weights) > _KEEP:
-            _weights.popitem(last=False)
+        _weights[key] = (value, size)
+        _weights.move_to_end(key)
+        total = sum(s for _v, s in _weights.values())
+        while total > WEIGHTS_BUDGET and len(_weights) > 1:
+            _old, (_value, old_size) = _weights.popitem(last=False)
+            total -= old_size
     return value
 
 

@@ -113,3 +113,19 @@ def test_export_buttons_and_png_config(tiny_dir):
     assert config["toImageButtonOptions"]["format"] == "png"
     labels = [b.proto.label for b in at.get("download_button")]
     assert any("CSV" in l for l in labels) and any("NPZ" in l for l in labels)
+
+
+def test_a_measure_is_recorded_in_the_pages_one_trace(tiny_dir):
+    """Profiled before the change: a link with "Show" = a norm ran the default trace, then a second trace for the
+    values and residual stream (2 forwards). The page's one trace now records them when a measure needs them."""
+    before = forward_count()
+    at = open_page(PAGE, model=str(tiny_dir / "tiny-mlm"), attention_text="the dog sat on the mat",
+                   attention_measure="norm")
+    assert_no_exception(at)
+    assert not at.error
+    assert forward_count() == before + 1  # one trace for the whole page, measure included
+    for choice in ("alti", "norm_residual_ln", "weights", "norm"):  # switching "Show" costs the analysis only
+        at.radio(key="attention_measure").set_value(choice).run()
+        assert_no_exception(at)
+        assert not at.error, choice
+    assert forward_count() == before + 1

@@ -42,7 +42,13 @@ def test_attention_heatmap_and_bertviz_draw_offline(app_url, web):
 def test_masked_lm_page_explains_missing_head_offline(app_url, web):
     web.goto(app_url + "/masked_lm")
     wait_idle(web)
-    web.get_by_text("masked-LM head", exact=False).first.wait_for(timeout=60_000)
+    # In the page itself, not the sidebar (whose model list also names heads): the box that says the head is
+    # missing, the placeholder where predictions would be, and no prediction drawn.
+    main = web.locator("[data-testid='stMain']")
+    main.get_by_text("has no masked-LM head", exact=False).first.wait_for(timeout=60_000)
+    main.get_by_text("Predictions appear here once a model with a masked-LM head is picked", exact=False) \
+        .first.wait_for(timeout=60_000)
+    assert main.locator(".js-plotly-plot .barlayer path").count() == 0
     no_exception_shown(web)
 
 

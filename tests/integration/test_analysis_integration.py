@@ -11,13 +11,13 @@ from bertexplore.trace import run_trace
 
 
 def test_decomposition_rebuilds_the_cached_states_and_alti_rows_sum_to_one(minilm):
-    names = analysis_names(minilm) + ("blocks.*.resid_mid",)
+    names = analysis_names(minilm) + ("blocks.*.normalized_resid_mid",)
     trace = run_trace(minilm, "The keys to the cabinet are on the table.", names=names)
     for layer in range(trace.num_layers):
         arrays = layer_arrays(trace, minilm, layer)
         p = parts(arrays)
         # y = LN(x + attention) rebuilt from the per-token shares equals what the model computed
-        np.testing.assert_allclose(p.y.numpy(), trace[f"blocks.{layer}.resid_mid"], atol=2e-4)
+        np.testing.assert_allclose(p.y.numpy(), trace[f"blocks.{layer}.normalized_resid_mid"], atol=2e-4)
         np.testing.assert_allclose(alti_layer(arrays, p).sum(-1), 1.0, atol=1e-5)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from bertexplore import anatomy
 from bertexplore.loading import load_model
@@ -26,9 +27,11 @@ def test_every_step_of_every_layer_recomputes_to_1e5(family_mlm):
     checks = anatomy.recompute_embeddings(trace, family_mlm)
     for layer in range(family_mlm.num_layers):
         checks += anatomy.recompute_layer(trace, family_mlm, layer)
-    assert {c.name for c in checks} >= {f"blocks.1.{s}" for s in anatomy.LAYER_STEPS}
+    proven = set(anatomy.LAYER_STEPS + anatomy.SUM_STEPS) - set(anatomy.DERIVED_STEPS)
+    assert {c.name for c in checks} >= {f"blocks.1.{s}" for s in proven}
+    assert "blocks.1.attn.head_out" not in {c.name for c in checks}  # derived: no proof against itself
     worst = max(checks, key=lambda c: c.max_abs_diff)
-    assert worst.max_abs_diff <= 1e-5, worst.name
+    assert worst.max_abs_diff <= 1e-5, worst.name  # tiny random models, float32: 1e-5 for every family
     for check in checks:  # the recomputed arrays have the cached shapes
         assert check.recomputed.shape == trace[check.name].shape
 
@@ -62,3 +65,35 @@ def test_head_out_sums_to_attn_out(family_mlm):
     trace = full_trace(family_mlm)
     w = anatomy.layer_weights(family_mlm, 0)
     np.testing.assert_allclose(trace["blocks.0.attn.head_out"].sum(0) + w.o_b, trace["blocks.0.attn.out"], atol=1e-5)
+
+
+def test_a_wrong_head_share_fails_the_attention_output_proof(family_mlm):
+    """head_out is derived, but its proof is not circular: shares that do not add up to the model's own attn.out fail."""
+    import dataclasses
+
+    trace = full_trace(family_mlm)
+    cache = dict(trace.cache)
+    shares = trace["blocks.0.attn.head_out"].copy()
+    shares[0, 1, 0] += 1e-3
+    cache["blocks.0.attn.head_out"] = shares
+    bad = dataclasses.replace(trace, cache=cache)
+    check = next(c for c in anatomy.recompute_layer(bad, family_mlm, 0) if c.name == "blocks.0.attn.out")
+    assert check.max_abs_diff > 1e-4
+
+
+@pytest.mark.parametrize("name", sorted(anatomy.ACTIVATIONS))
+def test_activations_by_formula_match_transformers(name):
+    """Written out by formula, checked against transformers' ACT2FN (the implementation the models run)."""
+    from transformers.activations import ACT2FN
+
+    x = np.linspace(-6, 6, 241)
+    ours = anatomy.activation(name, x)
+    theirs = ACT2FN[name](torch.as_tensor(x)).numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-12 if name not in ("gelu_fast",) else 1e-9)
+
+
+def test_activation_formulas_tell_the_two_gelus_apart():
+    x = np.linspace(-4, 4, 81)
+    assert np.abs(anatomy.activation("gelu", x) - anatomy.activation("gelu_new", x)).max() > 1e-4
+    with pytest.raises(Exception):
+        anatomy.activation("no-such-activation", x)

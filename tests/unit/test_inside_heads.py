@@ -36,6 +36,24 @@ def test_masked_lm_head_is_transform_then_tied_decoder(tiny_dir, folder, head):
     assert np.allclose(step.predictions[0].probs, np.exp(ref[0][top]), atol=1e-5)
 
 
+def test_an_untied_decoder_is_read_by_its_own_weight(tmp_path):
+    """A masked-LM head whose decoder is NOT the word table: the recomputation must use the decoder's own weight."""
+    from transformers import BertForMaskedLM
+    from tiny import make_tiny_model
+
+    folder = make_tiny_model(tmp_path / "untied", BertForMaskedLM, tie_word_embeddings=False)
+    model = BertForMaskedLM.from_pretrained(folder)
+    with torch.no_grad():
+        model.cls.predictions.decoder.weight.normal_()  # clearly different from the word table
+    model.save_pretrained(folder)
+    loaded = load_model(str(folder), head="mlm", device="cpu")
+    inputs, out = _run(loaded, "the cat sat on the mat", mask_at=(3,))
+    ref = torch.log_softmax(out.logits[0, [3]], -1).numpy()
+    step = mlm_head_step(loaded, out.hidden_states[-1][0].numpy(), (3,), ref, k=3)
+    assert not step.tied
+    assert all(p.ok for p in step.proofs), step.proofs
+
+
 def test_pooler_classifier_ner_qa_and_nsp(tiny_dir):
     for folder, head, kind in [("tiny-cls", "sequence-classification", "classification"),
                                ("tiny-ner", "token-classification", "token-classification"),
@@ -90,5 +108,5 @@ def test_trace_names_keep_the_essentials_and_drop_optional_steps_over_budget(tin
     trace = trace_tokens(loaded, inputs, names=list(walk.STEP_NAMES))
     for name in walk.STEP_NAMES:
         if name.startswith("blocks."):
-            recorded = sum(trace[n].nbytes for n in trace.names if n.endswith(name.split(".", 2)[-1]))
+            recorded = sum(trace[n].nbytes for n in trace.names if n.split(".", 2)[-1] == name.split(".", 2)[-1])
             assert recorded == walk._bytes(name, loaded, len(inputs)), name

@@ -61,7 +61,7 @@ def test_logits_and_hidden_states_match_transformers(family, impl, texts):
 
 def test_trace_cache_matches_eager_outputs(family):
     loaded, references = family
-    trace = run_trace(loaded, "the cat sat on the mat", "a dog", names=["blocks.*.attn.pattern", "blocks.*.resid_post",
+    trace = run_trace(loaded, "the cat sat on the mat", "a dog", names=["blocks.*.attn.pattern", "blocks.*.normalized_resid_post",
                                                                       "embed.out"])
     batch = loaded.model_inputs(trace.inputs.input_ids, trace.inputs.segment_ids)
     with torch.no_grad():
@@ -69,13 +69,13 @@ def test_trace_cache_matches_eager_outputs(family):
     np.testing.assert_allclose(trace["embed.out"], out.hidden_states[0][0].numpy(), atol=ATOL)
     for layer in range(loaded.num_layers):
         np.testing.assert_allclose(trace[f"blocks.{layer}.attn.pattern"], out.attentions[layer][0].numpy(), atol=ATOL)
-        np.testing.assert_allclose(trace[f"blocks.{layer}.resid_post"], out.hidden_states[layer + 1][0].numpy(), atol=ATOL)
+        np.testing.assert_allclose(trace[f"blocks.{layer}.normalized_resid_post"], out.hidden_states[layer + 1][0].numpy(), atol=ATOL)
 
 
 def test_a_padded_batch_of_traces_equals_each_alone(family):
     loaded, _ = family
     texts = ["the cat sat on the mat in paris .", "who is john ?"]
-    names = ["blocks.*.attn.pattern", "blocks.1.resid_post", "blocks.0.attn.head_out"]
+    names = ["blocks.*.attn.pattern", "blocks.1.normalized_resid_post", "blocks.0.attn.head_out"]
     together = trace_batch(loaded, [loaded.tokenize(t) for t in texts], names)
     for text, trace in zip(texts, together):
         alone = run_trace(loaded, text, names=names)

@@ -12,7 +12,7 @@ def test_trace_shapes_and_rows_sum_to_one(tiny_mlm):
     trace = run_trace(tiny_mlm, "The cat sat on the mat.", "Dogs play!")
     T = len(trace.tokens)
     assert trace.attentions.shape == (2, 4, T, T)
-    assert "blocks.0.resid_post" not in trace  # nobody asked for hidden states: none are kept
+    assert "blocks.0.normalized_resid_post" not in trace  # nobody asked for hidden states: none are kept
     assert trace.names == ["blocks.0.attn.pattern", "blocks.1.attn.pattern"]  # tiny-mlm: no pooler, no mask
     np.testing.assert_allclose(trace.attentions.sum(-1), 1.0, atol=1e-5)
     assert trace.attentions.dtype == np.float32 and not trace.attentions.flags.writeable
@@ -20,14 +20,14 @@ def test_trace_shapes_and_rows_sum_to_one(tiny_mlm):
 
 
 def test_trace_matches_a_direct_forward(tiny_mlm):
-    trace = run_trace(tiny_mlm, "the cat sat", "the dog", names=["blocks.*.attn.pattern", "blocks.1.resid_post"])
+    trace = run_trace(tiny_mlm, "the cat sat", "the dog", names=["blocks.*.attn.pattern", "blocks.1.normalized_resid_post"])
     ids = torch.from_numpy(trace.inputs.input_ids)[None]
     segs = torch.tensor([trace.inputs.segment_ids])
     with torch.no_grad():
         out = tiny_mlm.model(input_ids=ids, token_type_ids=segs, output_attentions=True, output_hidden_states=True)
     np.testing.assert_allclose(trace.attentions[1], out.attentions[1][0].numpy(), atol=1e-6)
-    np.testing.assert_allclose(trace["blocks.1.resid_post"], out.hidden_states[-1][0].numpy(), atol=1e-5)
-    assert not trace["blocks.1.resid_post"].flags.writeable
+    np.testing.assert_allclose(trace["blocks.1.normalized_resid_post"], out.hidden_states[-1][0].numpy(), atol=1e-5)
+    assert not trace["blocks.1.normalized_resid_post"].flags.writeable
 
 
 def test_masks_give_log_probs_only_at_masks(tiny_mlm):

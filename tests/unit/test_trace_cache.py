@@ -55,7 +55,7 @@ def test_masked_lm_log_probs_only_with_masks_and_a_head(tiny_mlm):
 
 def test_concurrent_traces_never_mix(tiny_mlm):
     """Hooks are shared by every session; each thread's recorder sees only its own forwards."""
-    names = ["blocks.*.resid_post", "blocks.0.attn.q", "embed.out"]
+    names = ["blocks.*.normalized_resid_post", "blocks.0.attn.q", "embed.out"]
     texts = ["the cat sat on the mat", "who is john ?"]
     reference = {t: run_trace(tiny_mlm, t, names=names) for t in texts}
     errors = []
@@ -102,8 +102,8 @@ def test_ablation_compare_runs_two_forwards_and_scan_one_baseline(tiny_mlm):
 def test_albert_traces_fully_but_refuses_ablation(tmp_path):
     albert = load_model(str(make_family_model(tmp_path / "albert", "albert", "mlm")), head="mlm", device="cpu")
     assert not albert.supports_ablation and albert.full_cache
-    trace = run_trace(albert, "the cat sat", names=["blocks.*.resid_post", "blocks.*.attn.pattern"])
-    assert not np.allclose(trace["blocks.0.resid_post"], trace["blocks.1.resid_post"])  # two layers, one module
+    trace = run_trace(albert, "the cat sat", names=["blocks.*.normalized_resid_post", "blocks.*.attn.pattern"])
+    assert not np.allclose(trace["blocks.0.normalized_resid_post"], trace["blocks.1.normalized_resid_post"])  # two layers, one module
     with pytest.raises(UnsupportedModel, match="share ONE attention module"):
         head_importance.compare(albert, albert.tokenize("the cat [MASK]"), [(0, 0)])
 
@@ -163,8 +163,8 @@ def test_other_encoders_keep_patterns_and_say_what_else_is_missing(tmp_path):
     BertTokenizerFast(vocab=str(write_vocab(folder)), model_max_length=64).save_pretrained(folder)
     loaded = load_model(str(folder), head="mlm", device="cpu")
     assert not loaded.full_cache and not loaded.supports_ablation
-    trace = run_trace(loaded, "the cat sat", names=["blocks.*.attn.pattern", "blocks.0.resid_post"])
+    trace = run_trace(loaded, "the cat sat", names=["blocks.*.attn.pattern", "blocks.0.normalized_resid_post"])
     assert trace.names == ["blocks.0.attn.pattern", "blocks.1.attn.pattern"]
     np.testing.assert_allclose(trace.attentions.sum(-1), 1.0, atol=1e-5)
     with pytest.raises(KeyError, match="attention patterns and head outputs only"):
-        trace["blocks.0.resid_post"]
+        trace["blocks.0.normalized_resid_post"]

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from bertexplore import heads
 from bertexplore.errors import BertExploreError
 from bertexplore.inside import figures as F
 from bertexplore.inside.compression import VARIANTS, available_variants, compression_report
 from bertexplore.inside.heads_step import mlm_head_step, pooler_step, task_head_step
 from bertexplore.inside.practical import compare_configs, long_text_windows, model_agreement, softmax_vs_sigmoid
-from bertexplore.inside.pretraining import NSP_SENTENCES, nsp_pairs, nsp_verdicts, sample_loss, sample_masking, split_sentences
+from bertexplore.inside.pretraining import (NSP_SENTENCES, has_mlm_head, has_nsp_head, nsp_pairs, nsp_verdicts,
+                                            pretraining_forward, sample_masking, split_sentences)
 from bertexplore.registry import DEFAULT_ONLINE_MODEL, OFFLINE_MODEL
 
 from .feedback import guard, show_error
@@ -33,11 +33,11 @@ def _missing_head(what: str) -> None:
 
 
 def _mlm_ready(w: Walk) -> bool:
-    return heads.has(w.loaded, "mlm")
+    return has_mlm_head(w.loaded)
 
 
 def _last_hidden(w: Walk) -> np.ndarray | None:
-    name = f"blocks.{w.trace.num_layers - 1}.resid_post"
+    name = f"blocks.{w.trace.num_layers - 1}.normalized_resid_post"
     return w.trace[name] if name in w.trace else None
 
 
@@ -69,17 +69,23 @@ def step_heads(w: Walk) -> None:
         positions = tuple(getattr(trace, "mask_positions", ()) or ())
         ref = trace["mlm.log_probs"] if "mlm.log_probs" in trace else None
         # The decoder multiplies by the whole word table (~94 MB on bert-base): once per text, not per rerun.
-        mlm = w.memo("mlm_head", (), lambda: mlm_head_step(loaded, last, positions, ref))
+        mlm = w.step_result("mlm_head", (), lambda: mlm_head_step(loaded, last, positions, ref))
         if mlm is None:
             st.info(_("This family's masked-LM head is laid out differently; its predictions are on the Masked-LM page."))
         elif not positions:
             st.info(_("Type [MASK] in the text, or pick tokens to mask above the steps, to see the head predict them."))
         else:
-            explain(_("The vector at each [MASK] goes through a dense layer, {act} and LayerNorm, then is multiplied "
-                      "by the word-embedding table itself ({V:,} × {D}){tied}, and softmax gives a probability to "
-                      "every vocabulary entry.").format(act=plain(mlm.activation), V=mlm.vocab, D=mlm.hidden,
-                                                         tied=_(": the decoder is TIED to the input embeddings, the same "
-                                                                "tensor") if mlm.tied else ""))
+            if mlm.tied:
+                explain(_("The vector at each [MASK] goes through a dense layer, {act} and LayerNorm, then is "
+                          "multiplied by the word-embedding table itself ({V:,} × {D}){tied}, and softmax gives a "
+                          "probability to every vocabulary entry.").format(
+                    act=plain(mlm.activation), V=mlm.vocab, D=mlm.hidden,
+                    tied=_(": the decoder is TIED to the input embeddings, the same tensor")))
+            else:
+                explain(_("The vector at each [MASK] goes through a dense layer, {act} and LayerNorm, then is "
+                          "multiplied by the decoder's own matrix ({V:,} × {D}; this model's decoder is NOT tied to "
+                          "the word embeddings), and softmax gives a probability to every vocabulary entry.").format(
+                    act=plain(mlm.activation), V=mlm.vocab, D=mlm.hidden))
             for pred in mlm.predictions:
                 show_chart(F.bar_chart(f"mask_{pred.position}", _("Top predictions at {label}").format(
                     label=token_label(trace, pred.position)), pred.tokens, pred.probs, _("probability")),
@@ -89,8 +95,9 @@ def step_heads(w: Walk) -> None:
     st.subheader(_("[CLS] → pooler → classifier"))
     pooled = pooler_step(loaded, last, trace["pooler.out"] if "pooler.out" in trace else None)
     if pooled is None:
-        st.info(_("This model has no pooler (DistilBERT and RoBERTa-style classifiers read [CLS] with their own "
-                  "dense layer instead)."))
+        st.info(_("This model has no pooler: its checkpoint was saved without one (a question-answering or "
+                  "token-classification model reads every token, not [CLS]; DistilBERT and RoBERTa-style "
+                  "classifiers read [CLS] with their own dense layer)."))
     else:
         explain(_("The pooler multiplies the [CLS] vector by a learned matrix and applies tanh; classification and "
                   "next-sentence heads read that pooled vector."))
@@ -104,6 +111,11 @@ def step_heads(w: Walk) -> None:
             _missing_head(_("classification, token-classification or question-answering"))
         return
     labels = [token_label(trace, i) for i in range(len(trace.tokens))]
+    if task.kind == "next-sentence" and not trace.inputs.text_pair:
+        st.info(_("Next-sentence prediction needs a pair: sentence A and sentence B, with segment ids 0 and 1. Your "
+                  "input is a single text, so the IsNext / NotNext scores below judge a pair that does not exist. "
+                  "Type a second sentence B above to ask the real question (step 7 builds pairs for you)."),
+                icon=":material/info:")
     if task.kind in ("classification", "next-sentence"):
         show_chart(F.bar_chart("task_probs", _("Label probabilities (softmax of the logits)"), task.labels, task.probs,
                                _("probability")), "task")
@@ -120,7 +132,7 @@ def step_heads(w: Walk) -> None:
 
 # ---------------------------------------------------------------- step 7
 def step_pretraining(w: Walk, seed: int) -> None:
-    loaded, trace = w.loaded, w.trace
+    loaded = w.loaded
     tok = loaded.tokenizer
     st.subheader(_("Masked-LM: 15% of the tokens, 80 / 10 / 10"))
     explain(_("Pre-training hides part of the text and asks the model to restore it. 15% of the ordinary tokens are "
@@ -130,7 +142,9 @@ def step_pretraining(w: Walk, seed: int) -> None:
     if tok.mask_token_id is None:
         st.info(_("This tokenizer has no mask token."))
         return
-    inputs = trace.inputs
+    inputs = w.plain_inputs  # the sample is drawn from your text as typed, never from step 6's masked copy
+    if w.trace.mask_positions:
+        st.caption(_("The tokens you masked for step 6 are unmasked here: pre-training draws its own sample."))
     try:
         sample = sample_masking(inputs, tok.mask_token_id, len(tok), set(tok.all_special_ids), seed)
     except BertExploreError as err:
@@ -145,43 +159,55 @@ def step_pretraining(w: Walk, seed: int) -> None:
     st.caption(_("{chosen} of {eligible} ordinary tokens chosen (seed {seed}).").format(
         chosen=len(sample.positions), eligible=sample.eligible, seed=seed))
     st.dataframe(table, hide_index=True, width="stretch")
+
+    sentences = split_sentences(inputs.text) + (split_sentences(inputs.text_pair) if inputs.text_pair else [])
+    pairs = []
+    with guard():
+        pairs = nsp_pairs(sentences[:NSP_SENTENCES], seed)
+    result, judged = None, nsp_verdicts(loaded, pairs)
     if not _mlm_ready(w):
         _missing_head(_("masked-LM"))
     else:
         with guard():
-            result = w.memo("mlm_sample", (seed,), lambda: sample_loss(loaded, inputs, sample))
-            st.metric(_("the model's loss on exactly this sample"), f"{result.loss:.3f}")
-            per = pd.DataFrame([{_("position"): r[0], _("original"): r[1], _("read"): r[2], _("top-1"): r[3],
-                                 _("p(original)"): r[4], _("loss"): r[5]} for r in result.per_token])
-            show_chart(F.bar_chart("sample_loss", _("Loss at each chosen token"), [f"{r[0]}: {r[1]}" for r in result.per_token],
-                                   [r[5] for r in result.per_token], _("loss")), "sample")
-            st.dataframe(per, hide_index=True, width="stretch")
-            show_proofs(result.proofs)
+            # ONE forward for the sample and the pairs, with labels: the loss below is the model's own.
+            result, judged = w.step_result("pretraining", (seed,), lambda: pretraining_forward(
+                loaded, inputs, sample, pairs if has_nsp_head(loaded) else []), unmasked=True)
+            if not has_nsp_head(loaded):
+                judged = nsp_verdicts(loaded, pairs)
+    if result is not None:
+        st.metric(_("the model's loss on exactly this sample"), f"{result.loss:.3f}")
+        per = pd.DataFrame([{_("position"): r[0], _("original"): r[1], _("read"): r[2], _("top-1"): r[3],
+                             _("p(original)"): r[4], _("loss"): r[5]} for r in result.per_token])
+        show_chart(F.bar_chart("sample_loss", _("Loss at each chosen token"), [f"{r[0]}: {r[1]}" for r in result.per_token],
+                               [r[5] for r in result.per_token], _("loss")), "sample")
+        st.dataframe(per, hide_index=True, width="stretch")
+        show_proofs(result.proofs)
 
     st.subheader(_("Next-sentence prediction"))
     explain(_("BERT's second task: given sentence A and sentence B (segment ids 0 and 1), was B the sentence that "
-              "really followed A (IsNext) or a random one (NotNext)? Half the pairs were each. Below, the pairs "
-              "pre-training would build from your first three sentences."))
-    sentences = split_sentences(inputs.text) + (split_sentences(inputs.text_pair) if inputs.text_pair else [])
-    if len(sentences) < 2:
-        st.info(_("Type at least two sentences (or a second sentence B) to build pairs."))
+              "really followed A (IsNext), or a sentence taken from another document (NotNext)? Pre-training made "
+              "half of its pairs each way."))
+    if not judged:
         return
-    pairs = nsp_pairs(sentences[:NSP_SENTENCES], seed)
-    with guard():
-        judged = w.memo("nsp", (seed,), lambda: nsp_verdicts(loaded, pairs))
-        has_nsp = any(p.p_is_next is not None for p in judged)
-        st.dataframe(pd.DataFrame([{
-            _("sentence A"): p.a, _("sentence B"): p.b, _("label"): p.label,
-            _("segment ids"): "".join(str(s) for s in p.segments),
-            **({_("model: P(IsNext)"): p.p_is_next} if has_nsp else {})} for p in judged]), hide_index=True, width="stretch")
-        if has_nsp:
-            show_chart(F.bar_chart("nsp", _("The model's P(IsNext) for each pair"),
-                                   [f"{i + 1}: {p.label}" for i, p in enumerate(judged)], [p.p_is_next for p in judged],
-                                   _("P(IsNext)"), highlight=[p.label == "NotNext" for p in judged]), "nsp")
-        else:
-            st.info(_("This model has no next-sentence head (only BERT's pre-training checkpoints have one: choose "
-                      "the 'pretraining' head with bert-base-uncased)."))
-            st.code(FETCH, language="bash")
+    if any(p.source == "bundled" for p in judged):
+        st.caption(_("Your text has one sentence, so the IsNext pair comes from a paragraph of a bundled text, and "
+                     "your sentence is the NotNext pair's B: it comes from another text."))
+    else:
+        st.caption(_("IsNext: consecutive sentences of your text (its first {n} sentences). NotNext: the same "
+                     "sentence A with a B taken from another text (a paragraph of a bundled text).").format(n=NSP_SENTENCES))
+    has_nsp = any(p.p_is_next is not None for p in judged)
+    st.dataframe(pd.DataFrame([{
+        _("sentence A"): p.a, _("sentence B"): p.b, _("label"): p.label,
+        _("segment ids"): "".join(str(s) for s in p.segments),
+        **({_("model: P(IsNext)"): p.p_is_next} if has_nsp else {})} for p in judged]), hide_index=True, width="stretch")
+    if has_nsp:
+        show_chart(F.bar_chart("nsp", _("The model's P(IsNext) for each pair"),
+                               [f"{i + 1}: {p.label}" for i, p in enumerate(judged)], [p.p_is_next for p in judged],
+                               _("P(IsNext)"), highlight=[p.label == "NotNext" for p in judged]), "nsp")
+    else:
+        st.info(_("This model has no next-sentence head (only BERT's pre-training checkpoints have one: choose "
+                  "the 'pretraining' head with bert-base-uncased)."))
+        st.code(FETCH, language="bash")
 
 
 # ---------------------------------------------------------------- step 8
@@ -245,7 +271,7 @@ def step_practical(w: Walk) -> None:
               "of the model kept once per server process; the model the other pages use is never changed."))
     if st.button(_("Measure on my text"), key="inside_compress", icon=":material/speed:"):
         with guard(), st.spinner(_("Building the copies and timing them…"), show_time=True):
-            w.memo("compression", (), lambda: compression_report(loaded, trace.inputs))
+            w.step_result("compression", (), lambda: compression_report(loaded, trace.inputs))
     report = memo_get(w, "compression", ())
     if report is not None:
         df = pd.DataFrame([{
@@ -279,9 +305,16 @@ def step_practical(w: Walk) -> None:
     explain(_("A distilled model such as MiniLM (the packaged model) keeps BERT's recipe with fewer and narrower "
               "layers, and is trained to imitate a big teacher's outputs and attention. Where both models are on "
               "this machine, compare how alike they see your text."))
-    if st.button(_("Compare with {model}").format(model=DEFAULT_ONLINE_MODEL), key="inside_distill"):
+    other = _other_model(w)
+    if not model_reachable(other):
+        st.info(_("{model} is not on this machine, and this machine cannot download it. On a machine with internet "
+                  "access, fetch it once into the models folder; the comparison then runs here:").format(model=plain(other)),
+                icon=":material/cloud_off:")
+        st.code(FETCH, language="bash")
+        return
+    if st.button(_("Compare with {model}").format(model=plain(other)), key="inside_distill"):
         with guard():
-            w.memo("distill", (), lambda: _agreement(w))
+            w.step_result("distill", (), lambda: _agreement(w))
     result = memo_get(w, "distill", ())
     if result is not None:
         st.metric(_("agreement of the token-similarity structure (correlation)"), f"{result:.3f}",
@@ -295,12 +328,32 @@ def memo_get(w: Walk, kind: str, extra: tuple):
     return recall("inside_" + kind, w.key + extra)
 
 
-def _agreement(w: Walk) -> float:
-    from .models import get_model
+def _other_model(w: Walk) -> str:
+    return DEFAULT_ONLINE_MODEL if w.loaded.name != DEFAULT_ONLINE_MODEL else OFFLINE_MODEL
 
-    other_name = DEFAULT_ONLINE_MODEL if w.loaded.name != DEFAULT_ONLINE_MODEL else OFFLINE_MODEL
-    other = get_model("base", other_name)
-    if other is None:
-        raise BertExploreError(_("The second model is not on this machine."))
-    inputs = w.trace.inputs
+
+def model_reachable(name: str) -> bool:
+    """Whether `name` can be loaded here: a local folder, or a hub id that is cached or downloadable (not offline)."""
+    import os
+
+    from bertexplore.registry import resolve
+
+    try:
+        source, is_local = resolve(name)
+    except Exception:  # noqa: BLE001 - a refused name is not reachable
+        return False
+    if is_local:
+        return True
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on"):
+        return True  # the hub may serve it; a failure then shows one message
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(source, "config.json"), str)
+
+
+def _agreement(w: Walk) -> float:
+    from .models import load_quietly
+
+    other = load_quietly("base", _other_model(w))  # raises one error, shown once by the caller's guard
+    inputs = w.plain_inputs
     return model_agreement(w.loaded, other, inputs.text, inputs.text_pair, max_length=len(inputs))
