@@ -78,6 +78,9 @@ def test_classification_probabilities_and_both_attributions(local_models):
     at.button(key="cls_run_ig").click().run()
     assert_no_exception(at)
     assert "completeness error" in captions(at)
+    # The convergence evidence: the rule used and the per-token change of the last two rules.
+    evidence = captions(at) + " ".join(w.value for w in at.warning)
+    assert "gradient evaluations in all" in evidence and "largest per-token change" in evidence
     assert "Integrated gradients for" in html_of(at)
     at.radio(key="cls_method").set_value("gradient-x-input").run()
     assert_no_exception(at)
