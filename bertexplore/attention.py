@@ -29,6 +29,9 @@ FILTERS: dict[str, tuple[int | None, int | None]] = {
     "B → A": (1, 0),
 }
 PAIR_ONLY = tuple(name for name, (r, c) in FILTERS.items() if 1 in (r, c))
+# The filters' stable names in links (?attention_filter=a_b), the same in every language: ui/url_state.py.
+FILTER_KEYS: dict[str, str] = {"all": "All", "a_a": "A → A (within A)", "b_b": "B → B (within B)", "a_b": "A → B",
+                               "b_a": "B → A"}
 
 
 @dataclass(frozen=True)

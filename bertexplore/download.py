@@ -8,10 +8,39 @@ Every failure becomes one plain sentence per model (explain()), and the other mo
 from __future__ import annotations
 
 import errno
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .i18n import _
+
+APP_FOLDER = Path(__file__).resolve().parent.parent
+
+
+def python_command(executable: str | None = None, app_folder: Path = APP_FOLDER) -> str:
+    """The Python that runs this app, as typed in a terminal opened in the app folder.
+
+    Not plain `python`: the system Python lacks torch and transformers, and the project is not installed as a
+    package (scripts/setup.sh installs requirements into .venv), so only the app's own interpreter, started from
+    the app folder, finds `bertexplore`. Inside the app folder (its .venv) the path is relative, e.g.
+    `.venv/bin/python`; elsewhere (a conda env, a system install) the absolute path.
+    """
+    exe = executable if executable is not None else sys.executable
+    if not exe:
+        return "python"
+    path = Path(os.path.abspath(exe))  # not resolved: .venv/bin/python is a link to the base interpreter
+    try:
+        relative = path.relative_to(app_folder)
+    except ValueError:
+        return str(path) if " " not in str(path) else f'"{path}"'
+    return relative.as_posix() if os.sep == "/" else str(relative)
+
+
+def download_command(*args: str) -> str:
+    """The download command that works from the app folder, e.g. `.venv/bin/python -m bertexplore download
+    bert-base-uncased --to models`."""
+    return " ".join([python_command(), "-m", "bertexplore", "download", *args])
 
 # Everything a BERT-family model needs to load; safetensors only, never pickled weights when avoidable.
 PATTERNS = ["*.json", "*.txt", "*.model", "*.safetensors"]

@@ -15,7 +15,9 @@ class ModelUnavailable(BertExploreError):
 
     def __init__(self, name: str, reason: str = "") -> None:
         self.name = name
-        self.command = f"python -m bertexplore download {name}"
+        from .download import download_command  # here: download.py imports the package's i18n, not errors
+
+        self.command = download_command(name)
         why = f" ({reason})" if reason else ""
         super().__init__(
             f"The model '{name}' is not on this machine and the Hugging Face hub cannot be reached{why}. "

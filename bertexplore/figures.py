@@ -118,8 +118,11 @@ def heatmap_figure(view: AttentionView, colorscale: str = "Blues", zmax: float |
 
 
 def grid_figure(grid: TiledGrid, colorscale: str = "Blues", zmax: float | None = None,
-                selected: tuple[int, int] | None = None) -> go.Figure:
-    """All layers x heads in ONE heatmap trace; tiles separated by NaN gaps, labelled on the axes."""
+                selected: tuple[int, int] | None = None, per_layer: bool = False) -> go.Figure:
+    """All layers x heads in ONE heatmap trace; tiles separated by NaN gaps, labelled on the axes.
+
+    per_layer: the grid holds ONE matrix per layer (a measure of all heads together), laid out as one row of
+    layers, so no tile pretends to be a head."""
     step = grid.side + grid.gap
     fig = go.Figure(go.Heatmap(
         z=grid.z, colorscale=colorscale, zmin=0.0, zmax=float(zmax) if zmax is not None else None,
@@ -127,10 +130,12 @@ def grid_figure(grid: TiledGrid, colorscale: str = "Blues", zmax: float | None =
         colorbar=dict(title=dict(text=_("weight")), thickness=12),
     ))
     centres = lambda n: [i * step + (grid.side - 1) / 2 for i in range(n)]  # noqa: E731
+    columns = [f"L{c + 1}" for c in range(grid.heads)] if per_layer else [f"H{h + 1}" for h in range(grid.heads)]
+    rows = [_("all heads")] if per_layer else [f"L{l + 1}" for l in range(grid.layers)]
     fig.update_layout(
-        xaxis=dict(tickmode="array", tickvals=centres(grid.heads), ticktext=[f"H{h + 1}" for h in range(grid.heads)],
+        xaxis=dict(tickmode="array", tickvals=centres(grid.heads), ticktext=columns,
                    side="top", showgrid=False, zeroline=False, constrain="domain"),
-        yaxis=dict(tickmode="array", tickvals=centres(grid.layers), ticktext=[f"L{l + 1}" for l in range(grid.layers)],
+        yaxis=dict(tickmode="array", tickvals=centres(grid.layers), ticktext=rows,
                    autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x"),
         height=int(min(1100, max(360, 60 + grid.layers * 900 / max(grid.heads, 1)))),
         margin=dict(l=10, r=10, t=40, b=10),
@@ -142,6 +147,28 @@ def grid_figure(grid: TiledGrid, colorscale: str = "Blues", zmax: float | None =
                       y0=layer * step - 0.5, y1=layer * step + grid.side - 0.5,
                       line=dict(color="crimson", width=2))
     return fig
+
+
+def matrix_caption(view: AttentionView) -> str:
+    """What the drawn matrix holds, computed from that matrix only (the numbers a caption beside it may quote):
+    its size, the range of its row sums, and, for rows that are shares (sum to 1), the mean row entropy; the mean
+    share of each row that lands on special tokens when any are shown."""
+    m = np.asarray(view.matrix, dtype=np.float64)
+    if m.size == 0:
+        return _("The drawn matrix is empty.")
+    sums = m.sum(axis=1)
+    text = _("Drawn matrix, {rows} × {cols}: row sums {low:.2f} to {high:.2f}").format(
+        rows=m.shape[0], cols=m.shape[1], low=float(sums.min()), high=float(sums.max()))
+    if np.allclose(sums, 1.0, atol=5e-3) and (m >= -1e-6).all():
+        entropy = float(-(m * np.log(np.clip(m, 1e-12, None))).sum(axis=1).mean())
+        text += _("; mean row entropy {entropy:.2f} nats (at most {max_entropy:.2f})").format(
+            entropy=entropy, max_entropy=float(np.log(m.shape[1])))
+    special = np.asarray(view.cols.special, dtype=bool)
+    if special.any() and (sums > 0).any():
+        live = sums > 0
+        share = float((m[live][:, special].sum(axis=1) / sums[live]).mean())
+        text += _("; on average {share:.0%} of a row lands on [CLS]/[SEP]").format(share=share)
+    return _("{sentence}.").format(sentence=text)  # 中文 ends with 。
 
 
 def figure_bytes(fig: go.Figure) -> int:

@@ -96,13 +96,13 @@ def objective_for(loaded: LoadedModel, inputs: Tokenized, base: Trace | None = N
         base = base or baseline(loaded, inputs)
         if base.mask_positions and base.mask_log_probs is not None:
             target = int(np.argmax(base.mask_log_probs[0]))
-            return Objective("mlm", base.mask_positions[0], target, loaded.tokenizer.convert_ids_to_tokens(target))
+            return Objective("mlm", base.mask_positions[0], target, loaded.tokens_of([target])[0])
     return Objective("embedding", None, None, None)
 
 
 def _top(log_probs: np.ndarray, loaded: LoadedModel, k: int = 5) -> list[tuple[str, float]]:
     best = np.argsort(-log_probs, kind="stable")[:k]
-    return [(tok, float(np.exp(log_probs[i]))) for tok, i in zip(loaded.tokenizer.convert_ids_to_tokens(best.tolist()), best)]
+    return [(tok, float(np.exp(log_probs[i]))) for tok, i in zip(loaded.tokens_of(best), best)]
 
 
 def compare(loaded: LoadedModel, inputs: Tokenized, off: list[tuple[int, int]], objective: Objective | None = None,

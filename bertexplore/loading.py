@@ -367,10 +367,12 @@ class Built:
 
 
 def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", train: bool = False,
-          **overrides: Any) -> Built:
+          from_browser: bool = False, **overrides: Any) -> Built:
     """THE place a checkpoint becomes a model (explorer pages, fine-tuning, its before/after compare, benchmarks).
 
     `overrides` go to from_pretrained (e.g. num_labels for a fresh task head). `train` leaves the model trainable.
+    `from_browser`: the name was typed into the app (or read from its URL), so registry.resolve's folder policy
+    applies (models folder and allowed folders only); Python callers may open any folder they name.
     Raises a user-facing error from `errors` on any failure.
     """
     if head not in AUTO_CLASSES:
@@ -380,7 +382,7 @@ def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", tra
                           "folder path."))
     torch_dtype = check_dtype(device, dtype)
     limits.check_name(name)
-    source, is_local = resolve(name)
+    source, is_local = resolve(name, from_browser=from_browser)
     config, local_only = load_config(source, is_local, name)
     if config.model_type not in ENCODER_TYPES:
         raise UnsupportedModel(
@@ -419,11 +421,17 @@ def build(name: str, head: str, device: str = "cpu", dtype: str = "float32", tra
     return Built(model, tokenizer, model.config, source, missing)
 
 
-def load_model(name: str, head: str = "mlm", device: str = "auto", dtype: str = "float32") -> LoadedModel:
-    """Load tokenizer and model with the given head; raise a user-facing error on any failure."""
+def load_model(name: str, head: str = "mlm", device: str = "auto", dtype: str = "float32",
+               from_browser: bool = False) -> LoadedModel:
+    """Load tokenizer and model with the given head; raise a user-facing error on any failure.
+
+    `name`: a Hugging Face id, a folder in the models folder, or (Python callers) any folder on this machine, e.g.
+    load_model("/path/to/my-checkpoint"). The app passes from_browser=True for names typed in the browser: those
+    may only read the models folder and the folders listed in BERTEXPLORE_ALLOWED_DIRS (see registry.resolve).
+    """
     started = time.perf_counter()
     device = resolve_device(device)
-    built = build(name, head, device, dtype)
+    built = build(name, head, device, dtype, from_browser=from_browser)
     return LoadedModel(
         name=name, source=built.source, head=head, model=built.model, tokenizer=built.tokenizer, config=built.config,
         device=device, dtype=dtype, has_head=(head == "base" or not built.missing_keys),

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from . import heads
+from .download import download_command
 from .errors import InputError, UnsupportedModel
 from .loading import LoadedModel
 from .tokens import Tokenized
@@ -40,9 +41,8 @@ def require_mlm_head(loaded: LoadedModel) -> None:
     if not head.trained:
         raise UnsupportedModel(
             _("'{name}' has no masked-LM head (its checkpoint lacks those weights), so it cannot predict "
-              "masked words. Pick bert-base-uncased (fetch it with `python -m bertexplore download "
-              "bert-base-uncased --to models`) or train a masked-LM head on the Fine-tune page.").format(
-                name=loaded.name)
+              "masked words. Pick bert-base-uncased (fetch it with `{command}`) or train a masked-LM head on the "
+              "Fine-tune page.").format(name=loaded.name, command=download_command("bert-base-uncased", "--to", "models"))
         )
     if loaded.tokenizer.mask_token_id is None:
         raise UnsupportedModel(_("The tokenizer of '{name}' has no mask token.").format(name=loaded.name))

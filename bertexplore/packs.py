@@ -34,8 +34,8 @@ PACKS: dict[str, tuple[PackModel, ...]] = {
     ),
 }
 
-PACK_COMMAND = "python -m bertexplore download --pack {pack} --to models"
-
-
 def pack_command(pack: str = "classroom") -> str:
-    return PACK_COMMAND.format(pack=pack)
+    """The command that fetches a pack, as it works from the app folder (download.download_command)."""
+    from .download import download_command
+
+    return download_command("--pack", pack, "--to", "models")

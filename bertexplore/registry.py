@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checkpoint_heads import saved_heads
 from .errors import NotAModel
 from .i18n import N_, _
 
@@ -139,13 +141,23 @@ def folder_refused(name: str) -> NotAModel:
     ).format(name=name, variable=ALLOWED_DIRS_ENV))
 
 
-def resolve(name: str) -> tuple[str, bool]:
-    """Map a picker name to (what from_pretrained takes, whether it is a local folder).
+# What a Hugging Face id looks like: "name" or "org/name", letters, digits, '-', '_', '.' (not leading).
+HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
-    Anyone who can open the app can type into the model box, so a typed path must not become a way to probe the
-    server's disk: folders are only read under allowed_dirs(), and every other path gets the same message
-    (raised as NotAModel) before anything is looked up. Names without a path prefix are a folder in the models
-    folder when one holds a config.json, else a Hugging Face id.
+
+def resolve(name: str, from_browser: bool = True) -> tuple[str, bool]:
+    """Map a model name to (what from_pretrained takes, whether it is a local folder).
+
+    from_browser=True (the default; every name typed into the app's model box or read from its URL): anyone who
+    can open the app can type a name, so it must not become a way to read or probe the server's disk. Folders are
+    only read under allowed_dirs(), and every other path gets the same message (NotAModel) before anything is
+    looked up. A name without a path prefix is a folder in the models folder when one holds a config.json, else it
+    must look like a Hugging Face id AND not name something on disk relative to the server's working folder
+    (transformers would open `.venv/lib/...` or `some/folder` as a local folder rather than ask the hub).
+
+    from_browser=False (Python callers: `load_model("/path/to/my-checkpoint")` in a notebook, the CLI): the caller
+    is the machine's owner, so any folder they name opens, absolute, relative to the working folder or with '~';
+    a bare name is still looked up in the models folder first.
     """
     name = name.strip()
     if name == OFFLINE_MODEL:
@@ -155,6 +167,8 @@ def resolve(name: str) -> tuple[str, bool]:
         return str(folder), True
     if not name:
         return name, False
+    if not from_browser:
+        return _resolve_for_owner(name)
     roots = allowed_dirs()
     if name.startswith(_PATH_PREFIXES) or os.path.isabs(name):
         folder = _absolute(name)
@@ -164,8 +178,20 @@ def resolve(name: str) -> tuple[str, bool]:
     local = _absolute(models_dir() / name)
     if _inside(local, roots[:1]) and (local / "config.json").is_file():
         return str(local), True
-    if ".." in Path(name).parts:
+    if ".." in Path(name).parts or not HUB_ID.match(name) or "--" in name or os.path.lexists(name):
         raise folder_refused(name)
+    return name, False
+
+
+def _resolve_for_owner(name: str) -> tuple[str, bool]:
+    """Python callers: the models folder for a bare name that is there, else any folder named, else a hub id."""
+    if not (name.startswith(_PATH_PREFIXES) or os.path.isabs(name)):
+        local = _absolute(models_dir() / name)
+        if (local / "config.json").is_file():
+            return str(local), True
+    path = Path(os.path.expanduser(name))
+    if name.startswith(_PATH_PREFIXES) or os.path.isabs(name) or path.exists():
+        return str(_absolute(path)), True
     return name, False
 
 
@@ -175,8 +201,6 @@ TASK_HEADS = ("sequence-classification", "token-classification", "question-answe
 def explorable(name: str) -> bool:
     """A local model the Explore pages (Masked-LM, Attention, Head ablation) are for: a plain encoder or one with a
     masked-LM / pre-training head. Task models (classifiers, taggers, QA) belong to their task page's picker."""
-    from .tasks.checkpoints import saved_heads
-
     heads = saved_heads(models_dir() / name)
     return "mlm" in heads or "pretraining" in heads or not any(h in heads for h in TASK_HEADS)
 
@@ -195,7 +219,5 @@ def heads_of(name: str) -> tuple[str, ...]:
         if info.name == name:
             return tuple(h for h in info.heads if h != "base")
     if name in list_local_models():
-        from .tasks.checkpoints import saved_heads
-
         return saved_heads(models_dir() / name)
     return ()

@@ -10,6 +10,7 @@ from ui.markdown import plain
 from ui.entry import inside_app
 from ui.models import get_model
 from ui.session_memo import memo, recall
+from ui import url_state
 from ui.i18n import _, current_language, ngettext
 from ui.url_text import READ_CHARS, url_bind
 
@@ -35,7 +36,8 @@ if current_language() == "zh":
 else:
     default = "The capital of France is [MASK]." if has_mlm else "The keys to the cabinet are on the table."
 # One line: Enter applies the text (in a text area Enter only adds a newline).
-text = st.text_input(_("Sentence (put one [MASK] in it)") if has_mlm else _("Sentence"), default, key="abl_text",
+url_state.default_in_link("abl_text", default)  # the language's own sentence: into the link too
+text = st.text_input(_("Sentence (put one [MASK] in it)") if has_mlm else _("Sentence"), key="abl_text",
                      bind=url_bind("abl_text"), max_chars=READ_CHARS)
 if not has_mlm:
     st.info(_("{name} has no masked-LM head, so the effect is measured on the sentence representation: how "
@@ -43,6 +45,7 @@ if not has_mlm:
 
 heads = [f"L{l + 1} H{h + 1}" for l in range(loaded.num_layers) for h in range(loaded.num_heads)]
 off_labels = st.multiselect(_("Heads to switch off"), heads, key="abl_off", bind="query-params",
+                            placeholder=_("Choose heads"),
                             help=_("Layers and heads count from 1, as on the Attention page."))
 off = [(int(s.split()[0][1:]) - 1, int(s.split()[1][1:]) - 1) for s in off_labels]
 

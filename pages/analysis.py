@@ -9,7 +9,8 @@ from bertexplore.analysis import census as census_mod
 from bertexplore.analysis.figures import (graph_figure, importance_figure, label_map, layer_head_map, lens_figure,
                                           projector_figure)
 from bertexplore.analysis.gradient_importance import gradient_importance, rank_correlation
-from bertexplore.analysis.graph import DEFAULT_THRESHOLD, build_graph, contributions, node_detail
+from bertexplore.analysis.graph import (MIN_INPUTS, build_graph, contributions,
+                                        default_threshold, node_detail)
 from bertexplore.analysis.arrays import analysis_names
 from bertexplore.analysis.lens import logit_lens
 from bertexplore.analysis.projector import collect, project
@@ -21,8 +22,11 @@ from bertexplore.registry import picker_choices
 from ui.analysis_view import html_line, model_key, trace_key
 from ui.entry import inside_app
 from ui.feedback import guard, show_notices, show_unknown
+from ui import url_state
 from ui.i18n import _
-from ui.models import current_model_name, get_model
+from ui.head_models import missing_head
+from ui.markdown import plain
+from ui.models import MODEL_KEY, current_model_name, get_model
 from ui.session_memo import memo, recall
 from ui.traces import get_trace
 from ui.url_text import READ_CHARS, url_bind
@@ -51,11 +55,11 @@ if trace is None:
 show_notices(trace.inputs.notices)
 show_unknown(trace.inputs)
 tkey = trace_key(loaded, trace)
+mlm_ready = loaded.head in ("mlm", "pretraining") and bool(loaded.has_head)  # logit lens and head importance need it
 tokens = trace.tokens
-labels = [f"{i + 1}: {t}" for i, t in enumerate(tokens)]
+labels = [f"{i}: {t}" for i, t in enumerate(tokens)]  # positions from 0, as on every page
 
-tabs = st.tabs([_("Contribution graph"), _("Logit lens"), _("Head census"), _("Head importance"), _("Projector"),
-                _("Two models")], key="an_tab", bind="query-params")
+tabs, _open = url_state.tabs("an_tab")  # graph, lens, census, importance, projector, compare
 
 with tabs[0]:
     if tabs[0].open is not False:
@@ -63,15 +67,23 @@ with tabs[0]:
                       "input (ALTI contributions, Ferrando et al. 2022). Edges below the threshold are hidden."))
         default_out = trace.mask_positions[0] if trace.mask_positions else 0
         c1, c2 = st.columns([2, 3])
-        out = c1.selectbox(_("Output position"), list(range(len(tokens))), index=default_out,
-                           format_func=lambda i: labels[i], key="an_graph_out")
-        threshold = c2.slider(_("Threshold"), 0.0, 0.5, DEFAULT_THRESHOLD, 0.01, key="an_graph_threshold",
-                              help=_("Hide edges carrying less than this share of the output."))
+        with c1:
+            out = url_state.position(st.selectbox, _("Output position"), "an_graph_out", len(tokens), default_out,
+                                     lambda i: labels[i])
         with guard():
             contrib = memo("analysis_contrib", tkey, lambda: contributions(trace, loaded))
+            # A new text or output position starts from its own default threshold (several chains, not a hairball)
+            auto = memo("analysis_graph_auto", tkey + (int(out),), lambda: default_threshold(contrib, int(out)))
+            if st.session_state.get("_an_graph_auto_for") != tkey + (int(out),):
+                st.session_state["_an_graph_auto_for"] = tkey + (int(out),)
+                st.session_state["an_graph_threshold"] = auto
+            threshold = c2.slider(_("Threshold"), 0.0, 0.5, step=0.01, key="an_graph_threshold",  # set above
+                                  help=_("Hide edges carrying less than this share of the output. The starting "
+                                         "value ({auto:.2f}) is the largest that reaches at least {inputs} input "
+                                         "tokens.").format(auto=auto, inputs=MIN_INPUTS))
             graph = build_graph(contrib, int(out), float(threshold))
             chosen = st.session_state.get("an_graph_node")
-            node_names = {f"{_('layer {l}').format(l=l)} · {tokens[t]} ({t + 1})": (l, t) for l, t in graph.nodes}
+            node_names = {f"{_('layer {l}').format(l=l)} · {tokens[t]} ({t})": (l, t) for l, t in graph.nodes}
             event = st.plotly_chart(graph_figure(contrib, graph, node_names.get(chosen)), width="stretch",
                                     key="an_graph", on_select="rerun", selection_mode="points")
             picked = None
@@ -93,7 +105,7 @@ with tabs[0]:
                 st.session_state.pop("an_graph_node", None)  # the node left the graph (threshold or position moved)
             node_label = st.selectbox(_("Node"), options, key="an_graph_node", index=None,
                                       placeholder=_("Click a node in the graph, or pick one here"))
-            st.caption(_("{nodes} nodes, {edges} edges at threshold {t:.2f}.").format(
+            st.caption(_("Threshold {t:.2f}: nodes {nodes}, edges {edges}.").format(
                 nodes=len(graph.nodes), edges=len(graph.edges), t=threshold))
             if node_label in node_names:
                 d = node_detail(contrib, graph, node_names[node_label])
@@ -103,7 +115,7 @@ with tabs[0]:
                     st.caption(_("An input embedding: nothing flows into it."))
                 else:
                     a, b = st.columns(2)
-                    a.dataframe([{_("from token"): f"{j + 1}: {t}", _("share"): s} for j, t, s in d.sources],
+                    a.dataframe([{_("from token"): f"{j}: {t}", _("share"): s} for j, t, s in d.sources],
                                 hide_index=True, width="stretch")
                     b.dataframe([{_("through"): n, _("share"): s} for n, s in d.heads], hide_index=True,
                                 width="stretch")
@@ -112,11 +124,14 @@ with tabs[1]:
     if tabs[1].open:
         st.markdown(_("The model's own output head applied to every layer's hidden state (the logit lens): at each "
                       "[MASK] for a masked LM, at [CLS] through the pooler for a classifier."))
-        head = st.radio(_("Read with"), ["mlm", "sequence-classification"], horizontal=True, key="an_lens_head",
-                        format_func=lambda h: _("masked-LM head") if h == "mlm" else _("classifier head"))
+        head = url_state.choice(st.radio, _("Read with"), "an_lens_head", horizontal=True)
+        if head == "mlm" and not mlm_ready:
+            missing_head("mlm", MODEL_KEY, name, _("The contribution graph, head census and projector work with it."),
+                         reason=_("**{model}** has no masked-LM head, so the logit lens has no head to read its "
+                                  "layers with.").format(model=plain(name)))
         with guard():
             lens_model = loaded if head == "mlm" else get_model("sequence-classification", name)
-            if lens_model is not None:
+            if lens_model is not None and (head != "mlm" or mlm_ready):
                 lens_trace = trace if head == "mlm" else get_trace(lens_model, text, pair.strip() or None,
                                                                    names=analysis_names(lens_model))
                 lens = memo("analysis_lens", trace_key(lens_model, lens_trace), lambda: logit_lens(lens_model, lens_trace))
@@ -129,7 +144,7 @@ with tabs[1]:
                                        dtype=object).reshape(ids[index].shape)
                     answer = names[-1, 0]
                     html_line(_("Position {pos} (<b>{token}</b>): final answer <b>{answer}</b>"),
-                              pos=pos + 1, token=lens_trace.tokens[pos], answer=answer)
+                              pos=pos, token=lens_trace.tokens[pos], answer=answer)
                     st.plotly_chart(lens_figure(lens, index, str(answer)), width="stretch", key=f"an_lens_fig_{index}")
                     rows = [{_("layer"): layer, **{f"#{r + 1}": f"{names[layer, r]} ({probs[index, layer, r]:.1%})"
                                                    for r in range(ids.shape[-1])}}
@@ -170,25 +185,30 @@ with tabs[3]:
                       "gradient of log p(prediction at the [MASK]) with respect to a gate on each head estimates how "
                       "much the prediction drops when the head is switched off. The exhaustive scan measures that "
                       "drop with one forward per head."))
-        with guard():
-            grad = memo("analysis_gradient", tkey, lambda: gradient_importance(loaded, trace.inputs))
-            st.caption(_("Objective: log p('{target}') at position {pos}.").format(target=grad.target,
-                                                                                   pos=grad.position + 1))
-            a, b = st.columns(2)
-            a.plotly_chart(layer_head_map(grad.gradient, _("Gradient estimate (1 forward + 1 backward)"), "RdBu",
-                                          zmid=0.0), width="stretch", key="an_grad_map")
-            scan = recall("analysis_scan", tkey)
-            if scan is None and b.button(_("Run the ablation scan ({n} heads)").format(
-                    n=loaded.num_layers * loaded.num_heads), key="an_scan_run"):
-                with st.spinner(_("Switching every head off in turn…")):
-                    scan = memo("analysis_scan", tkey, lambda: scan_heads(loaded, trace.inputs)[1])
-            if scan is not None:
-                b.plotly_chart(layer_head_map(scan, _("Ablation scan (one forward per head)"), "RdBu", zmid=0.0),
-                               width="stretch", key="an_scan_map")
-                rho = rank_correlation(grad.gradient, scan)
-                st.plotly_chart(importance_figure(grad.gradient, scan, rho), width="stretch", key="an_importance")
-                st.caption(_("Spearman rank correlation {rho:.2f}: near 1, the cheap gradient ranks heads as the scan "
-                             "does; low, switching a head off is far from a small change here.").format(rho=rho))
+        if not mlm_ready:
+            missing_head("mlm", MODEL_KEY, name, _("The contribution graph, head census and projector work with it."),
+                         reason=_("**{model}** has no masked-LM head, so there is no prediction whose drop would "
+                                  "measure a head's importance.").format(model=plain(name)))
+        else:
+            with guard():
+                grad = memo("analysis_gradient", tkey, lambda: gradient_importance(loaded, trace.inputs))
+                st.caption(_("Objective: log p('{target}') at position {pos}.").format(target=grad.target,
+                                                                                       pos=grad.position))
+                a, b = st.columns(2)
+                a.plotly_chart(layer_head_map(grad.gradient, _("Gradient estimate (1 forward + 1 backward)"), "RdBu",
+                                              zmid=0.0), width="stretch", key="an_grad_map")
+                scan = recall("analysis_scan", tkey)
+                if scan is None and b.button(_("Run the ablation scan ({n} heads)").format(
+                        n=loaded.num_layers * loaded.num_heads), key="an_scan_run"):
+                    with st.spinner(_("Switching every head off in turn…")):
+                        scan = memo("analysis_scan", tkey, lambda: scan_heads(loaded, trace.inputs)[1])
+                if scan is not None:
+                    b.plotly_chart(layer_head_map(scan, _("Ablation scan (one forward per head)"), "RdBu", zmid=0.0),
+                                   width="stretch", key="an_scan_map")
+                    rho = rank_correlation(grad.gradient, scan)
+                    st.plotly_chart(importance_figure(grad.gradient, scan, rho), width="stretch", key="an_importance")
+                    st.caption(_("Spearman rank correlation {rho:.2f}: near 1, the cheap gradient ranks heads as the scan "
+                                 "does; low, switching a head off is far from a small change here.").format(rho=rho))
 
 with tabs[4]:
     if tabs[4].open:

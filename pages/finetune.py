@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from bertexplore.finetune.config import LIMITS, TASK_DEFAULTS, TASK_HEADS, TASKS, JobConfig
+from bertexplore.finetune.config import LIMITS, TASK_DEFAULTS, TASK_HEADS, JobConfig
 from bertexplore.finetune.data import prepare, split
 from bertexplore.finetune.files import BUNDLED, bundled_path, read_data, read_path
 from bertexplore.errors import NotAModel
@@ -19,6 +19,7 @@ from ui.finetune_view import (METRIC_NAMES, attention_change_figure, change_by_l
 from ui.finetune_tasks_view import comparison_inputs, heldout_answers, run_comparison, show_comparison
 from ui.models import current_model_name
 from ui.entry import inside_app
+from ui import url_state
 from ui.i18n import N_, _, current_language
 from ui.i18n import table as localized_table
 from ui.head_models import head_title
@@ -51,7 +52,7 @@ if base == OFFLINE_MODEL:
     st.caption(_("For a bigger base model, fetch one on a connected machine, e.g. `python -m bertexplore "
                  "download bert-base-uncased --to models`, then pick it in the sidebar."))
 
-task = st.radio(_("Task"), list(TASKS), format_func=lambda t: _(TASKS[t]), key="ft_task", horizontal=True, bind="query-params")
+task = url_state.choice(st.radio, _("Task"), "ft_task", horizontal=True)  # ?ft_task=qa (ui/url_state.py)
 defaults = TASK_DEFAULTS[task]
 
 # ---------------------------------------------------------------------------------------------- data

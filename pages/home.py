@@ -3,6 +3,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from bertexplore.download import download_command
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED
 from ui.entry import inside_app
 from ui.markdown import plain
@@ -47,7 +48,9 @@ if loaded is not None:
     )
     if not loaded.has_head:
         # True offline too: saved masked-LM models one click away, else the pack or the Fine-tune page.
-        missing_head("mlm", MODEL_KEY, name, _("The Attention and Head ablation pages work with it."))
+        missing_head("mlm", MODEL_KEY, name, _("The Attention and Head ablation pages work with it."),
+                     reason=_("**{model}** has no masked-LM head, so the Masked-LM page cannot fill in blanks with "
+                              "it.").format(model=plain(name)))
 warmup_notice()  # a server started with --warmup: how far the class's texts are (ui/warmup.py)
 
 st.subheader(_("Models"))
@@ -56,6 +59,7 @@ st.dataframe(
 )
 st.caption(
     _("With no internet the app uses **{offline_model}**, which ships with the app. To use another model "
-      "offline, fetch it once on a connected machine with `python -m bertexplore download MODEL --to "
-      "models` and copy the models folder over.").format(offline_model=OFFLINE_MODEL)
+      "offline, fetch it once on a connected machine with `{command}` (in a terminal opened in the app "
+      "folder) and copy the models folder over.").format(offline_model=OFFLINE_MODEL,
+                                                          command=download_command("MODEL", "--to", "models"))
 )

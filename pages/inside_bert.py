@@ -97,6 +97,7 @@ if inputs is None:
 labels = [f"{i}: {t}" for i, t in enumerate(inputs.tokens)]
 maskable = [lab for i, lab in enumerate(labels) if not inputs.special[i]]
 masks = st.multiselect(_("Mask tokens (for the output heads)"), maskable, key="inside_masks", bind="query-params",
+                       placeholder=_("Choose tokens"),
                        help=_("Each choice re-runs the model once on the masked text."))
 positions = tuple(sorted(labels.index(m) for m in masks if m in labels))
 

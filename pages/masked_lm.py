@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from bertexplore.loading import LoadedModel
-from bertexplore.mlm import FILL_ORDERS, fill_masks, top_k
-from bertexplore.pll import MAX_TOKENS, VARIANTS, compare_pair
+from bertexplore.download import download_command
+from bertexplore.mlm import fill_masks, top_k
+from bertexplore.pll import MAX_TOKENS, compare_pair
 from bertexplore.tokens import Tokenized
 from bertexplore.trace import apply_masks
 from ui.feedback import guard, show_notices, show_unknown
@@ -18,22 +19,24 @@ from ui.head_models import expectations_note, missing_head
 from ui.models import MODEL_KEY, get_model
 from ui.traces import get_trace
 from ui.entry import inside_app
+from ui import url_state
 from ui.i18n import _, ngettext, table
 from ui.url_text import READ_CHARS, url_bind
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
 RECOMMENDED = "bert-base-uncased"
-FETCH = f"python -m bertexplore download {RECOMMENDED} --to models"
+FETCH = download_command(RECOMMENDED, "--to", "models")
 EXAMPLES = load_examples()  # the interface language's examples first
 DEFAULT_TEXT = EXAMPLES["fill"][0]["text"] if EXAMPLES["fill"] else "Paris is the capital of [MASK]."
 PAIRS = EXAMPLES["pairs"]
 state = st.session_state
 
 # Defaults go into session state (not `value=`) so a shared URL still wins on first load.
-state.setdefault("mlm_text", DEFAULT_TEXT)
-state.setdefault("mlm_pair_a", PAIRS[0]["a"] if PAIRS else "The keys to the cabinet are on the table.")
-state.setdefault("mlm_pair_b", PAIRS[0]["b"] if PAIRS else "The keys to the cabinet is on the table.")
+# Defaults are the interface language's examples: into the link too, so a link opens these texts in any language
+url_state.default_in_link("mlm_text", DEFAULT_TEXT)
+url_state.default_in_link("mlm_pair_a", PAIRS[0]["a"] if PAIRS else "The keys to the cabinet are on the table.")
+url_state.default_in_link("mlm_pair_b", PAIRS[0]["b"] if PAIRS else "The keys to the cabinet is on the table.")
 
 
 def _use_example() -> None:
@@ -168,8 +171,7 @@ def masking(loaded: LoadedModel, inputs: Tokenized) -> None:
             st.subheader(_("Fill all masks"))
             st.markdown(_("Fill the blanks one at a time, each choice feeding the next prediction (one "
                           "forward per mask)."))
-            order = st.radio(_("Order"), list(FILL_ORDERS), format_func=lambda o: _(FILL_ORDERS[o]), horizontal=True,
-                             key="mlm_order", bind="query-params")
+            order = url_state.choice(st.radio, _("Order"), "mlm_order", horizontal=True)
             key = ("fill", loaded.key, state["mlm_text"], masked, order, hide_sub)
             if st.button(_("Fill all masks"), key="mlm_fill", icon=":material/auto_fix_high:"):
                 masked_inputs = apply_masks(loaded, inputs, masked)
@@ -180,8 +182,10 @@ def masking(loaded: LoadedModel, inputs: Tokenized) -> None:
                 st.text(fill.text)  # plain text: the sentence is the user's, never markdown
                 st.dataframe(table(fill.rows()), hide_index=True, width="stretch")
                 st.plotly_chart(chain_figure(fill), width="stretch", key="mlm_chain_chart")
-                st.caption(_("Joint log-probability of the chain: {log_prob:.3f} ({forwards} forwards). "
-                             "Greedy: each step keeps the single best token.").format(
+                st.caption(ngettext("Joint log-probability of the chain: {log_prob:.3f} ({forwards} forward). "
+                                    "Greedy: each step keeps the single best token.",
+                                    "Joint log-probability of the chain: {log_prob:.3f} ({forwards} forwards). "
+                                    "Greedy: each step keeps the single best token.", fill.forwards).format(
                                log_prob=fill.log_prob, forwards=fill.forwards))
 
 
@@ -205,8 +209,7 @@ def scoring(loaded: LoadedModel) -> None:
     a_col, b_col = st.columns(2)
     a_col.text_input(_("Sentence A"), key="mlm_pair_a", bind=url_bind("mlm_pair_a"), max_chars=READ_CHARS)
     b_col.text_input(_("Sentence B"), key="mlm_pair_b", bind=url_bind("mlm_pair_b"), max_chars=READ_CHARS)
-    variant = st.radio(_("Scoring"), list(VARIANTS), format_func=lambda v: _(VARIANTS[v]), horizontal=True, key="mlm_pll_variant",
-                       bind="query-params")
+    variant = url_state.choice(st.radio, _("Scoring"), "mlm_pll_variant", horizontal=True)
     pair_key = ("pll", loaded.key, state["mlm_pair_a"], state["mlm_pair_b"], variant)
     with guard():
         if st.button(_("Compare"), key="mlm_score", icon=":material/balance:"):
@@ -226,11 +229,14 @@ def scoring(loaded: LoadedModel) -> None:
             st.success(verdict)
             st.plotly_chart(pair_figure(comparison), width="stretch", key="mlm_pair_chart")
             st.dataframe(table(comparison.rows()), hide_index=True, width="stretch")
-            st.caption(_("Pseudo-perplexity: A {pseudo_perplexity:.2f}, B {pseudo_perplexity2:.2f}. "
-                         "{forwards} batched forwards.").format(
+            forwards = comparison.a.forwards + comparison.b.forwards
+            st.caption(ngettext("Pseudo-perplexity: A {pseudo_perplexity:.2f}, B {pseudo_perplexity2:.2f}. "
+                                "{forwards} batched forward.",
+                                "Pseudo-perplexity: A {pseudo_perplexity:.2f}, B {pseudo_perplexity2:.2f}. "
+                                "{forwards} batched forwards.", forwards).format(
                            pseudo_perplexity=comparison.a.pseudo_perplexity,
                            pseudo_perplexity2=comparison.b.pseudo_perplexity,
-                           forwards=comparison.a.forwards + comparison.b.forwards))
+                           forwards=forwards))
 
 
 if loaded.has_head:

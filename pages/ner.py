@@ -12,6 +12,7 @@ from ui.html import labelled_spans
 from ui.task_views import (clamp_state, colour_for, default_text, example_picker, first_example, memo, task_header, task_model,
                            token_labels)
 from ui.entry import inside_app
+from ui import url_state
 from ui.i18n import _, table
 
 inside_app()  # a deep link on a fresh server must still run through app.py
@@ -26,8 +27,8 @@ name = task_header(HEAD, "ner_checkpoint", _("Named entities"), _(
 default_text("ner_text", first_example("ner", "John Smith moved from London to Paris to work for Google."))
 example_picker("ner", "ner_example", lambda text: {"ner_text": text})
 text = st.text_input(_("Text"), key="ner_text", bind="query-params", max_chars=20_000)  # one line: Enter applies
-strategy = st.radio(_("Wordpieces → words"), list(STRATEGIES), format_func=_, key="ner_strategy", horizontal=True,
-                    bind="query-params", help="; ".join(f"{_(k)}: {_(v)}" for k, v in STRATEGIES.items()))
+strategy = url_state.choice(st.radio, _("Wordpieces → words"), "ner_strategy", horizontal=True,
+                            help="; ".join(f"{_(k)}: {_(v)}" for k, v in STRATEGIES.items()))
 st.caption(_("**{strategy}**: {strategies}.").format(strategy=_(strategy), strategies=_(STRATEGIES[strategy])))
 
 loaded = task_model(HEAD, name)

@@ -11,6 +11,7 @@ from ui.markdown import plain
 from ui.html import labelled_spans
 from ui.task_views import clamp_state, default_text, example_picker, first_example, follow, memo, task_header, task_model
 from ui.entry import inside_app
+from ui import url_state
 from ui.i18n import _, table
 from ui.url_text import READ_CHARS, WINDOWED_CHARS, url_bind
 
@@ -26,6 +27,7 @@ name = task_header(HEAD, "qa_checkpoint", _("Question answering"), _(
 first = first_example("qa", {"question": "What is the capital of France?",
                               "context": "France is a country in Western Europe. Its capital and largest city is "
                                          "Paris, which lies on the Seine."})
+url_state.text_from_link("qa_context")  # a shared link's paragraph (the question is bound below)
 default_text("qa_question", first["question"])
 default_text("qa_context", first["context"])
 example_picker("qa", "qa_example", lambda ex: {"qa_question": ex["question"], "qa_context": ex["context"]})
@@ -39,6 +41,10 @@ with st.form("qa_form", border=False, enter_to_submit=True):
                                   "overlapping windows."))
     st.form_submit_button(_("Answer"), type="primary", icon=":material/quiz:")
     st.caption(_("Enter in the question, Ctrl+Enter in the context, or the button: the model answers."))
+# Always in the link (the default paragraph differs by language), unless too long for one.
+if not url_state.text_to_link("qa_context", context):
+    st.caption(_("This context is too long for a link: a copied link carries the question and the settings, not "
+                 "the context."))
 cols = st.columns(3)
 max_answer = cols[0].slider(_("Longest answer (tokens)"), 1, 64, 30, key="qa_max_answer", bind="query-params")
 stride = cols[1].number_input(_("Window overlap (tokens)"), 0, 256, DEFAULT_STRIDE, step=16, key="qa_stride",

@@ -9,8 +9,9 @@ from typing import Any
 import streamlit as st
 
 from bertexplore.analysis.arrays import analysis_names, has_names
-from bertexplore.analysis.measures import EXPLANATIONS, MEASURES, MeasuredTrace, measure
+from bertexplore.analysis.measures import EXPLANATIONS, MeasuredTrace, measure
 
+from . import url_state
 from .feedback import show_error
 from .i18n import _
 from .session_memo import memo
@@ -32,9 +33,8 @@ def trace_key(loaded: Any, trace: Any) -> tuple:
 
 def measure_selector(trace: Any, loaded: Any) -> MeasuredTrace:
     """One selector for every attention view: raw weights, ‖α·f(x)‖, with residual + LayerNorm, or ALTI."""
-    choice = st.radio(_("Show"), list(MEASURES), format_func=lambda k: _(MEASURES[k]), horizontal=True,
-                      key=MEASURE_KEY, bind="query-params",
-                      help=_("Attention weights say where a head looks; the other measures say how much actually "
+    choice = url_state.choice(st.radio, _("Show"), MEASURE_KEY, horizontal=True,
+                              help=_("Attention weights say where a head looks; the other measures say how much actually "
                              "moves (they also read the layer weights; computed once per text)."))
     st.caption(_(EXPLANATIONS[choice]))
     try:

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import streamlit as st
 
 from bertexplore.analysis.measures import MeasuredTrace, measured_view
-from bertexplore.attention import (FILTERS, ViewSettings, tiled_grid, trace_npz, view_csv,
+from bertexplore.attention import (ViewSettings, tiled_grid, trace_npz, view_csv,
                                    view_matrix)
 from bertexplore.bertviz_offline import (head_view_html, iframe_height, model_view_html, token_window,
                                          window_for_all_heads)
-from bertexplore.figures import COLORSCALES, figure_bytes, grid_figure, heatmap_figure, safe_filename
+from bertexplore.figures import (COLORSCALES, figure_bytes, grid_figure, heatmap_figure, matrix_caption,
+                                 safe_filename)
 from bertexplore.trace import Trace
 
-from . import examples
+from . import examples, url_state
 from .i18n import LANG_KEY, _
 from .view_memo import derived
 from .url_text import READ_CHARS, url_bind
@@ -50,7 +52,8 @@ def text_inputs() -> tuple[str, str]:
         st.selectbox(_("Start from an example"), [ex["name"] for ex in examples], index=None,
                      placeholder=_("Pick an example sentence…"), key=EXAMPLE_KEY, on_change=_use_example)
     # One line: Enter applies the text (in a text area Enter only adds a newline).
-    text = st.text_input(_("Text (sentence A)"), value=default_text, key=TEXT_KEY, bind=url_bind(TEXT_KEY),
+    url_state.default_in_link(TEXT_KEY, default_text)  # the language's first example: into the link too
+    text = st.text_input(_("Text (sentence A)"), key=TEXT_KEY, bind=url_bind(TEXT_KEY),
                          max_chars=READ_CHARS, on_change=_forget_example,
                          help=_("Up to the model's maximum length (512 tokens for BERT); longer text is cut "
                                 "with a notice."))
@@ -95,13 +98,13 @@ def controls(num_layers: int, num_heads: int) -> Controls:
                             help=_("Mean of all heads of the layer (rows still sum to 1)."))
     c4, c5, c6, c7 = st.columns(4)
     with c4:
-        level = st.radio(_("Units"), ["tokens", "words"], format_func=_, horizontal=True, key="attention_level", bind="query-params",
-                         help=_("Words join wordpieces: attention TO a word is the sum over its pieces, "
-                                "FROM a word the mean."))
+        level = url_state.choice(st.radio, _("Units"), "attention_level", horizontal=True,
+                                 help=_("Words join wordpieces: attention TO a word is the sum over its pieces, "
+                                        "FROM a word the mean."))
     with c5:
-        flt = st.selectbox(_("Segments"), list(FILTERS), format_func=_, key="attention_filter", bind="query-params",
-                           help=_("With a second sentence: A → B shows how tokens of A attend to tokens of "
-                                  "B."))
+        flt = url_state.choice(st.selectbox, _("Segments"), "attention_filter",
+                               help=_("With a second sentence: A → B shows how tokens of A attend to tokens of "
+                                      "B."))
     with c6:
         hide = st.toggle(_("Hide [CLS]/[SEP]"), key="attention_hide_special", bind="query-params",
                          help=_("Many heads park attention on [CLS]/[SEP]; hiding them shows the rest."))
@@ -113,7 +116,7 @@ def controls(num_layers: int, num_heads: int) -> Controls:
         fixed = st.toggle(_("Scale 0–1"), key="attention_fixed_scale", bind="query-params",
                           help=_("Off: the colour scale stretches to the largest weight shown."))
     settings = ViewSettings(layer=layer - 1, head=None if average else head - 1, level=level,
-                            hide_special=hide, renormalize=renorm, filter=flt)
+                            hide_special=hide, renormalize=renorm, filter=url_state.SEGMENT_FILTERS[flt])
     return Controls(settings, colours, fixed)
 
 
@@ -190,24 +193,41 @@ def _language() -> str | None:
 
 
 def heatmap_for(shown: Trace | MeasuredTrace, settings: ViewSettings, colorscale: str, zmax: float | None):
-    """(view, figure, bytes sent) of `shown` (a trace, or the analysis selector's measure of one) under these
-    settings; rebuilt only for settings this trace has not shown yet."""
+    """(view, figure, caption, bytes sent) of `shown` (a trace, or the analysis selector's measure of one) under
+    these settings; the caption's numbers come from the matrix the figure draws (matrix_caption), so they cannot
+    describe another head or measure. Rebuilt only for settings this trace has not shown yet."""
     def build():
         view = measured_view(shown, settings) if isinstance(shown, MeasuredTrace) else view_matrix(shown, settings)
         fig = heatmap_figure(view, colorscale, zmax)
-        return view, fig, figure_bytes(fig)
+        return view, fig, matrix_caption(view), figure_bytes(fig)
 
     return derived("attention_heatmap", shown, (settings, colorscale, zmax, _language()), build)
 
 
-def grid_for(shown: Trace | MeasuredTrace, colorscale: str, zmax: float | None, selected: tuple[int, int] | None):
-    """(tiled grid, figure, bytes sent) of all layers x heads."""
-    def build():
-        grid = derived("attention_tiles", shown, (), lambda: tiled_grid(shown.attentions), keep=3)
-        fig = grid_figure(grid, colorscale, zmax, selected=selected)
-        return grid, fig, figure_bytes(fig)
+def per_layer(shown: Trace | MeasuredTrace) -> bool:
+    """The measure has one matrix per layer (all heads together), not one per head."""
+    return bool(getattr(shown, "per_layer", False))
 
-    return derived("attention_grid", shown, (colorscale, zmax, selected, _language()), build)
+
+def grid_for(shown: Trace | MeasuredTrace, colorscale: str, zmax: float | None, selected: tuple[int, int] | None):
+    """(tiled grid, figure, bytes sent) of all layers x heads, or, for a measure with one matrix per layer, of the
+    layers side by side (one tile each: the heads are not drawn apart because the measure does not tell them
+    apart)."""
+    one_per_layer = per_layer(shown)
+
+    def build():
+        if one_per_layer:
+            # [L, H, T, T] repeats one matrix per layer: lay the L matrices out as one row of tiles
+            tiles = derived("attention_tiles", shown, (True,),
+                            lambda: tiled_grid(np.asarray(shown.attentions[:, 0])[None]), keep=3)
+            box = None if selected is None else (0, selected[0])
+        else:
+            tiles = derived("attention_tiles", shown, (), lambda: tiled_grid(shown.attentions), keep=3)
+            box = selected
+        fig = grid_figure(tiles, colorscale, zmax, selected=box, per_layer=one_per_layer)
+        return tiles, fig, figure_bytes(fig)
+
+    return derived("attention_grid", shown, (colorscale, zmax, selected, one_per_layer, _language()), build)
 
 
 def shown_tokens(view, trace: Trace) -> int:

@@ -38,8 +38,15 @@ def _merge(first: Any, second: Any) -> Any:
 
 
 def load(name: str, lang: str | None = None) -> Any:
-    """The examples called `name`, those of `lang` (default: the session's language) first; None when absent."""
+    """The examples called `name` in `lang` (default: the session's language); None when absent.
+
+    English mode shows English examples only (Chinese pills on an English page read as a mistake). 中文 mode shows
+    the Chinese ones first, then the English ones: the model that works offline has an English vocabulary, and
+    English examples then still give a real demo. Where a language has no file, the other's examples are used.
+    """
     lang = lang or current_language()
     own = _read(name, lang)
-    other = _read(name, "zh" if lang == DEFAULT_LANGUAGE else DEFAULT_LANGUAGE)
+    if lang == DEFAULT_LANGUAGE:
+        return own if own is not None else _read(name, "zh")
+    other = _read(name, DEFAULT_LANGUAGE)
     return _merge(own, other) if own is not None else other

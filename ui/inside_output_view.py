@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from bertexplore.download import download_command
 from bertexplore.errors import BertExploreError
 from bertexplore.inside import figures as F
 from bertexplore.inside.compression import VARIANTS, available_variants, compression_report
@@ -22,14 +23,25 @@ from .feedback import guard, show_error
 from .i18n import _
 from .inside_view import Walk, explain, misconception, plain, show_chart, show_proofs, token_label
 
-FETCH = f"python -m bertexplore download {DEFAULT_ONLINE_MODEL} --to models"
+FETCH = download_command(DEFAULT_ONLINE_MODEL, "--to", "models")
 
 
-def _missing_head(what: str) -> None:
+def _missing_head(what: str, heads: tuple[str, ...] = ("mlm",)) -> None:
+    """Name the saved models that DO have one of `heads`, and fetch a checkpoint that has it (bert-base-uncased
+    only for the masked-LM head: it has no classification, NER or QA head)."""
+    from bertexplore.tasks.checkpoints import recommended
+
+    from .head_models import models_with
+
     st.info(_("This model has no {what} head. Train one on the **Fine-tune** page, or fetch a checkpoint that has "
               "one (on a machine with internet access) and pick it in the sidebar:").format(what=what),
             icon=":material/info:")
-    st.code(FETCH, language="bash")
+    saved = sorted({name for head in heads for name in models_with(head)})
+    if saved:
+        st.markdown(_("Saved models on this machine that have it: {names}.").format(
+            names=", ".join(plain(n) for n in saved)))
+    hub = [name for head in heads for name in recommended(head)] or [DEFAULT_ONLINE_MODEL]
+    st.code(download_command(hub[0], "--to", "models"), language="bash")
 
 
 def _mlm_ready(w: Walk) -> bool:
@@ -108,7 +120,8 @@ def step_heads(w: Walk) -> None:
         if loaded.head not in ("mlm", "pretraining", "base"):
             st.info(_("This family's task head is laid out differently from BERT's: its outputs are on the task pages."))
         else:
-            _missing_head(_("classification, token-classification or question-answering"))
+            _missing_head(_("classification, token-classification or question-answering"),
+                          ("sequence-classification", "token-classification", "question-answering"))
         return
     labels = [token_label(trace, i) for i in range(len(trace.tokens))]
     if task.kind == "next-sentence" and not trace.inputs.text_pair:

@@ -26,7 +26,7 @@ from bertexplore.loading import LoadedModel
 from bertexplore.tokens import Tokenized
 from bertexplore.trace import Trace
 
-from .i18n import _
+from .i18n import _, ngettext
 from .markdown import plain
 from .feedback import guard
 from .session_memo import memo, recall
@@ -74,8 +74,9 @@ def show_proofs(proofs: list[Proof] | tuple[Proof, ...]) -> None:
         return
     worst = max(p.max_abs_diff for p in proofs)
     ok = all(p.ok for p in proofs)
-    head = (_("Recomputed by hand = the model's own value: {n} checks, largest difference {diff:.1e}").format(
-        n=len(proofs), diff=worst) if ok else
+    head = (ngettext("Recomputed by hand = the model's own value: {n} check, largest difference {diff:.1e}",
+                     "Recomputed by hand = the model's own value: {n} checks, largest difference {diff:.1e}",
+                     len(proofs)).format(n=len(proofs), diff=worst) if ok else
         _("Recomputed by hand differs from the model's own value (largest difference {diff:.1e})").format(diff=worst))
     with st.expander(head, icon=":material/check_circle:" if ok else ":material/warning:"):
         st.dataframe(pd.DataFrame({_("step"): [p.name for p in proofs],

@@ -12,6 +12,7 @@ import streamlit as st
 
 from bertexplore.lessons.format import Lesson, Question, Step
 from bertexplore.lessons.questions import ModelAnswer, can_answer, grade, model_answer, needs, question_prompt
+from bertexplore.download import download_command
 from bertexplore.registry import DEFAULT_ONLINE_MODEL, RECOMMENDED, heads_of, list_local_models
 
 from .feedback import show_error
@@ -21,7 +22,7 @@ from .markdown import plain
 from .models import MODEL_KEY, current_model_name, get_model
 from .session_memo import memo
 
-FETCH = f"python -m bertexplore download {DEFAULT_ONLINE_MODEL} --to models"
+FETCH = download_command(DEFAULT_ONLINE_MODEL, "--to", "models")  # the app's own Python (download.py)
 ANSWERS_KEY = "lesson_answers"  # {(lesson id, step index): record}
 
 

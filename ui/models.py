@@ -24,7 +24,7 @@ def _cached_load(name: str, head: str, device: str, dtype: str, stamp: float | N
     # Shared by all sessions: LoadedModel is read-only (eval, no grads) and its lock serialises use.
     # `stamp` (the folder's weights' modification time) makes a model re-saved under the same name load afresh.
     with no_collection():  # faster build; nothing is frozen here (ui/heap.py: freezing would pin sessions' garbage)
-        return load_model(name, head=head, device=device, dtype=dtype)
+        return load_model(name, head=head, device=device, dtype=dtype, from_browser=True)  # the folder policy
 
 
 @st.cache_resource(show_spinner=False)

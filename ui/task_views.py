@@ -59,9 +59,12 @@ def first_example(task: str, fallback: Any) -> Any:
 
 
 def default_text(key: str, value: str) -> None:
-    """Give a text widget its first value through session state (a widget given both warns)."""
-    if key not in st.session_state:
-        st.session_state[key] = value
+    """Give a text widget its first value through session state (a widget given both warns), and the link too: the
+    default is the interface language's example, so a link without it would open another text in another
+    language (ui/url_state.default_in_link)."""
+    from .url_state import default_in_link
+
+    default_in_link(key, value)
 
 
 def checkpoint_picker(head: str, key: str) -> str:
@@ -160,3 +163,19 @@ def label_figure(result) -> go.Figure:
                       xaxis_title=measure, xaxis_range=None if result.mode == "regression" else [0, 1],
                       yaxis_autorange="reversed", showlegend=False)
     return fig
+
+
+def show_convergence(explanation) -> None:
+    """Integrated gradients' evidence beside its colours: the rule used, completeness, and how much each token still
+    moved between the last two rules (the check that completeness alone cannot make)."""
+    if explanation.max_change is None:
+        return
+    text = _("{nodes}-node rule, {evaluations} gradient evaluations in all; completeness error {completeness:.2%} of "
+             "the difference; largest per-token change between the last two rules {change:.2%} of the largest "
+             "attribution.").format(nodes=explanation.steps, evaluations=explanation.evaluations,
+                                    completeness=explanation.relative_delta, change=explanation.max_change)
+    if explanation.converged:
+        st.caption(text + " " + _("Converged: both rules agree on every token."))
+    else:
+        st.warning(text + " " + _("Not converged within the budget: raise it; the attributions may still move."),
+                   icon=":material/warning:")

@@ -163,7 +163,7 @@ def census_of_set(loaded: Any, pairs: Sequence[tuple[str, str]] | None = None, m
     for b in range(len(pairs)):
         n = int(enc["attention_mask"][b].sum())
         ids = enc["input_ids"][b, :n].tolist()
-        tokens = loaded.tokenizer.convert_ids_to_tokens(ids)
+        tokens = loaded.tokens_of(ids)
         special = enc["special_tokens_mask"][b, :n].bool().tolist()
         segs = _segments(enc, b, n, special)
         sub = att[b, :, :, :n, :n]

@@ -105,7 +105,7 @@ def graph_figure(contrib: Contributions, graph: Graph, selected: tuple[int, int]
     colors = ["#d62728" if selected == n else "#1f77b4" for n in nodes]
     fig.add_trace(go.Scatter(
         x=[t for _l, t in nodes], y=[l for l, _t in nodes], mode="markers+text", showlegend=False,
-        text=[tokens[t] for _l, t in nodes], textposition="top center",
+        text=[tokens[t] for _l, t in nodes], textposition="top center", cliponaxis=False,  # the top row's labels
         marker=dict(size=(8 + 30 * np.sqrt(np.clip(flows, 0, 1))).astype(np.float32), color=colors,
                     line=dict(width=1, color="white")),
         customdata=np.array([[l, t] for l, t in nodes], dtype=np.int32),
@@ -115,12 +115,13 @@ def graph_figure(contrib: Contributions, graph: Graph, selected: tuple[int, int]
     ))
     fig.update_layout(
         title=_("What makes up '{token}' (position {pos}) after the last layer").format(
-            token=tokens[graph.output], pos=graph.output + 1),
-        height=max(360, 70 * (contrib.num_layers + 1)), margin=dict(l=60, r=20, t=50, b=40),
+            token=tokens[graph.output], pos=graph.output),
+        # 90 px per level: a label (~14 px) above a circle (radius up to 19 px) stays clear of the level above
+        height=max(380, 90 * (contrib.num_layers + 1) + 90), margin=dict(l=60, r=20, t=70, b=40),
         xaxis=dict(title=_("token"), tickmode="array", tickvals=list(range(len(tokens))),
                    ticktext=unique_labels(tokens), range=[-0.7, len(tokens) - 0.3]),
         yaxis=dict(title=_("layer (0 = input)"), tickmode="array", tickvals=list(range(contrib.num_layers + 1)),
-                   range=[-0.5, contrib.num_layers + 0.6]),
+                   range=[-0.5, contrib.num_layers + 0.5]),
     )
     return fig
 

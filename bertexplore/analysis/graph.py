@@ -24,6 +24,12 @@ from .arrays import layer_arrays, with_names
 from .norms import parts
 
 DEFAULT_THRESHOLD = 0.04
+# The default threshold is chosen per graph (default_threshold): a fixed 0.04 left "The capital of France is [MASK]."
+# on the packaged MiniLM with ONE chain (the [MASK] keeping itself, 7 nodes), since each layer's residual keeps
+# 80-90% of a token and the rest is spread thin. Tried from the largest down, in the slider's 0.01 steps.
+THRESHOLD_STEPS = tuple(round(0.01 * k, 2) for k in range(10, 0, -1))
+MIN_INPUTS = 3  # input tokens the default graph reaches: more than one chain
+MAX_NODES = 60  # ...without becoming a hairball
 
 
 @dataclass(frozen=True)
@@ -74,8 +80,8 @@ class Graph:
 def build_graph(contrib: Contributions, output: int, threshold: float = DEFAULT_THRESHOLD) -> Graph:
     length = len(contrib.tokens)
     if not 0 <= output < length:
-        raise InputError(_("Token {pos} does not exist: the input has tokens 1 to {top}.").format(
-            pos=output + 1, top=length))
+        raise InputError(_("Token {pos} does not exist: the input has tokens 0 to {last}.").format(
+            pos=output, last=length - 1))
     if not 0.0 <= threshold <= 1.0:
         raise InputError(_("The threshold must lie between 0 and 1."))
     top = contrib.num_layers
@@ -95,6 +101,22 @@ def build_graph(contrib: Contributions, output: int, threshold: float = DEFAULT_
                 kept.add((level - 1, int(j)))
     nodes = tuple(sorted(kept))
     return Graph(output, threshold, nodes, {n: float(flows[n[0]][n[1]]) for n in nodes}, tuple(edges))
+
+
+def default_threshold(contrib: Contributions, output: int, min_inputs: int = MIN_INPUTS,
+                      max_nodes: int = MAX_NODES) -> float:
+    """The largest threshold (0.10 down to 0.01) whose graph reaches `min_inputs` input tokens (or every token of
+    a shorter input), stopping before the graph exceeds `max_nodes`."""
+    wanted = min(min_inputs, len(contrib.tokens))
+    chosen = THRESHOLD_STEPS[0]
+    for threshold in THRESHOLD_STEPS:
+        graph = build_graph(contrib, output, threshold)
+        if len(graph.nodes) > max_nodes:
+            break
+        chosen = threshold
+        if sum(1 for level, _t in graph.nodes if level == 0) >= wanted:
+            break
+    return chosen
 
 
 @dataclass(frozen=True)

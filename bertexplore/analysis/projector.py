@@ -54,7 +54,7 @@ def collect(loaded: Any, sentences: Sequence[str], max_length: int = 64) -> Hidd
     points, rows, cls, mean = [], [], [], []
     for s in range(len(sentences)):
         n = int(enc["attention_mask"][s].sum())
-        tokens = loaded.tokenizer.convert_ids_to_tokens(enc["input_ids"][s, :n].tolist())
+        tokens = loaded.tokens_of(enc["input_ids"][s, :n])
         special = enc["special_tokens_mask"][s, :n].bool().tolist()
         points += [Point(s, i, t, sp) for i, (t, sp) in enumerate(zip(tokens, special))]
         rows.append(hs[s, :, :n])

@@ -5,6 +5,7 @@ import threading
 from collections import OrderedDict
 from functools import lru_cache
 
+from ..checkpoint_heads import head_for_architectures  # noqa: F401 (this module's API: pages import it here)
 from ..i18n import N_
 from ..loading import LoadedModel
 from .forward import model_key
@@ -79,21 +80,6 @@ FAMILY_DIFFERENCES = {
                  "projected up to the hidden size after LayerNorm."),
     "electra": N_("ELECTRA's embeddings can be narrower than its layers: they are projected up after LayerNorm."),
 }
-
-
-ARCHITECTURE_HEADS = (
-    ("ForPreTraining", "pretraining"), ("ForMaskedLM", "mlm"), ("ForSequenceClassification", "sequence-classification"),
-    ("ForTokenClassification", "token-classification"), ("ForQuestionAnswering", "question-answering"),
-)
-
-
-def head_for_architectures(architectures) -> str:
-    """The head a checkpoint was saved with (config.architectures), else the bare encoder."""
-    for arch in architectures or ():
-        for suffix, head in ARCHITECTURE_HEADS:
-            if str(arch).endswith(suffix):
-                return head
-    return "base"
 
 
 def auto_head(name: str) -> str:

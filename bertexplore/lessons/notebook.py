@@ -15,7 +15,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from ..analysis.measures import MEASURES
-from ..attention import FILTERS
+from ..attention import FILTER_KEYS, FILTERS
 from ..figures import COLORSCALES
 from ..i18n import _
 from .format import Lesson, Question, Step, Text
@@ -54,7 +54,8 @@ def _attention_cells(state: dict[str, Any], lang: str) -> list[str]:
     # Only stable keys are carried over; a label written by an older link falls back to the page's default.
     measure = state.get("attention_measure") if state.get("attention_measure") in MEASURES else "weights"
     level = state.get("attention_level") if state.get("attention_level") in LEVELS else "tokens"
-    filt = state.get("attention_filter") if state.get("attention_filter") in FILTERS else "All"
+    filt = state.get("attention_filter")
+    filt = FILTER_KEYS.get(filt, filt if filt in FILTERS else "All")  # a link's stable name (a_b), or the engine's
     colours = state.get("attention_colors") if state.get("attention_colors") in COLORSCALES else "Blues"
     hide = _flag(state.get("attention_hide_special", False))
     settings = (f"ViewSettings(layer={_int(state.get('attention_layer'), 1)} - 1, "

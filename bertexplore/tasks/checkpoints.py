@@ -1,19 +1,19 @@
-"""Which checkpoints suit which task page: local folders found by their config's `architectures`, plus hub ids."""
+"""Which checkpoints suit which task page: local folders found by their config's `architectures`, plus hub ids.
+
+Reading a checkpoint's files (architectures, weight names, the heads it serves) lives below the registry, in
+bertexplore.checkpoint_heads; this module builds the task pages' pickers and advice on top of both.
+"""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from ..checkpoint_heads import ARCHITECTURE_ENDINGS, architectures, saved_heads, weight_names  # noqa: F401 (API)
 from ..i18n import N_, _
 from ..registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, list_local_models, models_dir
 
-# A task page's head -> the architecture-name endings (as save_pretrained writes them) that carry that head.
+# A task page's head -> the architecture-name endings that carry it (from the one table, checkpoint_heads).
 HEAD_ARCHITECTURES: dict[str, tuple[str, ...]] = {
-    "sequence-classification": ("ForSequenceClassification",),
-    "token-classification": ("ForTokenClassification",),
-    "question-answering": ("ForQuestionAnswering",),
-    "pretraining": ("ForPreTraining", "ForNextSentencePrediction"),
-}
+    head: endings for head, endings in ARCHITECTURE_ENDINGS.items() if head != "mlm"}
 
 TASK_TITLES = {
     "sequence-classification": N_("sequence classification"),
@@ -25,78 +25,14 @@ TASK_TITLES = {
 
 def fetch_command(name: str) -> str:
     """The exact command that saves `name` into the app's models folder for offline use."""
-    return f"python -m bertexplore download {name} --to models"
+    from ..download import download_command
 
-
-def architectures(folder: str | Path) -> tuple[str, ...]:
-    """The `architectures` a saved checkpoint declares; empty when unreadable."""
-    try:
-        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ()
-    archs = config.get("architectures") or ()
-    return tuple(a for a in archs if isinstance(a, str))
+    return download_command(name, "--to", "models")
 
 
 def has_task_architecture(folder: str | Path, head: str) -> bool:
     endings = HEAD_ARCHITECTURES.get(head, ())
     return any(arch.endswith(endings) for arch in architectures(folder))
-
-
-def weight_names(folder: str | Path) -> frozenset[str]:
-    """Tensor names in a checkpoint's safetensors files, read from their headers (no weights are loaded).
-
-    Empty when the checkpoint has only pickled weights or cannot be read: callers fall back to `architectures`.
-    """
-    import struct
-
-    folder = Path(folder)
-    files = [folder / "model.safetensors"]
-    index = folder / "model.safetensors.index.json"
-    if index.is_file():
-        try:
-            return frozenset(json.loads(index.read_text(encoding="utf-8")).get("weight_map", {}))
-        except (OSError, ValueError):
-            return frozenset()
-    names: set[str] = set()
-    for path in files:
-        try:
-            with path.open("rb") as handle:
-                size = struct.unpack("<Q", handle.read(8))[0]
-                if size > 100_000_000:
-                    continue
-                header = json.loads(handle.read(size))
-        except (OSError, ValueError, struct.error):
-            continue
-        names.update(k for k in header if k != "__metadata__")
-    return frozenset(names)
-
-
-# Weight-name prefixes of masked-LM heads, per family (BERT, DistilBERT, RoBERTa-likes, ALBERT, ELECTRA's generator).
-_MLM_WEIGHTS = ("cls.predictions.", "vocab_projector.", "vocab_transform.", "lm_head.", "predictions.",
-                "generator_lm_head.")
-
-
-def saved_heads(folder: str | Path) -> tuple[str, ...]:
-    """The heads a local checkpoint really carries, from its weights when they can be read, else its architectures.
-
-    bert-base-uncased declares BertForMaskedLM yet ships its next-sentence head too: by weights it serves the
-    Next-sentence page as well as the Masked-LM page.
-    """
-    archs = architectures(folder)
-    names = weight_names(folder)
-    heads = [head for head, endings in HEAD_ARCHITECTURES.items() if any(a.endswith(endings) for a in archs)]
-    if names:
-        has_nsp = any("seq_relationship" in n for n in names)
-        if "pretraining" in heads and not has_nsp:
-            heads.remove("pretraining")  # e.g. ELECTRA's pre-training class: a discriminator, no next-sentence head
-        elif has_nsp and "pretraining" not in heads:
-            heads.append("pretraining")
-        if any(n.startswith(_MLM_WEIGHTS) for n in names):
-            heads.append("mlm")
-    elif any(a.endswith(("ForMaskedLM", "ForPreTraining")) for a in archs):
-        heads.append("mlm")
-    return tuple(dict.fromkeys(heads))
 
 
 def local_checkpoints(head: str) -> list[str]:

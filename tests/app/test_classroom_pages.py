@@ -9,6 +9,7 @@ import pytest
 
 from app_helpers import assert_no_exception, open_page
 from bertexplore.registry import OFFLINE_MODEL
+from bertexplore.packs import pack_command
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def test_home_offline_with_nothing_gives_numbered_paths_and_true_advice(models):
     assert labels[:3] == ["1 · Online", "2 · Offline: copy the classroom pack", "3 · Offline with nothing: train here"]
     text = _texts(at)
     assert "path 3 works now" in text
-    assert "python -m bertexplore download --pack classroom --to models" in [c.value for c in at.code]
+    assert pack_command("classroom") in [c.value for c in at.code]
     # Offline and without it, the page never advises picking bert-base-uncased in the sidebar as what to do now.
     assert "Pick bert-base-uncased (online)" not in text
 
@@ -106,7 +107,7 @@ def test_offline_task_page_opens_with_one_calm_message(models, page):
     assert not at.error and not at.warning  # no red error, no second box repeating it
     text = _texts(at)
     assert "Copy the classroom pack" in text and "Train one here, offline" in text
-    assert [c.value for c in at.code] == ["python -m bertexplore download --pack classroom --to models"]
+    assert [c.value for c in at.code] == [pack_command("classroom")]
 
 
 def test_bert_base_uncased_copied_from_the_pack_serves_the_next_sentence_page(models, tiny_dir):

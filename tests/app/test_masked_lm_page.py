@@ -12,6 +12,7 @@ from app_helpers import APP, assert_no_exception, open_page
 from bertexplore.tokens import tokenize
 from bertexplore.trace import forward_count
 from ui.mlm_view import masked_sentence_html
+from bertexplore.packs import pack_command
 
 PAGE = "pages/masked_lm.py"
 
@@ -108,7 +109,7 @@ def test_packaged_minilm_explains_the_missing_head(tiny):
     at = open_page(PAGE)
     assert_no_exception(at)
     assert any("has no masked-LM head" in m.value for m in at.markdown)
-    assert any(c.value == "python -m bertexplore download --pack classroom --to models" for c in at.code)
+    assert any(c.value == pack_command("classroom") for c in at.code)
     assert not charts(at) and not at.error and not at.warning
     assert at.get("button_group")  # the token chips stay without the head (issue 12, friction 1)
 

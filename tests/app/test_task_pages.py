@@ -5,6 +5,7 @@ import pytest
 
 from app_helpers import assert_no_exception, open_page
 from bertexplore.registry import OFFLINE_MODEL
+from bertexplore.packs import pack_command
 
 PAGES = {
     "pages/classification.py": ("cls_checkpoint", "tiny-cls"),
@@ -64,7 +65,7 @@ def test_offline_recommended_checkpoint_shows_fetch_command(no_local_models, pag
     assert recommended != OFFLINE_MODEL
     # One calm message (issue 12, friction 8): what is missing and the two ways to get it; no red error.
     assert not at.error and any("is not on this machine" in m.value for m in at.markdown)
-    assert [c.value for c in at.code] == ["python -m bertexplore download --pack classroom --to models"]
+    assert [c.value for c in at.code] == [pack_command("classroom")]
 
 
 def test_classification_probabilities_and_both_attributions(local_models):
@@ -77,6 +78,9 @@ def test_classification_probabilities_and_both_attributions(local_models):
     at.button(key="cls_run_ig").click().run()
     assert_no_exception(at)
     assert "completeness error" in captions(at)
+    # The convergence evidence: the rule used and the per-token change of the last two rules.
+    evidence = captions(at) + " ".join(w.value for w in at.warning)
+    assert "gradient evaluations in all" in evidence and "largest per-token change" in evidence
     assert "Integrated gradients for" in html_of(at)
     at.radio(key="cls_method").set_value("gradient-x-input").run()
     assert_no_exception(at)

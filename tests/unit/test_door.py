@@ -154,3 +154,32 @@ def test_each_head_call_matches_the_models_forward(tiny_dir):
             want = want[0] if name == "mlm" else want
             got = got[0] if name == "mlm" else got
             np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5, err_msg=f"{head}/{name}")
+
+
+def test_compression_copies_run_without_the_shared_lock_and_the_reference_through_the_door(tiny_mlm):
+    from bertexplore.inside.compression import _runner, compression_report, variant_model
+
+    inputs = tiny_mlm.tokenize(TEXT)
+    before = forward_count()
+    compression_report(tiny_mlm, inputs, runs=2, variants=["float32"])
+    assert forward_count() == before + 3  # warm-up + 2 timed runs, each through the door
+    variant_model(tiny_mlm, "bfloat16")  # the copy is made (under the lock, once)
+    run = _runner(tiny_mlm, "bfloat16")  # what compression_report runs for that variant
+    batch = tiny_mlm.model_inputs(inputs.input_ids, inputs.segment_ids)
+    held, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def holder():
+        with tiny_mlm.lock:
+            held.set()
+            release.wait(60)
+
+    blocker = threading.Thread(target=holder)
+    blocker.start()
+    held.wait()
+    worker = threading.Thread(target=lambda: (run(batch), run(batch), done.set()))
+    worker.start()
+    finished = done.wait(60)  # the private copy's forwards do not wait for the shared model's lock
+    release.set()
+    blocker.join()
+    worker.join()
+    assert finished
