@@ -191,22 +191,29 @@ def neurons_block(loaded: LoadedModel) -> None:
     cols = st.columns([3, 1, 1])
     prompt = cols[0].text_input(_("Fact prompt with one [MASK]"), DEFAULTS[lang][4], key="causal_fact", max_chars=300)
     answer = cols[1].text_input(_("Answer (empty: the model's top guess)"), "", key="causal_answer", max_chars=50)
-    steps = cols[2].select_slider(_("Integration steps"), [8, 20, 50], value=20, key="causal_steps")
+    auto = _("until converged")
+    steps = cols[2].select_slider(_("Integration steps"), [0, 8, 20, 50], value=0, key="causal_steps",
+                                  format_func=lambda n: auto if n == 0 else str(n),
+                                  help=_("Until converged: the rule doubles until every neuron's score agrees "
+                                         "between two rules and the scores add up (completeness)."))
     key = (loaded.key, prompt, answer, steps)
     with guard():
         if st.button(_("Find the neurons"), key="causal_run_neurons"):
-            memo("causal-neurons", key, lambda: knowledge_neurons(loaded, prompt, answer or None, steps=steps), keep=2)
+            memo("causal-neurons", key, lambda: knowledge_neurons(loaded, prompt, answer or None,
+                                                                  steps=steps or None), keep=2)
         scores = recall("causal-neurons", key)
         if scores is None:
             return
         st.plotly_chart(neuron_figure(scores), width="stretch", key="causal_neurons_fig")
         gap = scores.probability - scores.baseline_probability
         st.caption(_("p('{answer}') = {p:.4f}; with every layer's neurons at [MASK] set to zero {p0:.4f}. The scores "
-                     "sum to that difference within {err:.2g} (completeness); between {half} and {steps} steps the "
-                     "scores changed by at most {conv:.1%} of the largest.").format(
+                     "sum to that difference within {err:.2g} (completeness); {nodes}-node rule, {n} forwards.").format(
             answer=plain(scores.answer_name), p=scores.probability, p0=scores.baseline_probability,
-            err=scores.completeness_error, half=scores.steps // 2, steps=scores.steps, conv=scores.convergence))
-        if abs(gap) > 0 and scores.completeness_error > 0.05 * abs(gap):
+            err=scores.completeness_error, nodes=scores.steps, n=scores.forwards))
+        if steps == 0 and scores.converged:
+            st.caption(_("Converged: between the last two rules no neuron's score changed by more than {conv:.1%} of "
+                         "the largest.").format(conv=scores.convergence))
+        elif steps == 0 or (abs(gap) > 0 and scores.completeness_error > 0.05 * abs(gap)):
             st.warning(_("The integral has not converged: use more steps."))
         top = scores.top(20)
         labels = {f"L{layer + 1} N{neuron + 1}": (layer, neuron) for layer, neuron, _s in top}

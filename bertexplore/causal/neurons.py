@@ -4,10 +4,10 @@ them off or amplifying them does to the fact's probability, and to an unrelated 
 Attribution is integrated gradients of p(answer) over the FFN intermediate activations (after GELU) at the [MASK]
 position, every layer's at once: along the path α·a (α from 0 to 1), each layer's activations at [MASK] are REPLACED
 by α times their value in the unedited run, so the path is well defined although later layers would otherwise
-recompute them. Completeness: the scores sum to p(a) − p(0) up to the quadrature error, which is reported, and so
-is the change of the scores between n/2 and n steps (the trapezoid rule's even nodes are a subset of its nodes,
-so both come from the same batched forward). Dai et al. scale one layer at a time; scaling all layers together
-costs one batched forward instead of L.
+recompute them. The integral is the engine's (bertexplore.integrated_gradients): adaptive Gauss-Kronrod pairs that
+stop when every NEURON's score agrees between two rules and completeness (Σ scores = p(a) − p(0)) holds, or one
+fixed Gauss-Legendre rule. Dai et al. scale one layer at a time; scaling all layers together costs one batched
+forward per batch of nodes instead of L.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import torch
 
 from ..errors import InputError
 from ..i18n import _
-from ..loading import LoadedModel
+from ..integrated_gradients import integrated_gradients
+from ..loading import LoadedModel, forward_count
 from ..tokens import Tokenized
 from .edits import Edit, Editor
 from .metrics import _top, forward_for, head_kind, token_id
@@ -36,8 +37,9 @@ class NeuronScores:
     probability: float  # p(answer) in the unedited run
     baseline_probability: float  # p(answer) with every layer's neurons at [MASK] set to 0
     completeness_error: float  # |Σ scores − (p − p0)|
-    convergence: float  # max |scores(n) − scores(n/2)| / max |scores(n)|
-    steps: int
+    convergence: float  # max per-neuron change between the last two rules / max |score| (0 for a fixed rule)
+    converged: bool  # the IG engine's verdict: per-neuron agreement and completeness (False for a fixed rule)
+    steps: int  # nodes of the rule the scores come from
     forwards: int
 
     def top(self, k: int = 10, per_layer: int | None = None) -> list[tuple[int, int, float]]:
@@ -69,52 +71,42 @@ def _prompt(loaded: LoadedModel, prompt: str | Tokenized) -> tuple[Tokenized, in
     return inputs, int(where[0])
 
 
-def _trapezoid(grads: torch.Tensor, stride: int) -> torch.Tensor:
-    """∫₀¹ g(α) dα by the trapezoid rule on nodes 0, stride/n, 2·stride/n, …, 1 (grads: [n+1, ...])."""
-    g = grads[::stride]
-    h = 1.0 / (g.shape[0] - 1)
-    return h * (g[1:-1].sum(dim=0) + 0.5 * (g[0] + g[-1]))
-
-
 def knowledge_neurons(loaded: LoadedModel, prompt: str | Tokenized, answer: str | None = None,
-                      steps: int = 20) -> NeuronScores:
-    """Integrated gradients of p(answer) at the first [MASK] over every layer's FFN neurons there.
+                      steps: int | None = 20) -> NeuronScores:
+    """Integrated gradients of p(answer) at the first [MASK] over every layer's FFN neurons there, by the engine's
+    IG (bertexplore.integrated_gradients): `steps` nodes of one Gauss-Legendre rule, or None for its adaptive
+    Gauss-Kronrod pairs that stop when every neuron's score agrees between two rules and completeness holds.
 
-    Two forwards through the door (encoder, then the masked-LM head on the [MASK] row): the unedited run (activations, default answer = its top prediction), and one
-    batched run of steps + 1 rows (α = 0, 1/steps, …, 1) with gradients, plus its backward.
+    Forwards through the door: the unedited run (activations; default answer = its top prediction), one of two rows
+    for f(x) and f(0), and one batched forward + backward per batch of nodes; each row's [MASK] activations are
+    REPLACED by the path point, layer by layer, through a per-forward edit.
     """
-    if steps < 2 or steps % 2:
-        raise InputError(_("Use an even number of integration steps (at least 2)."))
+    if steps is not None and steps < 2:
+        raise InputError(_("Use at least 2 integration steps."))
     inputs, position = _prompt(loaded, prompt)
     layers = loaded.num_layers
+    before = forward_count()
     keep = {("mlp.post", layer) for layer in range(layers)}
     editor = Editor(keep=keep)
     out = forward_for(loaded, "mlm", loaded.model_inputs(inputs.input_ids, inputs.segment_ids), editor, position)
     logits = out.mask_logits[0].detach()
     answer_id = token_id(loaded, answer) if answer else _top(logits, set(loaded.tokenizer.all_special_ids), ())
-    acts = [editor.kept[("mlp.post", layer)][0, position] for layer in range(layers)]  # [d_ff] each
-    alphas = torch.linspace(0.0, 1.0, steps + 1, dtype=torch.float64)
-    n, t = steps + 1, len(inputs)
+    acts = torch.stack([editor.kept[("mlp.post", layer)][0, position] for layer in range(layers)]).double()
+    t = len(inputs)
     mask = torch.zeros((1, t, 1), dtype=torch.bool)
     mask[0, position] = True
-    edits = {("mlp.post", layer): Edit(mask=mask, source=(alphas[:, None, None] * acts[layer].double()[None, None, :]),
-                                       grad=True)
-             for layer in range(layers)}
-    grad_editor = Editor(edits)
-    batch = loaded.model_inputs(np.repeat(inputs.input_ids[None, :], n, axis=0), inputs.segment_ids)
-    out = forward_for(loaded, "mlm", batch, grad_editor, position, grad=True)
-    probs = torch.softmax(out.mask_logits.double(), dim=-1)[:, answer_id]  # [n]
-    leaves = [grad_editor.leaves[("mlp.post", layer)] for layer in range(layers)]
-    grads = torch.autograd.grad(probs.sum(), leaves)  # rows are independent: row k's gradient is ∂p_k/∂a
-    at_mask = torch.stack([g[:, position].double() for g in grads], dim=1)  # [n, layers, d_ff]
-    a = torch.stack([x.double() for x in acts])  # [layers, d_ff]
-    scores = (a * _trapezoid(at_mask, 1)).numpy()
-    half = (a * _trapezoid(at_mask, 2)).numpy()
-    p1, p0 = float(probs[-1].detach()), float(probs[0].detach())
-    peak = float(np.abs(scores).max()) or 1.0
+
+    def objective(points: torch.Tensor) -> torch.Tensor:  # [k, layers, d_ff] -> p(answer) [k]
+        edits = {("mlp.post", layer): Edit(mask=mask, source=points[:, layer][:, None, :]) for layer in range(layers)}
+        batch = loaded.model_inputs(np.repeat(inputs.input_ids[None, :], len(points), axis=0), inputs.segment_ids)
+        result = forward_for(loaded, "mlm", batch, Editor(edits), position, grad=torch.is_grad_enabled())
+        return torch.softmax(result.mask_logits.double(), dim=-1)[:, answer_id]
+
+    ig = integrated_gradients(objective, acts, torch.zeros_like(acts), reduce=lambda e: e,
+                              fixed_nodes=steps, batch_size=max(1, min(64, 2048 // t)))
     return NeuronScores(inputs, position, int(answer_id), loaded.tokenizer.convert_ids_to_tokens(int(answer_id)),
-                        scores, p1, p0, abs(float(scores.sum()) - (p1 - p0)),
-                        float(np.abs(scores - half).max()) / peak, steps, forwards=2)
+                        np.asarray(ig.attributions), ig.value, ig.baseline_value, abs(ig.completeness_error),
+                        ig.max_change, ig.converged, ig.nodes, forwards=forward_count() - before)
 
 
 @dataclass(frozen=True)
