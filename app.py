@@ -23,6 +23,7 @@ PAGES = [
     ("pages/attention.py", N_("Attention"), ":material/grid_on:", N_("Explore")),
     ("pages/ablation.py", N_("Head ablation"), ":material/block:", N_("Explore")),
     ("pages/analysis.py", N_("Analysis lab"), ":material/science:", N_("Analyse")),
+    ("pages/causal.py", N_("Causal lab"), ":material/biotech:", N_("Analyse")),
     ("pages/classification.py", N_("Classification"), ":material/label:", N_("Task demos")),
     ("pages/ner.py", N_("Named entities"), ":material/person_search:", N_("Task demos")),
     ("pages/qa.py", N_("Question answering"), ":material/quiz:", N_("Task demos")),

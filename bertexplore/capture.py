@@ -35,6 +35,9 @@ HEAD_NAMES = ("pooler.out", "mlm.log_probs", "cls.logits", "token.logits", "qa.s
 _BLOCK = re.compile(r"^blocks\.(\d+|\*)\.(.+)$")
 
 _recorder: ContextVar["Recorder | None"] = ContextVar("bertexplore_recorder", default=None)
+# Interventions (the causal lab): an editor, set per forward like the recorder, may replace what a site computes.
+# It is any object with `edit(site, tensor) -> tensor | None` (None: unchanged); see bertexplore/causal/edits.py.
+_editor: ContextVar["object | None"] = ContextVar("bertexplore_editor", default=None)
 
 
 def expand_names(names: Iterable[str], num_layers: int) -> frozenset[str]:
@@ -148,6 +151,34 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
         _recorder.reset(token)
 
 
+@contextmanager
+def editing(editor: object) -> Iterator[object]:
+    """Within the block, forwards in this thread let `editor` replace activations at the edit sites."""
+    token = _editor.set(editor)
+    try:
+        yield editor
+    finally:
+        _editor.reset(token)
+
+
+def _edit_hook(site: str, take_input: bool = False):
+    """An edit site: `site` names the value (a layer's calls are counted by the editor, as the recorder does)."""
+    if take_input:
+        def pre_hook(module, args):
+            editor = _editor.get()
+            if editor is not None:
+                new = editor.edit(site, args[0])
+                if new is not None:
+                    return (new,) + tuple(args[1:])
+        return pre_hook
+
+    def hook(module, args, output):
+        editor = _editor.get()
+        if editor is not None:
+            return editor.edit(site, output)
+    return hook
+
+
 def _out_hook(role: str, suffix: str, input_suffix: str | None = None):
     """Record a module's output as blocks.{l}.{suffix} (and its first input as blocks.{l}.{input_suffix})."""
     def hook(module, args, output):
@@ -193,6 +224,24 @@ def _embed_ln_hook(module, args, output):
 
 
 _INSTALLED = "_bertexplore_capture"
+EDIT_SITES = ("embed", "attn.z", "attn.out", "mlp.post", "mlp.out", "normalized_resid_post")
+
+
+def _install_edit_sites(model: nn.Module, emb: families.EmbeddingParts) -> None:
+    """The sites an editor may change, registered after the capture hooks (recordings see the unedited values).
+    attn.z and mlp.post are the inputs of the output projections (heads concatenated; FFN neurons)."""
+    (emb.ln if emb.projection is None else emb.projection).register_forward_hook(_edit_hook("embed"))
+    seen: list[nn.Module] = []
+    for layer in range(families.layer_count(model)):
+        parts = families.layer_parts(model, layer)
+        if any(parts.o is m for m in seen):
+            continue  # ALBERT's shared modules: one hook, fired once per layer
+        seen.append(parts.o)
+        parts.o.register_forward_pre_hook(_edit_hook("attn.z", take_input=True))
+        parts.o.register_forward_hook(_edit_hook("attn.out"))
+        parts.ffn_out.register_forward_pre_hook(_edit_hook("mlp.post", take_input=True))
+        parts.ffn_out.register_forward_hook(_edit_hook("mlp.out"))
+        parts.ln2.register_forward_hook(_edit_hook("normalized_resid_post"))
 
 
 def install(model: nn.Module) -> bool:
@@ -226,5 +275,6 @@ def install(model: nn.Module) -> bool:
                   (parts.ln2, _out_hook("ln2", "normalized_resid_post", "resid_post"))]
     for module, hook in hooks:
         module.register_forward_hook(hook)
+    _install_edit_sites(model, emb)
     setattr(model, _INSTALLED, True)
     return True

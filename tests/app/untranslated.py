@@ -36,6 +36,7 @@ ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is
 } | {  # authors the pages cite
     "Ferrando", "Kobayashi", "Clark", "Kovaleva", "Michel", "Linzen", "Ettinger", "Devlin", "Vaswani", "Abnar",
     "Zuidema", "Sundararajan", "Gauss-Legendre", "Spearman", "Salazar", "Kauf", "Ivanova", "Top-k",
+    "Dai", "Hewitt", "Liang",  # the Causal lab's knowledge neurons and control-task probes
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]")
 CODE = re.compile(r"`[^`]*`")
