@@ -10,7 +10,10 @@ The model is the packaged all-MiniLM-L6-v2 with a masked-LM head added (the head
 initialised and saved with the checkpoint, so the Masked-LM page accepts it: its predictions are noise, its cost is
 exactly that of a trained head).
 
-Run: python -m bench.bench_latency [--checkout PATH ...] [--runs 10] [--first-loads 5] [--budget 1200]
+Run: python -m bench.bench_latency [--checkout PATH ...] [--runs 10] [--first-loads 5] [--budget 1200] [--only a,b]
+
+Comparing two versions side by side: export the older commit into a folder (`git archive OLD | tar -x -C /tmp/old`)
+and pass `--checkout /tmp/old --checkout .`: both run with this virtualenv, in alternation, in one run.
 """
 from __future__ import annotations
 
@@ -52,14 +55,14 @@ HARNESS = r"""
   const sig = () => plots().map(p => {
     const title = [...p.querySelectorAll('.gtitle')].map(t => t.textContent).join('|');
     const ticks = [...p.querySelectorAll('.xtick text')];
-    const img = p.querySelector('.heatmaplayer image');
+    const img = p.querySelector('.heatmaplayer image, .imagelayer image');
     const href = img ? (img.getAttribute('href') || img.getAttribute('xlink:href') || '') : '';
     return [title, ticks.length, ticks.slice(0, 6).map(t => t.textContent).join(','),
             href.length, href.slice(-48)].join('~');
   }).join('#');
   const ready = {
     changed: (s0) => sig() !== s0 && plots().length > 0,
-    page: () => h1().startsWith(expect) && (expect !== 'Attention' || !!main().querySelector('.heatmaplayer image'))
+    page: () => h1().startsWith(expect) && (expect !== 'Attention' || !!main().querySelector('.heatmaplayer image, .imagelayer image'))
                 && (expect !== 'Masked-LM' || !!main().querySelector("[data-testid='stButtonGroup']")),
   }[kind];
   const s0 = sig();
@@ -222,6 +225,20 @@ class Session:
         self.context.close()
 
 
+def fresh_tab_first_heatmap(browser, server: Server, read_s: float) -> float:
+    """A new browser context (no cache, no compiled script): Home opened, read for `read_s` seconds, then the
+    sidebar's Attention link → the first heatmap drawn (issue 19: the first plotly figure of a tab compiles plotly)."""
+    s = Session(browser, server)
+    try:
+        s.goto("/" + query(model=MODEL))
+        s.page.wait_for_timeout(read_s * 1000)
+        took = s.switch("Attention", "Attention")
+        s.check()
+        return took
+    finally:
+        s.close()
+
+
 def first_load(browser, server: Server) -> tuple[float, float]:
     """(server start → healthy, first page load → Home usable) on a freshly started server, opened as soon as it
     answers, with the model a new session starts with."""
@@ -261,6 +278,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--first-loads", type=int, default=5, help="fresh servers started per checkout")
     parser.add_argument("--budget", type=float, default=1500, help="seconds; stops starting new runs after this")
+    parser.add_argument("--read", type=float, default=2.0,
+                        help="seconds a fresh tab stays on Home before the student opens Attention")
     parser.add_argument("--only", default="", help="comma-separated interaction names to run")
     args = parser.parse_args()
     checkouts = [c.resolve() for c in (args.checkout or [ROOT])]
@@ -334,6 +353,11 @@ def main() -> None:
         each("Attention: Enter → first heatmap, 512 tokens",
              lambda s: s.goto("/attention" + query(model=MODEL)),
              lambda s, i: s.enter_text(long_text(i + 1)))
+        what = f"fresh tab: Home, {args.read:g} s reading → Attention heatmap drawn"
+        for i in range(args.runs if wanted(what) else 0):
+            for s, name in zip(servers, names):
+                if time.time() < deadline:
+                    record(what, name, fresh_tab_first_heatmap(browser, s, args.read))
         cycle = [("Attention", "Attention"), ("Masked-LM", "Masked-LM"), ("Start here", "See inside BERT")]
         each("switch page (sidebar link → page drawn)",
              lambda s: s.goto("/" + query(model=MODEL)),

@@ -270,3 +270,10 @@ def head_effect_figure(grid: np.ndarray, title: str | None = None) -> go.Figure:
                       yaxis={"autorange": "reversed"},
                       title=title if title is not None else _("Effect of switching each head off alone"))
     return fig
+
+
+def plotly_warm_up_figure() -> go.Figure:
+    """A 2x2 heatmap with no text, for a page to draw off-screen so that the browser has plotly ready (pages/home.py)."""
+    fig = go.Figure(go.Heatmap(z=np.eye(2, dtype=np.float32), showscale=False, hoverinfo="skip"))
+    fig.update_layout(width=240, height=120, margin=dict(l=0, r=0, t=0, b=0))
+    return fig
