@@ -125,7 +125,7 @@ def test_sticky_sessions_shared_models_and_a_replica_lost(replicas, browser):
         # Reruns (a slider step) and reconnects (a reload: a new websocket) stay on the session's replica.
         for page, context, where in zip(pages, contexts, home):
             before = _title(page)
-            page.locator("[data-testid='stSlider'] [role='slider']").first.focus()
+            page.locator("[data-testid='stSlider'] input[type='range'][aria-label='Head']").first.focus()
             page.keyboard.press("ArrowRight")
             page.wait_for_function("t => { const e = document.querySelector('.js-plotly-plot .gtitle');"
                                    " return e && e.textContent !== t; }", arg=before, timeout=60_000)
@@ -159,7 +159,7 @@ def test_sticky_sessions_shared_models_and_a_replica_lost(replicas, browser):
             if where != "r2":
                 continue
             before = _title(page)
-            page.locator("[data-testid='stSlider'] [role='slider']").first.focus()
+            page.locator("[data-testid='stSlider'] input[type='range'][aria-label='Head']").first.focus()
             page.keyboard.press("ArrowRight")
             page.wait_for_function("t => { const e = document.querySelector('.js-plotly-plot .gtitle');"
                                    " return e && e.textContent !== t; }", arg=before, timeout=60_000)
