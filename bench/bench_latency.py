@@ -118,6 +118,7 @@ class Server:
     models: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)  # extra environment (e.g. OMP_NUM_THREADS for bench_capacity)
     started: float = 0.0
     healthy_after: float = 0.0
 
@@ -126,7 +127,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 90) -> "Server":
-        env = dict(os.environ, HF_HUB_OFFLINE="1", BERTEXPLORE_MODELS_DIR=str(self.models), PYTHONUNBUFFERED="1")
+        env = dict(os.environ, HF_HUB_OFFLINE="1", BERTEXPLORE_MODELS_DIR=str(self.models), PYTHONUNBUFFERED="1",
+                   **self.env)
         self.log = tempfile.NamedTemporaryFile("w+", prefix="bench-latency-", suffix=".log", delete=False)
         self.started = time.perf_counter()
         # The way scripts/start.sh of that checkout starts the app: ui.serve where it exists, else streamlit run.
