@@ -49,27 +49,38 @@ MAX_TABS = 12  # live browser tabs at once, whatever --students says: the browse
 WORDS = ("cat dog river table garden window teacher student morning evening mountain city music paper bridge "
          "forest kitchen letter market station").split()
 
-# Input event → the script run it started has ended and a frame is painted. A MutationObserver sees every change of
-# the app's script state, so a rerun shorter than one frame is not missed.
+# Input event → the page's last change for it painted: the time of the last DOM mutation in the main area after the
+# input, once the app's script state is notRunning and nothing has changed for 400 ms (1.5 s when no script run was
+# seen: a fragment rerun can be over within one render, so the script state alone may never be seen running).
 HARNESS = r"""
 () => {
   const app = document.querySelector("[data-testid='stApp']");
-  const L = window.__cap = {t0: null, t1: null, seen: false};
+  const main = document.querySelector("[data-testid='stMain']") || document.body;
+  const L = window.__cap = {t0: null, last: null, t1: null, seen: false};
   const onInput = (e) => {
     if (L.t0 !== null) return;
     if (e.type === 'keydown' && !['Enter', 'ArrowRight', 'ArrowLeft'].includes(e.key)) return;
     L.t0 = e.timeStamp;
   };
   for (const t of ['pointerdown', 'keydown']) window.addEventListener(t, onInput, {capture: true});
-  const obs = new MutationObserver(() => {
-    const state = app.getAttribute('data-test-script-state');
-    if (L.t0 !== null && state === 'running') L.seen = true;
-    if (L.seen && state === 'notRunning' && L.t1 === null) {
-      obs.disconnect();
-      requestAnimationFrame(() => requestAnimationFrame(() => { L.t1 = performance.now(); }));
-    }
+  const obs = new MutationObserver(() => { if (L.t0 !== null) L.last = performance.now(); });
+  obs.observe(main, {subtree: true, childList: true, attributes: true, characterData: true});
+  const run = new MutationObserver(() => {
+    if (L.t0 !== null && app.getAttribute('data-test-script-state') === 'running') L.seen = true;
   });
-  obs.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  run.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  const tick = () => {
+    const now = performance.now();
+    // quiet for 400 ms after a script run was seen, or for 1.5 s if the run was too short to be seen
+    if (L.last !== null && now - L.last > (L.seen ? 400 : 1500)
+        && app.getAttribute('data-test-script-state') === 'notRunning') {
+      run.disconnect();
+      obs.disconnect(); L.t1 = L.last; return;
+    }
+    if (L.t0 !== null && L.last === null && now - L.t0 > 10000) { obs.disconnect(); run.disconnect(); L.t1 = -1; return; }
+    setTimeout(tick, 50);
+  };
+  tick();
 }
 """
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -118,11 +129,11 @@ async def timed(page, action, timeout: float = 120_000) -> float | None:
     """Seconds from the input `action` makes to its rerun ended and painted; None if it started no rerun."""
     await page.evaluate(HARNESS)
     await action()
-    try:
-        await page.wait_for_function("window.__cap.t1 !== null", timeout=timeout, polling=50)
-    except Exception:  # noqa: BLE001 - no rerun (e.g. the click hit the value already shown)
-        return None
+    # t1 = -1: nothing changed within 10 s of the input (the click hit the value already shown)
+    await page.wait_for_function("window.__cap.t1 !== null", timeout=timeout, polling=50)
     t0, t1 = await page.evaluate("[window.__cap.t0, window.__cap.t1]")
+    if t1 < 0:
+        return None
     await idle(page)
     return (t1 - t0) / 1000 if t0 is not None else None
 
@@ -171,7 +182,8 @@ class Student:
         if kind == "layer change":
             thumb = page.locator("[data-testid='stSlider'] input[type='range'][aria-label='Layer']").first
             await thumb.focus()
-            return await timed(page, lambda: page.keyboard.press("ArrowRight" if self.n % 2 else "ArrowLeft"))
+            at_first = await thumb.evaluate("e => Number(e.value) <= Number(e.min)")
+            return await timed(page, lambda: page.keyboard.press("ArrowRight" if at_first else "ArrowLeft"))
         if kind == "mask click":
             pills = page.locator("[data-testid='stButtonGroup']").first.locator("button")
             pill = pills.nth(1 + self.n % max(1, await pills.count() - 2))
@@ -179,12 +191,16 @@ class Student:
             await pill.click()  # unmask again (not counted: the phase's CPU is divided by both clicks)
             await idle(page)
             return took
-        if kind == "Inside step":
-            options = page.locator("[data-testid='stRadio']").first.locator("label")
-            return await timed(page, options.nth(self.n % min(6, await options.count())).click)
-        if kind == "analysis tab":
+        if kind == "Inside step":  # the next of the first six steps
+            radio = page.locator("[data-testid='stMain'] [data-testid='stRadio']").first
+            options = radio.locator("label:has(input)")
+            count = min(6, await options.count())
+            now = await radio.locator("input").evaluate_all("xs => xs.findIndex(x => x.checked)")
+            return await timed(page, options.nth((now + 1) % count).click)
+        if kind == "analysis tab":  # the next of the first three tabs
             tabs = page.get_by_role("tab")
-            return await timed(page, tabs.nth(self.n % min(3, await tabs.count())).click)
+            now = await tabs.evaluate_all("xs => xs.findIndex(x => x.getAttribute('aria-selected') === 'true')")
+            return await timed(page, tabs.nth((now + 1) % 3).click)
         raise ValueError(kind)
 
 
@@ -199,6 +215,8 @@ async def measure_costs(browser, server: Server, sessions: int, rounds: int) -> 
     cpu0, t0 = server_cpu(server), time.perf_counter()
     waits = [await s.open("/" + query(model=MODEL)) for s in students]
     out["page open"] = ((server_cpu(server) - cpu0) / sessions, waits)
+    print(f"  {'page open':<14} {out['page open'][0] * 1000:7.1f} ms server CPU per interaction (the first one loads "
+          f"the model); student median {np.median(waits):.3f} s", flush=True)
     for kind in ("Enter", "layer change", "mask click", "Inside step", "analysis tab"):
         for s in students:
             await s.setup(kind)
@@ -214,11 +232,12 @@ async def measure_costs(browser, server: Server, sessions: int, rounds: int) -> 
                 done += CLICKS.get(kind, 1) if took is not None else 0
                 if took is not None:
                     waits.append(took)
-        spent = server_cpu(server) - cpu0 - idle_rate * (time.perf_counter() - t0)
+        raw, wall = server_cpu(server) - cpu0, time.perf_counter() - t0
+        spent = raw - idle_rate * wall
         out[kind] = (spent / max(done, 1) * CLICKS.get(kind, 1), waits)
         print(f"  {kind:<14} {out[kind][0] * 1000:7.1f} ms server CPU per interaction; student median "
-              f"{np.median(waits) if waits else float('nan'):.3f} s (n={len(waits)}, idle {idle_rate * 100:.1f}% of a core)",
-              flush=True)
+              f"{np.median(waits) if waits else float('nan'):.3f} s (n={len(waits)}; phase: {raw:.2f} s CPU in {wall:.1f} s, "
+              f"idle rate {idle_rate * 100:.1f}% of a core)", flush=True)
     for s in students:
         await s.close()
     return out
