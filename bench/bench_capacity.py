@@ -277,6 +277,25 @@ async def load_run(browser, server: Server, students: int, think: float, tabs: i
     return waits, server_cpu(server) - cpu0, time.perf_counter() - t0
 
 
+def queue_p95(costs: list[float], students: int, think: float, servers: int = 1, actions: int = 200_000,
+              seed: int = 0) -> tuple[float, float]:
+    """(median, p95) of the server-side time an action takes, queueing included: `students` acting every `think` s
+    on average (Poisson arrivals), each action one of `costs` (CPU seconds, equal shares), served first come first
+    served by `servers` workers. One app process runs its Python one action at a time (the GIL): servers=1 is the
+    conservative model of one replica; torch's own threads shorten the forwards inside the costs measured."""
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(think / students, actions))
+    service = rng.choice(np.asarray(costs), actions)
+    free = np.zeros(servers)
+    waits = np.empty(actions)
+    for i in range(actions):
+        k = int(np.argmin(free))
+        start = max(arrivals[i], free[k])
+        free[k] = start + service[i]
+        waits[i] = free[k] - arrivals[i]
+    return float(np.median(waits)), float(np.percentile(waits, 95))
+
+
 def memory_report() -> None:
     """Resident memory of one fresh app-engine process: imports, then the classroom pack's models one by one."""
     code = r'''
@@ -380,11 +399,24 @@ async def main_async(args) -> None:
             mean = np.mean([results[t][k][0] for k in kinds if k != "page open"])
             row = ", ".join(f"T = {think:g} s: {args.utilisation * think / mean:.0f}" for think in (10, 20, 30, 60))
             print(f"  {t} torch thread(s): {mean * 1000:.0f} ms CPU per action → {row}")
+        print("\nmodelled server-side time per action (queueing included; one replica runs one action at a time):")
+        for t in results:
+            costs = [results[t][k][0] for k in kinds if k != "page open"]
+            for n in (30, 100):
+                cells = []
+                for think in (10, 30):
+                    if n * np.mean(costs) / think >= 0.98:
+                        cells.append(f"T = {think:g} s: overloaded ({n * np.mean(costs) / think:.0%} of a core)")
+                        continue
+                    med, p95 = queue_p95(costs, n, think)
+                    cells.append(f"T = {think:g} s: median {med:.2f} s, p95 {p95:.2f} s")
+                print(f"  {t} torch thread(s), {n} students: " + "; ".join(cells))
     for t, (waits, cpu, wall) in loads.items():
         if waits:
             print(f"\nload run, {t} torch thread(s): {args.students} students at {args.think:g} s think time "
                   f"(≤ {min(args.tabs, MAX_TABS)} tabs at once): wait median {np.median(waits):.2f} s, p95 "
-                  f"{np.percentile(waits, 95):.2f} s over {len(waits)} actions; server CPU {cpu / wall:.2f} cores")
+                  f"{np.percentile(waits, 95):.2f} s over {len(waits)} actions; {len(waits) / wall:.2f} actions/s "
+                  f"(the students' rate: {args.students / args.think:.2f}/s); server CPU {cpu / wall:.2f} cores")
 
 
 def main() -> None:
