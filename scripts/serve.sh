@@ -7,8 +7,8 @@
 # Streamlit keeps each browser session inside the process that served it, so HAProxy pins a browser to one replica
 # with a cookie (BXREPLICA) and passes the websocket through; it checks each replica's /_stcore/health every
 # second and sends the sessions of a dead replica to a live one (Streamlit's page reconnects by itself; the view is
-# rebuilt from the link). Models saved from any replica land in the shared folder (atomic renames), so every
-# replica's picker lists them. Ctrl+C stops the balancer and every replica.
+# rebuilt from the link); the dead replica is started again. Models saved from any replica land in the shared folder
+# (atomic renames), so every replica's picker lists them. Ctrl+C stops the balancer and every replica.
 #
 # Options:
 #   --replicas N      app processes (default 2)
@@ -17,11 +17,13 @@
 #   --models DIR      the shared models folder (default: $BERTEXPLORE_MODELS_DIR, else ./models)
 #   --run-dir DIR     where haproxy.cfg, the replicas' pid files and logs go (default: a new temporary folder)
 #   --no-setup        skip scripts/setup.sh (already set up; the tests use this)
+#   --restart-delay S a replica that exits is started again S seconds later (default 30)
 #   -- ...            anything after -- goes to every replica's streamlit (e.g. -- --server.maxUploadSize 50)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REPLICAS=2 PORT=8501 ADDRESS=0.0.0.0 BASE_PORT="" MODELS="${BERTEXPLORE_MODELS_DIR:-$PWD/models}" RUN_DIR="" SETUP=1
+RESTART_DELAY=30
 EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -32,6 +34,7 @@ while [ $# -gt 0 ]; do
     --models) MODELS=$2; shift 2 ;;
     --run-dir) RUN_DIR=$2; shift 2 ;;
     --no-setup) SETUP=0; shift ;;
+    --restart-delay) RESTART_DELAY=$2; shift 2 ;;
     --) shift; EXTRA=("$@"); break ;;
     -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "serve.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -63,19 +66,35 @@ SECRET=$("$PY" -c 'import secrets; print(secrets.token_hex(32))')
 PIDS=()
 stop() {
   trap - EXIT INT TERM
+  touch "$RUN_DIR/stopping"
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for f in "$RUN_DIR"/replica-*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap stop EXIT INT TERM
+rm -f "$RUN_DIR/stopping"
+
+# One replica, restarted RESTART_DELAY seconds after it exits (a crash, an out-of-memory kill): by then HAProxy has
+# sent its students to the other replicas, and the restarted one takes new students.
+replica() {
+  local i=$1 port=$2
+  while :; do
+    BERTEXPLORE_MODELS_DIR="$MODELS" STREAMLIT_SERVER_COOKIE_SECRET="$SECRET" "$PY" -m ui.serve --server.headless true \
+      --server.address 127.0.0.1 --server.port "$port" "${EXTRA[@]}" >>"$RUN_DIR/replica-$i.log" 2>&1 &
+    echo $! >"$RUN_DIR/replica-$i.pid"
+    wait $! || true
+    [ -f "$RUN_DIR/stopping" ] && return
+    echo "serve.sh: replica $i exited; restarting in ${RESTART_DELAY}s" | tee -a "$RUN_DIR/replica-$i.log" >&2
+    sleep "$RESTART_DELAY"
+    [ -f "$RUN_DIR/stopping" ] && return
+  done
+}
 
 SERVERS=""
 for i in $(seq 1 "$REPLICAS"); do
   port=$((BASE_PORT + i - 1))
-  BERTEXPLORE_MODELS_DIR="$MODELS" STREAMLIT_SERVER_COOKIE_SECRET="$SECRET" "$PY" -m ui.serve --server.headless true \
-    --server.address 127.0.0.1 --server.port "$port" "${EXTRA[@]}" \
-    >"$RUN_DIR/replica-$i.log" 2>&1 &
+  replica "$i" "$port" &
   PIDS+=($!)
-  echo $! >"$RUN_DIR/replica-$i.pid"
   SERVERS+="    server r$i 127.0.0.1:$port check cookie r$i inter 1s fall 2 rise 2"$'\n'
 done
 

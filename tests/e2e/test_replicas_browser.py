@@ -44,7 +44,8 @@ def replicas(tmp_path_factory, tiny_dir):
     env = dict(os.environ, HF_HUB_OFFLINE="1", BERTEXPLORE_PYTHON=sys.executable, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         ["bash", str(ROOT / "scripts" / "serve.sh"), "--replicas", "2", "--address", "127.0.0.1", "--port", str(port),
-         "--base-port", str(base), "--models", str(models), "--run-dir", str(run), "--no-setup"],
+         "--base-port", str(base), "--models", str(models), "--run-dir", str(run), "--no-setup",
+         "--restart-delay", "20"],
         cwd=ROOT, env=env, stdout=open(run / "serve.out", "w"), stderr=subprocess.STDOUT, start_new_session=True)
     direct = [f"http://127.0.0.1:{base + i}" for i in range(2)]
     deadline = time.time() + 120
@@ -59,7 +60,7 @@ def replicas(tmp_path_factory, tiny_dir):
     if proc.poll() is not None or not _healthy(url):
         os.killpg(proc.pid, signal.SIGKILL)
         pytest.fail("serve.sh did not come up:\n" + (run / "serve.out").read_text() + logs())
-    yield {"url": url, "models": models, "run": run, "logs": logs}
+    yield {"url": url, "models": models, "run": run, "logs": logs, "direct": direct}
     os.killpg(proc.pid, signal.SIGTERM)  # serve.sh stops its replicas and HAProxy on TERM
     try:
         proc.wait(timeout=20)
@@ -165,6 +166,26 @@ def test_sticky_sessions_shared_models_and_a_replica_lost(replicas, browser):
                                    " return e && e.textContent !== t; }", arg=before, timeout=60_000)
             _heatmap_drawn(page)
             assert page.errors == []
+
+        # serve.sh starts the dead replica again (20 s later here), and HAProxy takes it back.
+        deadline = time.time() + 150
+        while time.time() < deadline and not _healthy(replicas["direct"][0]):
+            time.sleep(1)
+        assert _healthy(replicas["direct"][0]), replicas["logs"]()
+        assert int((replicas["run"] / "replica-1.pid").read_text()) != pid
+        fresh = browser.new_context()
+        contexts.append(fresh)
+        landed = None
+        for _ in range(10):  # a new browser goes to the replica with the fewest connections: the restarted one
+            fresh.clear_cookies()
+            page = fresh.new_page()
+            page.goto(url + "/_stcore/health")
+            landed = _replica(fresh)
+            page.close()
+            if landed == "r1":
+                break
+            time.sleep(1.5)  # HAProxy sends no one to r1 before two passed checks (rise 2)
+        assert landed == "r1"
     finally:
         for context in contexts:
             context.close()
