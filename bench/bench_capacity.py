@@ -150,7 +150,7 @@ class Student:
             self.context = await self.browser.new_context(viewport={"width": 1300, "height": 900})
             self.page = await self.context.new_page()
         start = time.perf_counter()
-        await self.page.goto(self.server.url + path)
+        await self.page.goto(self.server.url + path, timeout=180_000)
         await idle(self.page)
         if await self.page.locator("[data-testid='stException']").count():
             raise RuntimeError(f"exception on {path}: " + await self.page.locator("[data-testid='stException']").first.inner_text())
@@ -263,17 +263,24 @@ async def load_run(browser, server: Server, students: int, think: float, tabs: i
         await asyncio.sleep(rng.uniform(0, gap))  # arrivals spread, not all at once
         while queue and time.perf_counter() < deadline:
             student = Student(browser, server, queue.pop(0))
-            await student.setup("Enter")
-            for n in range(actions):
-                await asyncio.sleep(rng.expovariate(1 / gap))
-                if time.perf_counter() > deadline:
-                    break
-                took = await student.step("Enter" if n % 3 == 0 else "layer change")
-                if took is not None:
-                    waits.append(took)
-            await student.close()
+            try:
+                await student.setup("Enter")
+                for n in range(actions):
+                    await asyncio.sleep(rng.expovariate(1 / gap))
+                    if time.perf_counter() > deadline:
+                        break
+                    took = await student.step("Enter" if n % 3 == 0 else "layer change")
+                    if took is not None:
+                        waits.append(took)
+            except Exception as exc:  # noqa: BLE001 - a timed-out student is counted, the run goes on
+                failures.append(f"student {student.i}: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+            finally:
+                await student.close()
 
+    failures: list[str] = []
     await asyncio.gather(*(tab(k) for k in range(tabs)))
+    for failure in failures:
+        print("  failed:", failure, flush=True)
     return waits, server_cpu(server) - cpu0, time.perf_counter() - t0
 
 
@@ -368,6 +375,8 @@ async def main_async(args) -> None:
                     print(f"\ntorch threads {threads}: server pid {server.proc.pid}, load {os.getloadavg()[0]:.1f}", flush=True)
                     if args.rounds:
                         results[threads] = await measure_costs(browser, server, args.sessions, args.rounds)
+                        print(f"  ({threads} torch threads: " + ", ".join(
+                            f"{k} {v[0] * 1000:.0f} ms" for k, v in results[threads].items()) + ")", flush=True)
                     if args.students:
                         loads[threads] = await load_run(browser, server, args.students, args.think, args.tabs,
                                                         args.actions, args.duration)
