@@ -17,7 +17,8 @@ the same sessions connected, divided by the number of interactions):
   Inside step   the next step of Inside BERT (Learn)
   analysis tab  the next tab of the Analysis lab
 
-The model is the packaged all-MiniLM-L6-v2 with a masked-LM head (as bench_latency). Also `--memory`: resident
+The model is the packaged all-MiniLM-L6-v2 with a masked-LM head (as bench_latency), or with --bert-base a random
+masked-LM of bert-base-uncased's shape (12 layers, hidden 768: the cost of the real one). Also `--memory`: resident
 memory of one app process with a random bert-base-shaped model and the classroom pack's five models (random weights
 with each checkpoint's shape; no hub access needed) and one 512-token trace.
 
@@ -41,10 +42,13 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from bench.bench_latency import MODEL, SHORT, Server, build_models_dir, machine, query
+from bench import bench_latency
+from bench.bench_latency import SHORT, Server, build_models_dir, machine, query
 from bench.browser import CHROMIUM_ARGS, chromium_path
 
 ROOT = Path(__file__).resolve().parent.parent
+MODEL = bench_latency.MODEL
+BERT_BASE = "bert-base-shaped"  # --bert-base: random weights with bert-base-uncased's shape, timing only
 MAX_TABS = 12  # live browser tabs at once, whatever --students says: the browsers must not starve the server
 WORDS = ("cat dog river table garden window teacher student morning evening mountain city music paper bridge "
          "forest kitchen letter market station").split()
@@ -303,6 +307,17 @@ def queue_p95(costs: list[float], students: int, think: float, servers: int = 1,
     return float(np.median(waits)), float(np.percentile(waits, 95))
 
 
+def build_bert_base(models: Path) -> None:
+    """A masked-LM with bert-base-uncased's shape and random weights (the hub is out of reach here), with the
+    packaged MiniLM's tokenizer (the same bert-base-uncased WordPiece vocabulary)."""
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+
+    from bertexplore.registry import packaged_model_dir
+
+    BertForMaskedLM(BertConfig(vocab_size=30522)).save_pretrained(models / BERT_BASE)
+    AutoTokenizer.from_pretrained(packaged_model_dir()).save_pretrained(models / BERT_BASE)
+
+
 def memory_report() -> None:
     """Resident memory of one fresh app-engine process: imports, then the classroom pack's models one by one."""
     code = r'''
@@ -365,6 +380,10 @@ async def main_async(args) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp:
         tmp = Path(tmp)
         models = build_models_dir(tmp)
+        if args.bert_base:
+            build_bert_base(models)
+            global MODEL
+            MODEL = BERT_BASE
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=niced_chromium(tmp), headless=True, args=CHROMIUM_ARGS)
             for threads in args.threads:
@@ -440,6 +459,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=300.0, help="load run: stops after this many seconds")
     parser.add_argument("--utilisation", type=float, default=0.7)
     parser.add_argument("--memory", action="store_true", help="only the memory report")
+    parser.add_argument("--bert-base", action="store_true",
+                        help="measure with a random bert-base-shaped masked-LM instead of the packaged MiniLM")
     args = parser.parse_args()
     args.threads = [int(t) for t in args.threads.split(",") if t.strip()]
     if not 1 <= args.sessions <= MAX_TABS:
