@@ -79,7 +79,8 @@ rm -f "$RUN_DIR/stopping"
 replica() {
   local i=$1 port=$2
   while :; do
-    BERTEXPLORE_MODELS_DIR="$MODELS" STREAMLIT_SERVER_COOKIE_SECRET="$SECRET" "$PY" -m ui.serve --server.headless true \
+    OMP_NUM_THREADS="$THREADS" BERTEXPLORE_MODELS_DIR="$MODELS" STREAMLIT_SERVER_COOKIE_SECRET="$SECRET" \
+      "$PY" -m ui.serve --server.headless true \
       --server.address 127.0.0.1 --server.port "$port" "${EXTRA[@]}" >>"$RUN_DIR/replica-$i.log" 2>&1 &
     echo $! >"$RUN_DIR/replica-$i.pid"
     wait $! || true
@@ -89,6 +90,11 @@ replica() {
     [ -f "$RUN_DIR/stopping" ] && return
   done
 }
+
+# torch threads per replica: the machine's cores shared out (bench_capacity: on a busy server a second thread per
+# forward costs more CPU than it saves); an OMP_NUM_THREADS set by the operator wins.
+CORES=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+THREADS=${OMP_NUM_THREADS:-$(( CORES / REPLICAS > 0 ? CORES / REPLICAS : 1 ))}
 
 SERVERS=""
 for i in $(seq 1 "$REPLICAS"); do
