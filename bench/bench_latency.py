@@ -11,6 +11,7 @@ initialised and saved with the checkpoint, so the Masked-LM page accepts it: its
 exactly that of a trained head).
 
 Run: python -m bench.bench_latency [--checkout PATH ...] [--runs 10] [--first-loads 5] [--budget 1200] [--only a,b]
+     [--draw]  (also plotly's redraw of a 512-token heatmap alone, in one page: heatmap vs image encoding)
 
 Comparing two versions side by side: export the older commit into a folder (`git archive OLD | tar -x -C /tmp/old`)
 and pass `--checkout /tmp/old --checkout .`: both run with this virtualenv, in alternation, in one run.
@@ -261,6 +262,57 @@ def first_load(browser, server: Server) -> tuple[float, float]:
         server.stop()
 
 
+DRAW = r"""
+async (spec) => {
+  const fig = JSON.parse(spec);
+  const t0 = performance.now();
+  await Plotly.react('g', fig.data, fig.layout);
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  return performance.now() - t0;
+}
+"""
+
+
+def draw_only(browser, runs: int, record) -> None:
+    """The heatmap's drawing alone, at 512 tokens: plotly.js (from the plotly package) redraws a layer/head change
+    in one page, the figure as the app sends it, heatmap encoding and image encoding in alternation. Spec parsing,
+    plotly's work and two animation frames; no server, no websocket."""
+    import plotly
+
+    from bertexplore.attention import ViewSettings, view_matrix
+    from bertexplore.figures import heatmap_figure
+    from bertexplore.loading import load_model
+    from bertexplore.registry import OFFLINE_MODEL
+    from bertexplore.trace import run_trace
+
+    trace = run_trace(load_model(OFFLINE_MODEL, head="base", device="cpu"), long_text(0))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_content("<html><body><div id='g' style='width:1100px;height:900px'></div></body></html>")
+    page.add_script_tag(path=str(Path(plotly.__file__).parent / "package_data" / "plotly.min.js"))
+    specs = {}
+    for i in range(runs + 1):
+        view = view_matrix(trace, ViewSettings(layer=i % trace.num_layers, head=(3 * i) % trace.num_heads))
+        for image in (False, True):
+            specs[(i, image)] = heatmap_figure(view, image=image).to_json()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+
+    def cpu() -> float:  # the renderer process's CPU seconds: holds on a loaded machine, unlike the wall clock
+        return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] == "ProcessTime")
+
+    for i in range(runs + 1):
+        for image, name in ((False, "heatmap trace"), (True, "image trace")):
+            before = cpu()
+            took = page.evaluate(DRAW, specs[(i, image)]) / 1000
+            used = cpu() - before
+            if i:  # the first draw of each compiles plotly's code paths
+                record("plotly redraw alone, 512 tokens: wall", name, took)
+                record("plotly redraw alone, 512 tokens: renderer CPU", name, used)
+    for image, name in ((False, "heatmap trace"), (True, "image trace")):
+        print(f"  {name}: spec {np.median([len(specs[(i, image)]) for i in range(runs + 1)]) / 1e6:.2f} MB (median)")
+    page.close()
+
+
 def stats(values: list[float]) -> str:
     if not values:
         return "–"
@@ -282,10 +334,14 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=1500, help="seconds; stops starting new runs after this")
     parser.add_argument("--read", type=float, default=2.0,
                         help="seconds a fresh tab stays on Home before the student opens Attention")
+    parser.add_argument("--draw", action="store_true",
+                        help="also time plotly's redraw of a 512-token heatmap alone, heatmap vs image encoding")
     parser.add_argument("--only", default="", help="comma-separated interaction names to run")
     args = parser.parse_args()
     checkouts = [c.resolve() for c in (args.checkout or [ROOT])]
     names = [c.name if c != ROOT else "this" for c in checkouts]
+    if args.draw:
+        names = names + [n for n in ("heatmap trace", "image trace") if n not in names]
     deadline = time.time() + args.budget
     results: dict[tuple[str, str], list[float]] = {}
     only = {o.strip() for o in args.only.split(",") if o.strip()}
@@ -309,6 +365,8 @@ def main() -> None:
         stack.callback(browser.close)
         print(f"Chromium {browser.version}", flush=True)
 
+        if args.draw:
+            draw_only(browser, args.runs, record)
         if wanted("first load"):
             for r in range(args.first_loads):
                 for checkout, name in zip(checkouts, names):
