@@ -3,11 +3,13 @@
 Plotly serialises float32 numpy arrays as base64 ("bdata"), 4 bytes per value plus a third for base64,
 instead of ~20 characters per value as JSON text: that is what keeps a 512x512 heatmap near 1.4 MB.
 
-Large matrices (more than IMAGE_MIN_CELLS cells) travel as an image: plotly's heatmap paints each of 262k cells
-of a 512x512 matrix with its own canvas fillRect and colour string (0.1-0.4 s per draw in Chromium), while an
-image trace with a PNG source is one drawImage (~0.02 s). The colours are computed here with plotly's own
-colour scale, and the float32 matrix rides along as the trace's customdata, so hover still shows every weight.
-`heatmap_values` reads the matrix back from either encoding.
+`image=True` sends a matrix as an image trace instead: the colours computed here with plotly's own colour scale
+into a PNG, the float32 matrix riding along as customdata so hover still shows every weight (`heatmap_values` reads
+the matrix back from either encoding). It is off by default because it measured no faster: plotly's heatmap paints
+262k cells with one canvas fillRect each, but in the app's whole 512-token figure (title, 2 x 64 tick labels, colour
+bar) that is a small part of a redraw: renderer CPU 130-185 ms for the heatmap trace against 150-160 ms for the
+image trace (headless Chromium, 12 redraws each, 2-core machine at load 5-20; `bench_latency --draw`), and an
+image's hover can name cells only by index, not by token.
 """
 from __future__ import annotations
 
@@ -29,9 +31,6 @@ from .i18n import _
 COLORSCALES = ("Blues", "Viridis", "Greys", "Magma", "YlOrRd")
 _ZWSP = "\u200b"
 MAX_TICKS = 64  # beyond this, tick labels overlap: show every k-th
-# Above this many cells a matrix is sent as an image (see the module docstring). Below it the heatmap trace draws
-# in a few ms and its hover names both tokens, which an image's index axes cannot.
-IMAGE_MIN_CELLS = 128 * 128
 
 
 def plot_text(text: object) -> str:
@@ -106,17 +105,15 @@ def _margins(x: Sequence[str], y: Sequence[str]) -> dict:
 
 
 def heatmap_figure(view: AttentionView, colorscale: str = "Blues", zmax: float | None = None,
-                   height: int | None = None, image: bool | None = None) -> go.Figure:
+                   height: int | None = None, image: bool = False) -> go.Figure:
     """One heatmap: rows attend (y, top to bottom), columns are attended to (x).
 
-    `image`: send the matrix as a PNG image trace (None: when it has more than IMAGE_MIN_CELLS cells)."""
+    `image`: send the matrix as a PNG image trace with the values as customdata (see the module docstring)."""
     x = unique_labels(plot_texts(view.cols.labels))
     y = unique_labels(plot_texts(view.rows.labels))
     z = np.ascontiguousarray(view.matrix, dtype=np.float32)
     if zmax is None:  # the scale stretches to the largest weight: found here, not by scanning z in the browser
         zmax = max(float(np.nanmax(z)), 1e-6) if z.size and np.isfinite(z).any() else 1.0
-    if image is None:
-        image = z.size > IMAGE_MIN_CELLS
     if image:
         fig = go.Figure(_image_traces(
             z, colorscale, float(zmax),
@@ -213,13 +210,11 @@ def heatmap_values(trace: dict) -> np.ndarray:
 
 
 def grid_figure(grid: TiledGrid, colorscale: str = "Blues", zmax: float | None = None,
-                selected: tuple[int, int] | None = None, image: bool | None = None) -> go.Figure:
+                selected: tuple[int, int] | None = None, image: bool = False) -> go.Figure:
     """All layers x heads in ONE drawn trace; tiles separated by NaN gaps, labelled on the axes.
 
-    `image`: send it as a PNG image trace (None: when it has more than IMAGE_MIN_CELLS cells)."""
+    `image`: send it as a PNG image trace with the values as customdata (see the module docstring)."""
     step = grid.side + grid.gap
-    if image is None:
-        image = grid.z.size > IMAGE_MIN_CELLS
     if image:
         top = zmax if zmax is not None else (float(np.nanmax(grid.z)) if np.isfinite(grid.z).any() else 1.0)
         # the gaps' hover would read NaN: they are one cell wide, the tiles' hover says the weight

@@ -88,9 +88,8 @@ def test_packaged_minilm_default_model_at_512_tokens():
     assert_no_exception(at)
     assert any("all-MiniLM-L6-v2" in c.value and "6 layers × 12 heads" in c.value for c in at.caption)
     assert any("cut to 512" in i.value for i in at.info)
-    trace = _spec(at)["data"][0]
-    assert trace["type"] == "image" and heatmap_values(trace).shape == (512, 512)  # 262k cells travel as an image
-    assert len(_spec(at)["layout"]["xaxis"]["ticktext"]) == 64  # every 8th token labelled
+    assert len(_spec(at)["data"][0]["x"]) == 512
+    assert heatmap_values(_spec(at)["data"][0]).shape == (512, 512)
     before = forward_count()
     at.session_state["attention_tab"] = "bertviz model view"
     at.run()

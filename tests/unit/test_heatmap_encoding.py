@@ -1,4 +1,5 @@
-"""Large attention matrices travel as a PNG image trace plus the float32 matrix as customdata (bertexplore/figures.py).
+"""The image encoding of the attention figures (bertexplore/figures.py, image=True): a PNG image trace plus the
+float32 matrix as customdata.
 
 The picture is decoded with Pillow (an independent PNG reader) and its colours compared with plotly's own colour
 scale evaluated cell by cell; the matrix is read back from the JSON spec the browser receives.
@@ -16,9 +17,9 @@ import pytest
 from PIL import Image
 
 from bertexplore import attention as A
-from bertexplore.figures import IMAGE_MIN_CELLS, grid_figure, heatmap_figure, heatmap_values, png_bytes
+from bertexplore.figures import grid_figure, heatmap_figure, heatmap_values, png_bytes
 
-N = 130  # 130 x 130 = 16,900 cells: just over IMAGE_MIN_CELLS
+N = 130
 
 
 def _spec(fig) -> dict:
@@ -45,20 +46,19 @@ def _plotly_rgb(colorscale: str, fraction: float) -> np.ndarray:
     return np.array([float(v) for v in colour[colour.index("(") + 1:-1].split(",")])
 
 
-def test_small_matrices_stay_heatmaps_large_ones_become_images():
-    assert (N - 2) ** 2 <= IMAGE_MIN_CELLS < N * N
-    small, large = _spec(heatmap_figure(_view(N - 2))), _spec(heatmap_figure(_view(N)))
-    assert [t["type"] for t in small["data"]] == ["heatmap"]
-    assert [t["type"] for t in large["data"]] == ["image", "scatter"]  # the scatter only carries the colour bar
-    assert _spec(heatmap_figure(_view(4), image=True))["data"][0]["type"] == "image"  # forced either way
-    assert _spec(heatmap_figure(_view(N), image=False))["data"][0]["type"] == "heatmap"
+def test_heatmap_trace_by_default_image_on_request():
+    assert [t["type"] for t in _spec(heatmap_figure(_view(N)))["data"]] == ["heatmap"]
+    assert [t["type"] for t in _spec(heatmap_figure(_view(N), image=True))["data"]] == ["image", "scatter"]
+    picture, bar = _spec(heatmap_figure(_view(4), image=True))["data"]  # any size
+    assert picture["type"] == "image"
+    assert bar["hoverinfo"] == "skip" and bar["marker"]["opacity"] == 0  # it only carries the colour bar
 
 
 @pytest.mark.parametrize("colorscale", ["Blues", "Viridis"])
 def test_image_colours_are_plotlys_scale_and_hover_carries_the_matrix(colorscale):
     view = _view(N)
     zmax = float(view.matrix.max())
-    spec = _spec(heatmap_figure(view, colorscale))
+    spec = _spec(heatmap_figure(view, colorscale, image=True))
     picture, bar = spec["data"]
     np.testing.assert_array_equal(heatmap_values(picture), view.matrix)  # float32, exact
     assert picture["customdata"]["dtype"] == "f4"
@@ -70,12 +70,12 @@ def test_image_colours_are_plotlys_scale_and_hover_carries_the_matrix(colorscale
         assert np.abs(pixels[r, c] - expected).max() <= 2, (r, c)  # 256 levels: within rounding
     marker = bar["marker"]
     assert marker["showscale"] and marker["cmin"] == 0.0 and marker["cmax"] == pytest.approx(zmax)
-    assert heatmap_figure(view, zmax=1.0).data[1].marker.cmax == 1.0  # the fixed 0-1 scale
+    assert heatmap_figure(view, zmax=1.0, image=True).data[1].marker.cmax == 1.0  # the fixed 0-1 scale
 
 
 def test_image_axes_label_cells_with_the_tokens():
     labels = tuple(f"tok{i}" for i in range(N))
-    layout = _spec(heatmap_figure(_view(N, labels)))["layout"]
+    layout = _spec(heatmap_figure(_view(N, labels), image=True))["layout"]
     for axis in ("xaxis", "yaxis"):
         ticks = layout[axis]
         assert [labels[v] for v in ticks["tickvals"]] == ticks["ticktext"]
@@ -86,7 +86,7 @@ def test_image_axes_label_cells_with_the_tokens():
 
 def test_image_tick_labels_escape_user_text():
     link = '<a href="http://evil.example/">x</a>'
-    spec = _spec(heatmap_figure(_view(N, (link,) * N)))
+    spec = _spec(heatmap_figure(_view(N, (link,) * N), image=True))
     text = json.dumps(spec["layout"])
     assert "<a " not in text
     assert html.unescape(spec["layout"]["xaxis"]["ticktext"][0]) == link
@@ -96,15 +96,14 @@ def test_grid_image_keeps_gaps_transparent_and_values_exact():
     rng = np.random.default_rng(1)
     att = rng.random((2, 3, 90, 90)).astype(np.float32)
     grid = A.tiled_grid(att)
-    assert grid.z.size > IMAGE_MIN_CELLS
-    spec = _spec(grid_figure(grid, selected=(1, 2)))
+    spec = _spec(grid_figure(grid, selected=(1, 2), image=True))
     picture = spec["data"][0]
     assert picture["type"] == "image"
     np.testing.assert_array_equal(heatmap_values(picture), grid.z)  # NaN gaps included
     pixels = _picture(picture)
     assert pixels.shape == grid.z.shape + (4,)
     assert (pixels[..., 3] == np.where(np.isnan(grid.z), 0, 255)).all()
-    np.testing.assert_array_equal(heatmap_values(_spec(grid_figure(grid, image=False))["data"][0]), grid.z)
+    np.testing.assert_array_equal(heatmap_values(_spec(grid_figure(grid))["data"][0]), grid.z)
 
 
 def test_png_bytes_round_trip():
