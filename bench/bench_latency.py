@@ -10,7 +10,11 @@ The model is the packaged all-MiniLM-L6-v2 with a masked-LM head added (the head
 initialised and saved with the checkpoint, so the Masked-LM page accepts it: its predictions are noise, its cost is
 exactly that of a trained head).
 
-Run: python -m bench.bench_latency [--checkout PATH ...] [--runs 10] [--first-loads 5] [--budget 1200]
+Run: python -m bench.bench_latency [--checkout PATH ...] [--runs 10] [--first-loads 5] [--budget 1200] [--only a,b]
+     [--draw]  (also plotly's redraw of a 512-token heatmap alone, in one page: heatmap vs image encoding)
+
+Comparing two versions side by side: export the older commit into a folder (`git archive OLD | tar -x -C /tmp/old`)
+and pass `--checkout /tmp/old --checkout .`: both run with this virtualenv, in alternation, in one run.
 """
 from __future__ import annotations
 
@@ -52,14 +56,14 @@ HARNESS = r"""
   const sig = () => plots().map(p => {
     const title = [...p.querySelectorAll('.gtitle')].map(t => t.textContent).join('|');
     const ticks = [...p.querySelectorAll('.xtick text')];
-    const img = p.querySelector('.heatmaplayer image');
+    const img = p.querySelector('.heatmaplayer image, .imagelayer image');
     const href = img ? (img.getAttribute('href') || img.getAttribute('xlink:href') || '') : '';
     return [title, ticks.length, ticks.slice(0, 6).map(t => t.textContent).join(','),
             href.length, href.slice(-48)].join('~');
   }).join('#');
   const ready = {
     changed: (s0) => sig() !== s0 && plots().length > 0,
-    page: () => h1().startsWith(expect) && (expect !== 'Attention' || !!main().querySelector('.heatmaplayer image'))
+    page: () => h1().startsWith(expect) && (expect !== 'Attention' || !!main().querySelector('.heatmaplayer image, .imagelayer image'))
                 && (expect !== 'Masked-LM' || !!main().querySelector("[data-testid='stButtonGroup']")),
   }[kind];
   const s0 = sig();
@@ -115,6 +119,7 @@ class Server:
     models: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)  # extra environment (e.g. OMP_NUM_THREADS for bench_capacity)
     started: float = 0.0
     healthy_after: float = 0.0
 
@@ -123,7 +128,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 90) -> "Server":
-        env = dict(os.environ, HF_HUB_OFFLINE="1", BERTEXPLORE_MODELS_DIR=str(self.models), PYTHONUNBUFFERED="1")
+        env = dict(os.environ, HF_HUB_OFFLINE="1", BERTEXPLORE_MODELS_DIR=str(self.models), PYTHONUNBUFFERED="1",
+                   **self.env)
         self.log = tempfile.NamedTemporaryFile("w+", prefix="bench-latency-", suffix=".log", delete=False)
         self.started = time.perf_counter()
         # The way scripts/start.sh of that checkout starts the app: ui.serve where it exists, else streamlit run.
@@ -222,6 +228,20 @@ class Session:
         self.context.close()
 
 
+def fresh_tab_first_heatmap(browser, server: Server, read_s: float) -> float:
+    """A new browser context (no cache, no compiled script): Home opened, read for `read_s` seconds, then the
+    sidebar's Attention link → the first heatmap drawn (issue 19: the first plotly figure of a tab compiles plotly)."""
+    s = Session(browser, server)
+    try:
+        s.goto("/" + query(model=MODEL))
+        s.page.wait_for_timeout(read_s * 1000)
+        took = s.switch("Attention", "Attention")
+        s.check()
+        return took
+    finally:
+        s.close()
+
+
 def first_load(browser, server: Server) -> tuple[float, float]:
     """(server start → healthy, first page load → Home usable) on a freshly started server, opened as soon as it
     answers, with the model a new session starts with."""
@@ -240,6 +260,57 @@ def first_load(browser, server: Server) -> tuple[float, float]:
         return server.healthy_after, took
     finally:
         server.stop()
+
+
+DRAW = r"""
+async (spec) => {
+  const fig = JSON.parse(spec);
+  const t0 = performance.now();
+  await Plotly.react('g', fig.data, fig.layout);
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  return performance.now() - t0;
+}
+"""
+
+
+def draw_only(browser, runs: int, record) -> None:
+    """The heatmap's drawing alone, at 512 tokens: plotly.js (from the plotly package) redraws a layer/head change
+    in one page, the figure as the app sends it, heatmap encoding and image encoding in alternation. Spec parsing,
+    plotly's work and two animation frames; no server, no websocket."""
+    import plotly
+
+    from bertexplore.attention import ViewSettings, view_matrix
+    from bertexplore.figures import heatmap_figure
+    from bertexplore.loading import load_model
+    from bertexplore.registry import OFFLINE_MODEL
+    from bertexplore.trace import run_trace
+
+    trace = run_trace(load_model(OFFLINE_MODEL, head="base", device="cpu"), long_text(0))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_content("<html><body><div id='g' style='width:1100px;height:900px'></div></body></html>")
+    page.add_script_tag(path=str(Path(plotly.__file__).parent / "package_data" / "plotly.min.js"))
+    specs = {}
+    for i in range(runs + 1):
+        view = view_matrix(trace, ViewSettings(layer=i % trace.num_layers, head=(3 * i) % trace.num_heads))
+        for image in (False, True):
+            specs[(i, image)] = heatmap_figure(view, image=image).to_json()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+
+    def cpu() -> float:  # the renderer process's CPU seconds: holds on a loaded machine, unlike the wall clock
+        return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] == "ProcessTime")
+
+    for i in range(runs + 1):
+        for image, name in ((False, "heatmap trace"), (True, "image trace")):
+            before = cpu()
+            took = page.evaluate(DRAW, specs[(i, image)]) / 1000
+            used = cpu() - before
+            if i:  # the first draw of each compiles plotly's code paths
+                record("plotly redraw alone, 512 tokens: wall", name, took)
+                record("plotly redraw alone, 512 tokens: renderer CPU", name, used)
+    for image, name in ((False, "heatmap trace"), (True, "image trace")):
+        print(f"  {name}: spec {np.median([len(specs[(i, image)]) for i in range(runs + 1)]) / 1e6:.2f} MB (median)")
+    page.close()
 
 
 def stats(values: list[float]) -> str:
@@ -261,10 +332,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--first-loads", type=int, default=5, help="fresh servers started per checkout")
     parser.add_argument("--budget", type=float, default=1500, help="seconds; stops starting new runs after this")
+    parser.add_argument("--read", type=float, default=2.0,
+                        help="seconds a fresh tab stays on Home before the student opens Attention")
+    parser.add_argument("--draw", action="store_true",
+                        help="also time plotly's redraw of a 512-token heatmap alone, heatmap vs image encoding")
     parser.add_argument("--only", default="", help="comma-separated interaction names to run")
     args = parser.parse_args()
     checkouts = [c.resolve() for c in (args.checkout or [ROOT])]
     names = [c.name if c != ROOT else "this" for c in checkouts]
+    if args.draw:
+        names = names + [n for n in ("heatmap trace", "image trace") if n not in names]
     deadline = time.time() + args.budget
     results: dict[tuple[str, str], list[float]] = {}
     only = {o.strip() for o in args.only.split(",") if o.strip()}
@@ -288,6 +365,8 @@ def main() -> None:
         stack.callback(browser.close)
         print(f"Chromium {browser.version}", flush=True)
 
+        if args.draw:
+            draw_only(browser, args.runs, record)
         if wanted("first load"):
             for r in range(args.first_loads):
                 for checkout, name in zip(checkouts, names):
@@ -334,6 +413,11 @@ def main() -> None:
         each("Attention: Enter → first heatmap, 512 tokens",
              lambda s: s.goto("/attention" + query(model=MODEL)),
              lambda s, i: s.enter_text(long_text(i + 1)))
+        what = f"fresh tab: Home, {args.read:g} s reading → Attention heatmap drawn"
+        for i in range(args.runs if wanted(what) else 0):
+            for s, name in zip(servers, names):
+                if time.time() < deadline:
+                    record(what, name, fresh_tab_first_heatmap(browser, s, args.read))
         cycle = [("Attention", "Attention"), ("Masked-LM", "Masked-LM"), ("Start here", "See inside BERT")]
         each("switch page (sidebar link → page drawn)",
              lambda s: s.goto("/" + query(model=MODEL)),

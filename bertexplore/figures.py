@@ -1,15 +1,28 @@
-"""Plotly figures for the attention views (no streamlit): compact float32 data, one trace per figure.
+"""Plotly figures for the attention views (no streamlit): compact float32 data, one drawn trace per figure.
 
 Plotly serialises float32 numpy arrays as base64 ("bdata"), 4 bytes per value plus a third for base64,
 instead of ~20 characters per value as JSON text: that is what keeps a 512x512 heatmap near 1.4 MB.
+
+`image=True` sends a matrix as an image trace instead: the colours computed here with plotly's own colour scale
+into a PNG, the float32 matrix riding along as customdata so hover still shows every weight (`heatmap_values` reads
+the matrix back from either encoding). It is off by default because it measured no faster: plotly's heatmap paints
+262k cells with one canvas fillRect each, but in the app's whole 512-token figure (title, 2 x 64 tick labels, colour
+bar) that is a small part of a redraw: renderer CPU 130-185 ms for the heatmap trace against 150-160 ms for the
+image trace (headless Chromium, 12 redraws each, 2-core machine at load 5-20; `bench_latency --draw`), and an
+image's hover can name cells only by index, not by token.
 """
 from __future__ import annotations
 
+import base64
+import functools
 import html
 import re
+import struct
+import zlib
 from typing import Sequence
 
 import numpy as np
+import plotly.colors as pcolors
 import plotly.graph_objects as go
 
 from .attention import AttentionView, TiledGrid
@@ -92,51 +105,141 @@ def _margins(x: Sequence[str], y: Sequence[str]) -> dict:
 
 
 def heatmap_figure(view: AttentionView, colorscale: str = "Blues", zmax: float | None = None,
-                   height: int | None = None) -> go.Figure:
-    """One heatmap: rows attend (y, top to bottom), columns are attended to (x)."""
+                   height: int | None = None, image: bool = False) -> go.Figure:
+    """One heatmap: rows attend (y, top to bottom), columns are attended to (x).
+
+    `image`: send the matrix as a PNG image trace with the values as customdata (see the module docstring)."""
     x = unique_labels(plot_texts(view.cols.labels))
     y = unique_labels(plot_texts(view.rows.labels))
     z = np.ascontiguousarray(view.matrix, dtype=np.float32)
     if zmax is None:  # the scale stretches to the largest weight: found here, not by scanning z in the browser
         zmax = max(float(np.nanmax(z)), 1e-6) if z.size and np.isfinite(z).any() else 1.0
-    fig = go.Figure(go.Heatmap(
-        z=z, x=x, y=y, colorscale=colorscale, zmin=0.0, zmax=float(zmax),
-        hovertemplate="%{y} → %{x}<br>" + _("weight") + " %{z:.3f}<extra></extra>",
-        colorbar=dict(title=dict(text=_("weight")), thickness=12),
-    ))
+    if image:
+        fig = go.Figure(_image_traces(
+            z, colorscale, float(zmax),
+            "#%{y} → #%{x}<br>" + _("weight") + " %{customdata:.3f}<extra></extra>"))
+        xaxis, yaxis = _index_axis(x, z.shape[1]), _index_axis(y, z.shape[0], reverse=True)
+    else:
+        fig = go.Figure(go.Heatmap(
+            z=z, x=x, y=y, colorscale=colorscale, zmin=0.0, zmax=float(zmax),
+            hovertemplate="%{y} → %{x}<br>" + _("weight") + " %{z:.3f}<extra></extra>",
+            colorbar=dict(title=dict(text=_("weight")), thickness=12),
+        ))
+        xaxis, yaxis = _axis(x), dict(autorange="reversed", **_axis(y))
     side = max(len(x), len(y))
     fig.update_layout(
         title=dict(text=plot_text(view.title), font=dict(size=14), yref="container", y=1.0, yanchor="top",
                    pad=dict(t=8)),
         # standoff set here, not left to the template: Streamlit's template has none, and the title then sat on the ticks
-        xaxis=dict(title=dict(text=_("attended to"), standoff=15), side="top", tickangle=-60, **_axis(x)),
-        yaxis=dict(title=_("attending"), autorange="reversed", **_axis(y)),
+        xaxis=dict(title=dict(text=_("attended to"), standoff=15), side="top", tickangle=-60, **xaxis),
+        yaxis=dict(title=_("attending"), **yaxis),
         height=height or int(min(900, max(380, 160 + 18 * side))),
         margin=_margins(x, y),
     )
     return fig
 
 
+def _index_axis(labels: Sequence[str], n: int, reverse: bool = False) -> dict:
+    """A numeric axis over cell indices 0..n-1 labelled with the tokens (an image trace cannot use category axes)."""
+    step = max(1, -(-n // MAX_TICKS))
+    ticks = list(range(0, n, step))
+    lo, hi = -0.5, n - 0.5
+    return dict(tickmode="array", tickvals=ticks, ticktext=[labels[i] for i in ticks], tickfont=dict(size=_tick_size(n)),
+                range=[hi, lo] if reverse else [lo, hi], showgrid=False, zeroline=False,
+                # plotly gives an image square pixels by default; the heatmap it replaces filled the width
+                **({"scaleanchor": False} if reverse else {}))
+
+
+@functools.lru_cache(maxsize=16)
+def _lut(colorscale: str) -> np.ndarray:
+    """256 RGB colours sampled from plotly's scale (linear in RGB between its stops, as plotly.js interpolates)."""
+    colours = pcolors.sample_colorscale(pcolors.get_colorscale(colorscale), list(np.linspace(0.0, 1.0, 256)),
+                                        colortype="tuple")
+    return np.clip(np.rint(np.asarray(colours, dtype=np.float64) * (255 if max(map(max, colours)) <= 1 else 1)),
+                   0, 255).astype(np.uint8)
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """A PNG of uint8 pixels [h, w, 3 or 4] (zlib only: no imaging library needed for one matrix).
+
+    zlib level 1 and no row filter: ~10 ms and 90-230 KB for a 512x512 MiniLM head, where level 6 took 40-110 ms
+    for 55-185 KB (measured here, loaded 2-core machine); the server pays this once per view."""
+    h, w, channels = pixels.shape
+    rows = np.zeros((h, 1 + w * channels), dtype=np.uint8)  # filter byte 0 (none) before each row
+    rows[:, 1:] = pixels.reshape(h, w * channels)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 6 if channels == 4 else 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
+            + chunk(b"IEND", b""))
+
+
+def matrix_image(z: np.ndarray, colorscale: str, zmin: float, zmax: float) -> str:
+    """The matrix coloured with plotly's scale as a PNG data URI; NaN cells (gaps) are transparent."""
+    span = max(zmax - zmin, 1e-12)
+    finite = np.isfinite(z)
+    index = np.rint(np.clip((np.where(finite, z, zmin) - zmin) / span, 0.0, 1.0) * 255).astype(np.uint8)
+    pixels = _lut(colorscale)[index]
+    if not finite.all():
+        pixels = np.concatenate([pixels, np.where(finite, 255, 0).astype(np.uint8)[..., None]], axis=-1)
+    return "data:image/png;base64," + base64.b64encode(png_bytes(pixels)).decode("ascii")
+
+
+def _image_traces(z: np.ndarray, colorscale: str, zmax: float, hovertemplate: str) -> list:
+    """An image trace that draws the matrix plus an invisible marker that carries the colour bar (images have none)."""
+    picture = go.Image(source=matrix_image(z, colorscale, 0.0, zmax), x0=0, dx=1, y0=0, dy=1,
+                       customdata=z, hovertemplate=hovertemplate)
+    scale = go.Scatter(x=[0], y=[0], mode="markers", hoverinfo="skip", showlegend=False,
+                       marker=dict(size=1, opacity=0, color=[0.0], colorscale=colorscale, cmin=0.0, cmax=zmax,
+                                   showscale=True, colorbar=dict(title=dict(text=_("weight")), thickness=12, outlinewidth=0)))
+    return [picture, scale]
+
+
+def heatmap_values(trace: dict) -> np.ndarray:
+    """The matrix a heatmap or image trace of these figures carries, from its JSON spec (`fig.to_json()` parsed).
+
+    Heatmaps carry it as z, images as customdata; both are float32 base64 ("bdata") with a shape, or nested lists."""
+    data = trace["z"] if trace.get("type") == "heatmap" else trace["customdata"]
+    if isinstance(data, dict):
+        shape = [int(s) for s in str(data.get("shape", "")).split(",") if s.strip()]
+        flat = np.frombuffer(base64.b64decode(data["bdata"]), dtype=np.dtype(data["dtype"]))
+        return flat.reshape(shape) if shape else flat
+    return np.asarray(data, dtype=np.float64)
+
+
 def grid_figure(grid: TiledGrid, colorscale: str = "Blues", zmax: float | None = None,
-                selected: tuple[int, int] | None = None, per_layer: bool = False) -> go.Figure:
-    """All layers x heads in ONE heatmap trace; tiles separated by NaN gaps, labelled on the axes.
+                selected: tuple[int, int] | None = None, per_layer: bool = False, image: bool = False) -> go.Figure:
+    """All layers x heads in ONE drawn trace; tiles separated by NaN gaps, labelled on the axes.
 
     per_layer: the grid holds ONE matrix per layer (a measure of all heads together), laid out as one row of
-    layers, so no tile pretends to be a head."""
+    layers, so no tile pretends to be a head. `image`: send it as a PNG image trace with the values as customdata
+    (see the module docstring)."""
     step = grid.side + grid.gap
-    fig = go.Figure(go.Heatmap(
-        z=grid.z, colorscale=colorscale, zmin=0.0, zmax=float(zmax) if zmax is not None else None,
-        hoverongaps=False, hovertemplate=_("weight") + " %{z:.3f}<extra></extra>",
-        colorbar=dict(title=dict(text=_("weight")), thickness=12),
-    ))
+    if image:
+        top = zmax if zmax is not None else (float(np.nanmax(grid.z)) if np.isfinite(grid.z).any() else 1.0)
+        # the gaps' hover would read NaN: they are one cell wide, the tiles' hover says the weight
+        traces = _image_traces(grid.z, colorscale, max(float(top), 1e-6),
+                               _("weight") + " %{customdata:.3f}<extra></extra>")
+        rows, cols = grid.z.shape
+        ranges = dict(x=dict(range=[-0.5, cols - 0.5]), y=dict(range=[rows - 0.5, -0.5], scaleanchor="x"))
+    else:
+        traces = [go.Heatmap(
+            z=grid.z, colorscale=colorscale, zmin=0.0, zmax=float(zmax) if zmax is not None else None,
+            hoverongaps=False, hovertemplate=_("weight") + " %{z:.3f}<extra></extra>",
+            colorbar=dict(title=dict(text=_("weight")), thickness=12),
+        )]
+        ranges = dict(x={}, y=dict(autorange="reversed", scaleanchor="x"))
+    fig = go.Figure(traces)
     centres = lambda n: [i * step + (grid.side - 1) / 2 for i in range(n)]  # noqa: E731
     columns = [f"L{c + 1}" for c in range(grid.heads)] if per_layer else [f"H{h + 1}" for h in range(grid.heads)]
-    rows = [_("all heads")] if per_layer else [f"L{l + 1}" for l in range(grid.layers)]
+    row_labels = [_("all heads")] if per_layer else [f"L{l + 1}" for l in range(grid.layers)]
     fig.update_layout(
         xaxis=dict(tickmode="array", tickvals=centres(grid.heads), ticktext=columns,
-                   side="top", showgrid=False, zeroline=False, constrain="domain"),
-        yaxis=dict(tickmode="array", tickvals=centres(grid.layers), ticktext=rows,
-                   autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x"),
+                   side="top", showgrid=False, zeroline=False, constrain="domain", **ranges["x"]),
+        yaxis=dict(tickmode="array", tickvals=centres(grid.layers), ticktext=row_labels,
+                   showgrid=False, zeroline=False, **ranges["y"]),
         height=int(min(1100, max(360, 60 + grid.layers * 900 / max(grid.heads, 1)))),
         margin=dict(l=10, r=10, t=40, b=10),
         plot_bgcolor="rgba(0,0,0,0)",
@@ -187,4 +290,11 @@ def head_effect_figure(grid: np.ndarray, title: str | None = None) -> go.Figure:
     fig.update_layout(height=120 + 28 * layers, margin=dict(l=40, r=20, t=40, b=30),
                       yaxis={"autorange": "reversed"},
                       title=title if title is not None else _("Effect of switching each head off alone"))
+    return fig
+
+
+def plotly_warm_up_figure() -> go.Figure:
+    """A 2x2 heatmap with no text, for a page to draw off-screen so that the browser has plotly ready (pages/home.py)."""
+    fig = go.Figure(go.Heatmap(z=np.eye(2, dtype=np.float32), showscale=False, hoverinfo="skip"))
+    fig.update_layout(width=240, height=120, margin=dict(l=0, r=0, t=0, b=0))
     return fig

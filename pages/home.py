@@ -4,6 +4,7 @@ from pathlib import Path
 import streamlit as st
 
 from bertexplore.download import download_command
+from bertexplore.figures import plotly_warm_up_figure
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED
 from ui.entry import inside_app
 from ui.markdown import plain
@@ -63,3 +64,10 @@ st.caption(
       "folder) and copy the models folder over.").format(offline_model=OFFLINE_MODEL,
                                                           command=download_command("MODEL", "--to", "models"))
 )
+
+# A tiny heatmap drawn off-screen: the first plotly figure of a browser tab loads and compiles plotly's 4.6 MB
+# script (~1-2 s), so Home pays that while the student reads, and the first heatmap on Attention draws at once.
+with st.container(key="plotly_warm_up"):
+    st.html("<style>.st-key-plotly_warm_up{position:absolute;left:-10000px;top:0;width:240px;height:120px;"
+            "overflow:hidden}</style>")
+    st.plotly_chart(plotly_warm_up_figure(), width="content", key="plotly_warm_up_chart", config={"staticPlot": True})

@@ -47,3 +47,13 @@ if [ "${1:-}" = "dev" ]; then
     .venv/bin/python -m playwright install chromium
   fi
 fi
+
+if [ "${1:-}" = "dev" ] && ! command -v haproxy >/dev/null 2>&1; then
+  # HAProxy for the replicas test (tests/e2e/test_replicas_browser.py) and scripts/serve.sh: Debian's package.
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get install -y -q haproxy >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q haproxy >/dev/null; }
+  else
+    echo "haproxy not found: the replicas test is skipped (install HAProxy 2.x to run it)." >&2
+  fi
+fi

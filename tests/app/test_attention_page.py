@@ -5,6 +5,7 @@ import json
 
 
 from app_helpers import assert_no_exception, open_page
+from bertexplore.figures import heatmap_values
 from bertexplore.trace import forward_count
 
 PAGE = "pages/attention.py"
@@ -88,6 +89,7 @@ def test_packaged_minilm_default_model_at_512_tokens():
     assert any("all-MiniLM-L6-v2" in c.value and "6 layers × 12 heads" in c.value for c in at.caption)
     assert any("cut to 512" in i.value for i in at.info)
     assert len(_spec(at)["data"][0]["x"]) == 512
+    assert heatmap_values(_spec(at)["data"][0]).shape == (512, 512)
     before = forward_count()
     at.session_state["attention_tab"] = "bertviz model view"
     at.run()
