@@ -28,7 +28,7 @@ def _cached_load(name: str, head: str, device: str, dtype: str, stamp: float | N
 @st.cache_resource(show_spinner=False)
 def _startup_cleanup() -> int:
     """Once per server process: remove temporary folders that saves killed mid-way left in the models folder."""
-    from bertexplore.finetune.leftovers import clean_stale_saves  # light: no training stack
+    from bertexplore.finetune.save_folders import clean_stale_saves  # light: no training stack
 
     return len(clean_stale_saves())
 

@@ -20,11 +20,14 @@ import torch
 
 from ..errors import InputError
 from ..i18n import _
-from .datasets import IGNORE, EncodedDataset, MaskedLMCollator
+from .dataset_types import IGNORE, EncodedDataset
+from .datasets import MaskedLMCollator
 from .metrics import mlm_token_scores, perplexity
 
 IS_NEXT, NOT_NEXT = 0, 1  # BERT's convention, as the Next-sentence page reads the head (NSP_LABELS)
 MIN_PAIRS = 8
+PAIRS_PER_SENTENCE = 1  # training items per sentence A per epoch (see PretrainingPairs)
+HEAD_LR_SCALE = 1.0  # the pre-training heads' learning rate, as a multiple of the page's (train.py reads it)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])|(?<=[。！？])")
 
 
@@ -63,6 +66,8 @@ class PretrainingData:
     label_names: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
+    unit = "paragraphs"  # len() counts documents (paragraphs), not the sentence pairs drawn from them
+
     def __len__(self) -> int:
         return len(self.docs)
 
@@ -88,6 +93,14 @@ class PretrainingData:
             raise InputError(_("The {n} documents leave too few sentence pairs for training and validation: add "
                                "documents of several sentences, separated by blank lines.").format(n=n))
         return train, val
+
+
+def prepare_table(table, config=None) -> PretrainingData:
+    """Pre-training reads plain text: a table is refused with a message."""
+    if table.text is None:
+        raise InputError(_("'{filename}' is a table: pre-training reads plain text (.txt), paragraphs "
+                           "separated by blank lines.").format(filename=table.filename))
+    return prepare_text(table.text, table.filename)
 
 
 def prepare_text(text: str, source: str) -> PretrainingData:
@@ -132,24 +145,33 @@ def _random_sentence(rng: random.Random, docs: list[list[list[int]]], not_doc: i
 
 
 class PretrainingPairs(EncodedDataset):
-    """Training pairs: item i is sentence A number i; its B is drawn afresh (50% IsNext) every time it is read.
+    """Training pairs: every sentence A that has a next sentence, `per_sentence` times per epoch.
 
-    The Trainer reads items in a seeded order, so one seed gives one sequence of pairs: runs are reproducible.
+    With two or more per sentence, A's items alternate IsNext / NotNext (every A is seen both ways each epoch, so an
+    epoch is balanced); with one, the label is a coin flip as in BERT's create_pretraining_data. A NotNext B is drawn
+    afresh every time an item is read, so each epoch pairs A with new random sentences. The Trainer reads items in a
+    seeded order, so one seed gives one sequence of pairs: runs are reproducible.
     """
 
-    def __init__(self, tokenizer, docs: list[list[str]], max_length: int, seed: int) -> None:
+    unit = "pairs"
+
+    def __init__(self, tokenizer, docs: list[list[str]], max_length: int, seed: int,
+                 per_sentence: int = 1) -> None:
         self.tokenizer, self.max_length = tokenizer, max_length
         self.docs = _encode_docs(tokenizer, docs)
         self.anchors = [(d, s) for d, doc in enumerate(self.docs) for s in range(len(doc) - 1)]
+        self.per_sentence = max(1, int(per_sentence))
         self.rng = random.Random(seed)
         super().__init__([])
 
     def __len__(self) -> int:
-        return len(self.anchors)
+        return len(self.anchors) * self.per_sentence
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        d, s = self.anchors[index]
-        if self.rng.random() < 0.5:
+        anchor, draw = divmod(index, self.per_sentence)
+        d, s = self.anchors[anchor]
+        is_next = self.rng.random() < 0.5 if self.per_sentence == 1 else draw % 2 == 0
+        if is_next:
             b, label = self.docs[d][s + 1], IS_NEXT
         else:
             b, label = _random_sentence(self.rng, self.docs, d), NOT_NEXT
@@ -222,6 +244,8 @@ def evaluate_pretraining(predictions, label_ids) -> dict[str, float]:
 class NextSentenceEval(EncodedDataset):
     """The held-out pairs, carrying their own metric hooks for the Trainer."""
 
+    unit = "pairs"
+
     @staticmethod
     def metric_hooks():
         def compute_metrics(prediction) -> dict[str, float]:
@@ -243,7 +267,7 @@ def build(train: PretrainingData, val: PretrainingData, tokenizer, max_length: i
     """(training pairs, held-out pairs, collator) for the Trainer."""
     if tokenizer.mask_token_id is None or tokenizer.cls_token_id is None or tokenizer.sep_token_id is None:
         raise InputError(_("This tokenizer lacks [CLS], [SEP] or [MASK]: it cannot build BERT pre-training pairs."))
-    return (PretrainingPairs(tokenizer, train.docs, max_length, seed),
+    return (PretrainingPairs(tokenizer, train.docs, max_length, seed, PAIRS_PER_SENTENCE),
             heldout_pairs(tokenizer, val.docs, max_length, probability, seed, others=train.docs),
             PretrainingCollator(tokenizer, probability, seed))
 

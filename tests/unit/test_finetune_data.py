@@ -7,7 +7,7 @@ import pytest
 
 from bertexplore.errors import InputError
 from bertexplore.finetune.config import LIMITS, JobConfig
-from bertexplore.finetune.data import prepare, split
+from bertexplore.finetune.task_table import prepare, split
 from bertexplore.finetune.files import BUNDLED, MAX_FILE_BYTES, bundled_path, read_data, read_path
 
 

@@ -16,7 +16,7 @@ from transformers import AutoTokenizer, BertForPreTraining
 from bertexplore.errors import InputError
 from bertexplore.finetune import pretraining, qa
 from bertexplore.finetune.config import JobConfig
-from bertexplore.finetune.data import prepare, split
+from bertexplore.finetune.task_table import prepare, split
 from bertexplore.finetune.files import ASSETS, BUNDLED, read_data, read_path
 from bertexplore.finetune.eta import EtaEstimator, planned_evaluations
 from bertexplore.finetune.save import save_model
@@ -365,7 +365,7 @@ def test_saved_heads_come_from_the_weights(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------------------- before / after
 def test_before_and_after_for_pairs_and_questions_use_the_pages_engines(tiny_dir, tmp_path):
     from bertexplore.finetune.compare import before_model
-    from bertexplore.finetune.compare_tasks import compare_answers, compare_next_sentence
+    from bertexplore.finetune.compare_pairs import compare_answers, compare_next_sentence
     from bertexplore.tasks.nsp import predict_next
     from bertexplore.tasks.qa import answer
 
