@@ -28,6 +28,7 @@ IS_NEXT, NOT_NEXT = 0, 1  # BERT's convention, as the Next-sentence page reads t
 MIN_PAIRS = 8
 PAIRS_PER_SENTENCE = 1  # training items per sentence A per epoch (see PretrainingPairs)
 HEAD_LR_SCALE = 1.0  # the pre-training heads' learning rate, as a multiple of the page's (train.py reads it)
+NSP_LOSS_WEIGHT = 1.0  # BERT adds the two losses as they are
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])|(?<=[。！？])")
 
 
@@ -180,31 +181,37 @@ class PretrainingPairs(EncodedDataset):
         return row
 
 
-def heldout_pairs(tokenizer, docs: list[list[str]], max_length: int, probability: float, seed: int,
-                  others: list[list[str]] | None = None) -> EncodedDataset:
-    """Every held-out A twice (its real next sentence, and a random one from another document), masks fixed by seed.
+def heldout_sentence_pairs(docs: list[list[Any]], seed: int, others: list[list[Any]] | None = None
+                           ) -> list[tuple[Any, Any, int]]:
+    """(A, B, label): every held-out A twice, with its real next sentence and with a random one from another document.
 
-    Random sentences come from the held-out documents too (from the training ones when only one is held out).
+    Random sentences come from the held-out documents too (from the training ones when only one is held out). Works on
+    sentences as text or as token ids alike: the same seed gives the same pairs (a baseline scores the same questions).
     """
     rng = random.Random(seed)
+    pool = docs if len(docs) > 1 else list(docs) + list(others or [])
+    return [(doc[s], b, label) for d, doc in enumerate(docs) for s in range(len(doc) - 1)
+            for b, label in ((doc[s + 1], IS_NEXT), (_random_sentence(rng, pool, d), NOT_NEXT))]
+
+
+def heldout_pairs(tokenizer, docs: list[list[str]], max_length: int, probability: float, seed: int,
+                  others: list[list[str]] | None = None) -> EncodedDataset:
+    """The held-out pairs (heldout_sentence_pairs) as features, masks fixed by the seed."""
     generator = torch.Generator().manual_seed(seed)
     encoded = _encode_docs(tokenizer, docs)
-    pool = encoded if len(encoded) > 1 else encoded + _encode_docs(tokenizer, others or [])
     rows = []
-    for d, doc in enumerate(encoded):
-        for s in range(len(doc) - 1):
-            for b, label in ((doc[s + 1], IS_NEXT), (_random_sentence(rng, pool, d), NOT_NEXT)):
-                row = pair_features(tokenizer, doc[s], b, max_length)
-                ids = torch.tensor(row["input_ids"])
-                candidates = torch.tensor(row.pop("special_tokens_mask")) == 0
-                chosen = (torch.rand(len(ids), generator=generator) < probability) & candidates
-                if not chosen.any():
-                    options = torch.nonzero(candidates).flatten()
-                    chosen[options[torch.randint(len(options), (1,), generator=generator)]] = True
-                row["labels"] = torch.where(chosen, ids, torch.full_like(ids, IGNORE)).tolist()
-                row["input_ids"] = torch.where(chosen, torch.full_like(ids, tokenizer.mask_token_id), ids).tolist()
-                row["next_sentence_label"] = label
-                rows.append(row)
+    for a, b, label in heldout_sentence_pairs(encoded, seed, _encode_docs(tokenizer, others or [])):
+        row = pair_features(tokenizer, a, b, max_length)
+        ids = torch.tensor(row["input_ids"])
+        candidates = torch.tensor(row.pop("special_tokens_mask")) == 0
+        chosen = (torch.rand(len(ids), generator=generator) < probability) & candidates
+        if not chosen.any():
+            options = torch.nonzero(candidates).flatten()
+            chosen[options[torch.randint(len(options), (1,), generator=generator)]] = True
+        row["labels"] = torch.where(chosen, ids, torch.full_like(ids, IGNORE)).tolist()
+        row["input_ids"] = torch.where(chosen, torch.full_like(ids, tokenizer.mask_token_id), ids).tolist()
+        row["next_sentence_label"] = label
+        rows.append(row)
     return NextSentenceEval(rows)
 
 
@@ -270,6 +277,38 @@ def build(train: PretrainingData, val: PretrainingData, tokenizer, max_length: i
     return (PretrainingPairs(tokenizer, train.docs, max_length, seed, PAIRS_PER_SENTENCE),
             heldout_pairs(tokenizer, val.docs, max_length, probability, seed, others=train.docs),
             PretrainingCollator(tokenizer, probability, seed))
+
+
+def _heads(model):
+    """(encoder, masked-LM head, next-sentence head) of a BERT-style pre-training model, or None for another layout."""
+    cls = getattr(model, "cls", None)
+    predictions = getattr(cls, "predictions", None)
+    relationship = getattr(cls, "seq_relationship", None)
+    if predictions is None or relationship is None:
+        return None
+    return model.base_model, predictions, relationship
+
+
+def training_loss(model, inputs: dict[str, torch.Tensor], nsp_weight: float = 1.0) -> torch.Tensor | None:
+    """BertForPreTraining's training loss (mean cross-entropy over the masked tokens + next-sentence cross-entropy),
+    with the vocabulary projection run on the masked positions only.
+
+    The model's own forward projects EVERY position onto the whole vocabulary (for MiniLM as many multiply-adds as
+    the six encoder layers) and then ignores 85% of them; the loss is the same either way. None for a model laid out
+    otherwise (the Trainer then runs its own forward).
+    """
+    parts = _heads(model)
+    if parts is None:
+        return None
+    encoder, predictions, relationship = parts
+    labels, nsp_labels = inputs["labels"], inputs["next_sentence_label"]
+    out = encoder(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
+                  token_type_ids=inputs.get("token_type_ids"), return_dict=True)
+    chosen = labels != IGNORE
+    loss_fn = torch.nn.CrossEntropyLoss()
+    mlm = loss_fn(predictions(out.last_hidden_state[chosen]), labels[chosen])
+    nsp = loss_fn(relationship(out.pooler_output), nsp_labels.view(-1))
+    return mlm + nsp_weight * nsp
 
 
 def check_model(model, name: str) -> None:

@@ -193,6 +193,15 @@ class _Trainer(Trainer):
     """
 
     head_lr_scale: float = 1.0
+    training_loss = None  # (model, inputs) -> loss tensor or None: a task's cheaper way to the same training loss
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if model.training and not return_outputs and self.training_loss is not None:
+            loss = self.training_loss(model, inputs)
+            if loss is not None:
+                return loss
+        return super().compute_loss(model, inputs, return_outputs=return_outputs,
+                                    num_items_in_batch=num_items_in_batch)
 
     def create_optimizer(self, model=None):
         if self.optimizer is not None or self.head_lr_scale == 1.0:
@@ -247,6 +256,13 @@ def head_lr_scale(task: str) -> float:
     return 1.0
 
 
+def task_training_loss(task: str):
+    if task == "pretraining":
+        from . import pretraining
+        return lambda model, inputs: pretraining.training_loss(model, inputs, pretraining.NSP_LOSS_WEIGHT)
+    return None
+
+
 def prepare_data(config: JobConfig, raw: bytes | None = None, filename: str | None = None) -> tuple[TaskData, TaskData]:
     data = load_task_data(config, raw, filename)
     return split(data, config.validation_fraction, config.seed)
@@ -297,6 +313,7 @@ def run_training(config: JobConfig, progress: Progress | None = None, stop: thre
             compute_metrics=compute_metrics, preprocess_logits_for_metrics=preprocess, callbacks=[callback],
         )
         trainer.head_lr_scale = head_lr_scale(config.task)
+        trainer.training_loss = task_training_loss(config.task)
         trainer.remove_callback(PrinterCallback)  # progress goes to `progress`, not stdout
         progress.phase(_("Measuring the model before training"))
         measured = time.perf_counter()

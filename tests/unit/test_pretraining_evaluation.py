@@ -145,3 +145,30 @@ def test_heldout_accuracy_from_the_saved_models_card(tmp_path):
                                                        "validation_unit": "pairs"}))
     held = heldout_accuracy(str(tmp_path))
     assert held == HeldOut(0.62, 90) and held.weak
+
+
+def test_the_lean_training_loss_is_bert_for_pretrainings_loss(tiny_dir, tiny_tokenizer):
+    """Projecting only the masked positions onto the vocabulary gives the model's own loss (and its gradients)."""
+    from transformers import BertForPreTraining
+
+    model = BertForPreTraining.from_pretrained(str(tiny_dir / "tiny-pretraining"))
+    model.train()
+    pairs = pretraining.PretrainingPairs(tiny_tokenizer, DOCS, max_length=32, seed=4, per_sentence=2)
+    batch = pretraining.PretrainingCollator(tiny_tokenizer, 0.15, seed=4)([pairs[i] for i in range(8)])
+    assert (batch["labels"] != -100).any() and batch["attention_mask"].eq(0).any()  # masked and padded
+    torch.manual_seed(0)
+    ours = pretraining.training_loss(model, batch)
+    ours.backward()
+    ours_grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    torch.manual_seed(0)  # the same dropout masks
+    theirs = model(**batch).loss
+    theirs.backward()
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-5)
+    for name, param in model.named_parameters():
+        torch.testing.assert_close(ours_grads[name], param.grad, rtol=1e-4, atol=1e-6, msg=name)
+    weighted = pretraining.training_loss(model.eval(), batch, nsp_weight=3.0)
+    plain = pretraining.training_loss(model, batch, nsp_weight=1.0)
+    with torch.no_grad():
+        nsp = torch.nn.functional.cross_entropy(model(**batch).seq_relationship_logits, batch["next_sentence_label"])
+    assert float(weighted - plain) == pytest.approx(2.0 * float(nsp), rel=1e-4)
