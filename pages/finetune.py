@@ -28,6 +28,7 @@ from ui.head_models import head_title
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
+MAX_MODEL_NAME = 200  # Hugging Face ids are at most 96 characters; folder names below the file system's 255
 JOB = JOB_KEY  # ui.jobs shows it in every page's sidebar and keeps it alive
 BEFORE = "ft_before"  # (job id, LoadedModel): the run's starting point, rebuilt once for comparisons
 COMPARISON = "ft_comparison"
@@ -42,10 +43,17 @@ st.markdown(
 )
 
 base = current_model_name()
+if len(base) > MAX_MODEL_NAME:  # no hub id or folder name is that long; the file system would refuse it mid-run
+    st.error(_("The model name in the sidebar is {n} characters long: Hugging Face ids and folder names are much "
+               "shorter. Pick a model in the sidebar.").format(n=len(base)))
+    st.stop()
 try:
     source, is_local = resolve(base)
 except NotAModel as err:  # a folder outside the allowed ones
     show_error(err)
+    st.stop()
+except OSError as err:  # the name cannot even be looked up as a folder
+    show_error(NotAModel(_("'{name}' cannot be looked up as a model ({err}).").format(name=base[:80], err=err.strerror)))
     st.stop()
 st.caption((_("Base model: **{name}** — read from {source} (local files).") if is_local else
             _("Base model: **{name}** — read from {source} (Hugging Face hub).")).format(name=plain(base),
