@@ -230,8 +230,10 @@ def draw_progress() -> None:
 
 other_task = job is not None and job.config.task != task
 if other_task:  # a run of another task: its curves and results belong on that task's view, not under this one
+    run_status = job.snapshot().status
+    status_word = JOB_STATUS.get(run_status, run_status)
     st.info(_("Your last run trained **{task}** ({status}); its progress and results are shown with that task.").format(
-        task=_(TASKS[job.config.task]), status=_(JOB_STATUS.get(job.snapshot().status, job.snapshot().status))))
+        task=_(TASKS[job.config.task]), status=_(status_word)))
     st.button(_("Show that run"), key="ft_show_run", on_click=show_task, args=(job.config.task,))
 elif job is not None:
     st.fragment(draw_progress, run_every=1.0 if job.running else None)()
