@@ -73,6 +73,10 @@ def model_card(result: TrainResult, name: str) -> str:
                                           "weight_decay", "warmup_ratio", "validation_fraction")}
     if cfg.task in ("mlm", "pretraining"):
         hyper["mlm_probability"] = cfg.mlm_probability
+    if cfg.task == "pretraining":  # the recipe's own settings (bertexplore.finetune.pretraining), beside the job's
+        from . import pretraining
+        hyper.update(pairs_per_sentence=pretraining.PAIRS_PER_SENTENCE, head_lr_scale=pretraining.HEAD_LR_SCALE,
+                     nsp_loss_weight=pretraining.NSP_LOSS_WEIGHT)
     labels = ", ".join(result.label_names) if result.label_names else "(vocabulary: masked-LM)"
     lines = [
         "---",
