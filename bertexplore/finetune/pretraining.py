@@ -29,7 +29,7 @@ MIN_PAIRS = 8
 # Tuned on the bundled stories with the packaged MiniLM (README, Benchmarks): with BERT's recipe as it is (one pair
 # per A, one learning rate, the two losses added) the next-sentence head stayed at chance (0.50-0.55 held out) while the
 # masked-LM loss, ten times larger, took every update. Each A twice per epoch (once IsNext, once NotNext), the heads at
-# ten times the encoder's learning rate and the next-sentence loss weighted 10x reached 0.74-0.76 in the same time.
+# ten times the encoder's learning rate and the next-sentence loss weighted 10x reached 0.76 in the same time.
 PAIRS_PER_SENTENCE = 2  # training items per sentence A per epoch (see PretrainingPairs)
 HEAD_LR_SCALE = 10.0  # the pre-training heads' learning rate, as a multiple of the page's (train.py reads it)
 NSP_LOSS_WEIGHT = 10.0  # weight of the next-sentence loss beside the masked-LM one (BERT: 1)
