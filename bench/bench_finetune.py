@@ -11,6 +11,7 @@
     python -m bench.bench_finetune            # from the repository root; several minutes on 2 CPU cores
     python -m bench.bench_finetune --quick    # fewer steps and epochs
     python -m bench.bench_finetune --skip-throughput --runs 3 --tasks pretraining qa
+    python -m bench.bench_finetune --nsp-baseline   # next-sentence reference: logistic regression on the cosine
 """
 from __future__ import annotations
 
@@ -130,6 +131,56 @@ def per_dataset(quick: bool, runs: int = 3, tasks: tuple[str, ...] = TASKS) -> l
     return rows
 
 
+def nsp_baseline(seed: int = 42) -> dict:
+    """A reference for the next-sentence accuracy: logistic regression on ONE number, the cosine of the two sentences'
+    MiniLM embeddings (mean of the last hidden states, as sentence-transformers pools them), fitted on pairs of the
+    training paragraphs and scored on exactly the held-out pairs the pre-training run scores (same split and seed).
+    """
+    import random
+
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from transformers import AutoModel, AutoTokenizer
+
+    from bertexplore.finetune import pretraining
+
+    config = JobConfig.for_task("pretraining", seed=seed)
+    train, val = prepare_data(config)
+    source, _ = resolve(config.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    model = AutoModel.from_pretrained(source, local_files_only=True).eval()
+    sentences = sorted({s for d in train.docs + val.docs for s in d})
+    vectors = {}
+    with torch.no_grad():
+        for i in range(0, len(sentences), 64):
+            chunk = sentences[i:i + 64]
+            enc = tokenizer(chunk, padding=True, truncation=True, max_length=config.max_length, return_tensors="pt")
+            hidden = model(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).float()
+            pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+            vectors.update(zip(chunk, pooled.numpy()))
+
+    def features(pairs):
+        return (np.array([[float(vectors[a] @ vectors[b])] for a, b, _label in pairs]),
+                np.array([label for _a, _b, label in pairs]))
+
+    # Training pairs as the run draws them: every A with its next sentence and with one from another paragraph.
+    rng = random.Random(seed)
+    fit_pairs = []
+    for epoch in range(4):
+        fit_pairs += [(doc[s], b, label) for d, doc in enumerate(train.docs) for s in range(len(doc) - 1)
+                      for b, label in ((doc[s + 1], pretraining.IS_NEXT),
+                                       (pretraining._random_sentence(rng, train.docs, d), pretraining.NOT_NEXT))]
+    x_fit, y_fit = features(fit_pairs)
+    x_val, y_val = features(pretraining.heldout_sentence_pairs(val.docs, seed, train.docs))
+    classifier = LogisticRegression().fit(x_fit, y_fit)
+    predicted = classifier.predict(x_val)
+    return {"heldout_pairs": int(len(y_val)), "accuracy": float((predicted == y_val).mean()),
+            "isnext_recall": float((predicted[y_val == 0] == 0).mean()),
+            "notnext_recall": float((predicted[y_val == 1] == 1).mean()),
+            "mean_cosine_isnext": float(x_val[y_val == 0].mean()), "mean_cosine_notnext": float(x_val[y_val == 1].mean())}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer steps and epochs")
@@ -137,9 +188,17 @@ def main() -> int:
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--runs", type=int, default=3, help="runs per task; the table gives the median time")
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
+    parser.add_argument("--nsp-baseline", action="store_true",
+                        help="only the next-sentence baseline: logistic regression on the embedding cosine")
     args = parser.parse_args()
     print(f"model: {OFFLINE_MODEL}; {machine()}", flush=True)
     report: dict = {}
+    if args.nsp_baseline:
+        report["nsp_baseline"] = nsp_baseline()
+        print(json.dumps(report["nsp_baseline"]), flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2))
+        return 0
     if not args.skip_throughput:
         report["throughput"] = throughput(args.quick)
         t = report["throughput"]

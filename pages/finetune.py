@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from bertexplore.finetune.config import LIMITS, TASK_DEFAULTS, TASK_HEADS, JobConfig
-from bertexplore.finetune.data import prepare, split
+from bertexplore.finetune.config import LIMITS, TASK_DEFAULTS, TASK_HEADS, TASKS, JobConfig
+from bertexplore.finetune.task_table import prepare, split
 from bertexplore.finetune.files import BUNDLED, bundled_path, read_data, read_path
 from bertexplore.errors import NotAModel
 from bertexplore.redact import shown_path
@@ -15,17 +15,21 @@ from ui.feedback import guard, show_error
 from ui.markdown import code, plain
 from ui.save_view import save_controls
 from ui.finetune_view import (METRIC_NAMES, attention_change_figure, change_by_layer_figure,
-                              confusion_figure, eta_text, loss_figure, metric_figure)
+                              confusion_figure, data_summary, loss_figure, metric_figure, results_counts,
+                              status_line)
 from ui.finetune_tasks_view import comparison_inputs, heldout_answers, run_comparison, show_comparison
+from ui.finetune_setup import (TASK_KEY, coverage_warning, follow_task_link, keep_task_in_url, proposed_save_name,
+                               reads_chinese, show_task)
+from ui.jobs import STATUS as JOB_STATUS
 from ui.models import current_model_name
 from ui.entry import inside_app
-from ui import url_state
 from ui.i18n import N_, _, current_language
 from ui.i18n import table as localized_table
 from ui.head_models import head_title
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
+MAX_MODEL_NAME = 200  # Hugging Face ids are at most 96 characters; folder names below the file system's 255
 JOB = JOB_KEY  # ui.jobs shows it in every page's sidebar and keeps it alive
 BEFORE = "ft_before"  # (job id, LoadedModel): the run's starting point, rebuilt once for comparisons
 COMPARISON = "ft_comparison"
@@ -40,10 +44,17 @@ st.markdown(
 )
 
 base = current_model_name()
+if len(base) > MAX_MODEL_NAME:  # no hub id or folder name is that long; the file system would refuse it mid-run
+    st.error(_("The model name in the sidebar is {n} characters long: Hugging Face ids and folder names are much "
+               "shorter. Pick a model in the sidebar.").format(n=len(base)))
+    st.stop()
 try:
     source, is_local = resolve(base)
 except NotAModel as err:  # a folder outside the allowed ones
     show_error(err)
+    st.stop()
+except OSError as err:  # the name cannot even be looked up as a folder
+    show_error(NotAModel(_("'{name}' cannot be looked up as a model ({err}).").format(name=base[:80], err=err.strerror)))
     st.stop()
 st.caption((_("Base model: **{name}** — read from {source} (local files).") if is_local else
             _("Base model: **{name}** — read from {source} (Hugging Face hub).")).format(name=plain(base),
@@ -52,13 +63,15 @@ if base == OFFLINE_MODEL:
     st.caption(_("For a bigger base model, fetch one on a connected machine, e.g. `python -m bertexplore "
                  "download bert-base-uncased --to models`, then pick it in the sidebar."))
 
-task = url_state.choice(st.radio, _("Task"), "ft_task", horizontal=True)  # ?ft_task=qa (ui/url_state.py)
+follow_task_link()  # ?ft_task=<key> (or an old link's label) picks the task; the URL always gets the key back
+task = st.radio(_("Task"), list(TASKS), format_func=lambda t: _(TASKS[t]), key=TASK_KEY, horizontal=True)
+keep_task_in_url(task)
 defaults = TASK_DEFAULTS[task]
 
 # ---------------------------------------------------------------------------------------------- data
 st.subheader(_("1 · Data"))
 choices = [name for name, (_file, kind) in BUNDLED.items() if kind == task]
-if current_language() == "zh":  # the Chinese sets first (they need a Chinese-capable base model)
+if current_language() == "zh" and reads_chinese(base):  # the Chinese sets first, only for a model that reads them
     choices.sort(key=lambda name: not name.startswith("Chinese"))
 mode = st.radio(_("Source"), [N_("Bundled sample"), N_("Upload a file")], format_func=_, key="ft_source",
                 horizontal=True)
@@ -100,22 +113,25 @@ if table is not None:
         cols = table.columns
         c1, c2, c3 = st.columns(3)
 
-        def pick(col, label: str, wanted: str, key: str) -> str:
-            index = cols.index(wanted) if wanted in cols else 0
+        def pick(col, label: str, wanted: str, key: str, fallback: int = 0) -> str:
+            # Without the expected name, the second mapping takes the second column: text and labels never
+            # default to one column.
+            index = cols.index(wanted) if wanted in cols else fallback
             return col.selectbox(label, cols, index=min(index, len(cols) - 1), key=key)
 
         if task == "ner":
             mapping["tokens_column"] = pick(c1, _("Tokens column"), "tokens", "ft_col_tokens")
-            mapping["tags_column"] = pick(c2, _("Tags column"), "tags", "ft_col_tags")
+            mapping["tags_column"] = pick(c2, _("Tags column"), "tags", "ft_col_tags", 1)
         elif task == "qa":
             mapping["question_column"] = pick(c1, _("Question column"), "question", "ft_col_question")
-            mapping["context_column"] = pick(c2, _("Context column"), "context", "ft_col_context")
+            mapping["context_column"] = pick(c2, _("Context column"), "context", "ft_col_context", 1)
             answer = "answer_text" if "answer_text" in cols else "answers"
-            mapping["answer_column"] = pick(c3, _("Answer column"), answer, "ft_col_answer")
+            mapping["answer_column"] = pick(c3, _("Answer column"), answer, "ft_col_answer", 2)
         elif task != "pretraining":
             mapping["text_column"] = pick(c1, _("Text column"), "text", "ft_col_text")
             if task != "mlm":
-                mapping["label_column"] = pick(c2, _("Label column"), defaults.get("label_column", "label"), "ft_col_label")
+                mapping["label_column"] = pick(c2, _("Label column"), defaults.get("label_column", "label"), "ft_col_label",
+                                               1)
             if task == "multilabel":
                 mapping["label_separator"] = c3.text_input(_("Label separator"), "|", key="ft_sep", max_chars=3)
     fraction = st.slider(_("Validation share"), float(LIMITS["validation_fraction"][0]), float(LIMITS["validation_fraction"][1]),
@@ -128,11 +144,11 @@ if table is not None:
         train_data, val_data = split(prepared, fraction, int(seed))
         data = (train_data, val_data)
         counts = prepared.counts()
-        summary = _("{train} training and {validation} validation examples").format(train=len(train_data),
-                                                                                   validation=len(val_data))
+        summary = data_summary(train_data, val_data)
         if counts:
             summary += " · " + ", ".join(f"{plain(k)}: {v}" for k, v in counts.items() if not k.startswith("I-"))
         st.success(summary)
+        coverage_warning(base, prepared, filename)
 
 # ------------------------------------------------------------------------------------ hyper-parameters
 st.subheader(_("2 · Settings"))
@@ -197,10 +213,7 @@ def draw_progress() -> None:
         return
     current.heartbeat()
     snap = current.snapshot()
-    label = {"queued": _("Waiting"), "running": _("Training"), "stopping": _("Stopping"), "finished": _("Finished"),
-             "stopped": _("Stopped"), "failed": _("Failed")}.get(snap.status, snap.status)
-    st.progress(snap.fraction, text=_("**{label}** · {phase} · {snap}").format(
-                                        label=label, phase=plain(snap.phase), snap=eta_text(snap)))
+    st.progress(snap.fraction, text=status_line(snap))
     if snap.running:
         st.button(_("Stop"), key="ft_stop", on_click=current.stop, icon=":material/stop:",
                   help=_("Ends training at the end of the current step; the model so far is kept."))
@@ -216,11 +229,18 @@ def draw_progress() -> None:
     st.session_state["ft_seen_running"] = snap.running
 
 
-if job is not None:
+other_task = job is not None and job.config.task != task
+if other_task:  # a run of another task: its curves and results belong on that task's view, not under this one
+    run_status = job.snapshot().status
+    status_word = JOB_STATUS.get(run_status, run_status)
+    st.info(_("Your last run trained **{task}** ({status}); its progress and results are shown with that task.").format(
+        task=_(TASKS[job.config.task]), status=_(status_word)))
+    st.button(_("Show that run"), key="ft_show_run", on_click=show_task, args=(job.config.task,))
+elif job is not None:
     st.fragment(draw_progress, run_every=1.0 if job.running else None)()
 
 # ------------------------------------------------------------------------------------------- results
-result = job.result if job is not None and not job.running else None
+result = job.result if job is not None and not job.running and not other_task else None
 if result is not None:
     st.subheader(_("4 · Results"))
     names = sorted(k for k, v in result.metrics_after.items() if isinstance(v, float))
@@ -229,11 +249,7 @@ if result is not None:
         _("before"): [result.metrics_before.get(k) for k in names],
         _("after"): [result.metrics_after[k] for k in names],
     }), hide_index=True, width="content")
-    st.caption(_("{steps} steps in {seconds:.1f} s ({rate:.1f} samples/s) on {train} training / {validation} "
-                 "validation examples").format(steps=result.steps, seconds=result.train_seconds,
-                                               rate=result.samples_per_second, train=result.train_samples,
-                                               validation=result.val_samples)
-               + (_(" — stopped early.") if result.stopped else _(".")))
+    st.caption(results_counts(result) + (_(" — stopped early.") if result.stopped else _(".")))
     for note in result.notes:
         st.caption(plain(note))
     if "confusion_matrix" in result.metrics_after:
@@ -242,8 +258,7 @@ if result is not None:
 
     st.markdown(_("**Save** into the local models folder: it appears in every page's model picker, also "
                   "after a restart."))
-    short = "minilm" if result.config.base_model == OFFLINE_MODEL else result.config.base_model.rstrip("/").split("/")[-1]
-    save_controls(result, f"{short}-{result.config.task}")
+    save_controls(result, proposed_save_name(result.config))
 
     heldout_answers(result.metrics_after)
 

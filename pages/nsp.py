@@ -6,7 +6,7 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
-from bertexplore.tasks.nsp import NSP_LABELS, predict_next
+from bertexplore.tasks.nsp import NSP_LABELS, heldout_accuracy, predict_next
 from ui.feedback import guard, show_notices, show_unknown
 from ui.task_views import PALETTE, default_text, example_picker, first_example, memo, task_header, task_model
 from ui.entry import inside_app
@@ -32,6 +32,18 @@ sentence_b = st.text_input(_("Sentence B"), key="nsp_b", bind=url_bind("nsp_b"),
 loaded = task_model(HEAD, name)
 if loaded is None:
     st.stop()
+held_out = heldout_accuracy(loaded.source)
+if held_out is not None:
+    # The head's record on pairs it never trained on, from its model card: a verdict is only as good as that.
+    shown = (_("Held-out next-sentence accuracy of this model: {accuracy:.0%} on {pairs} sentence pairs it did not "
+               "train on (from its model card).") if held_out.pairs else
+             _("Held-out next-sentence accuracy of this model: {accuracy:.0%} on sentence pairs it did not train on "
+               "(from its model card).")).format(accuracy=held_out.accuracy, pairs=held_out.pairs)
+    if held_out.weak:
+        st.warning(shown + " " + _("Below 70% it is not much better than guessing (50%): treat its IsNext / "
+                                   "NotNext verdicts below as unreliable."), icon="⚠️")
+    else:
+        st.caption(shown)
 
 with guard():
     res = memo("nsp", (loaded.key, sentence_a, sentence_b), lambda: predict_next(loaded, sentence_a, sentence_b))

@@ -41,7 +41,7 @@ def comparison_inputs(task: str) -> dict[str, str]:
 
 
 def run_comparison(task: str, before, after, inputs: dict[str, str]):
-    from bertexplore.finetune.compare_tasks import compare_answers, compare_next_sentence
+    from bertexplore.finetune.compare_pairs import compare_answers, compare_next_sentence
 
     if task == "pretraining":
         return compare_next_sentence(before, after, inputs["a"], inputs["b"])

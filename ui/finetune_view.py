@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from bertexplore.figures import plot_text, plot_texts
 from bertexplore.finetune.job import Snapshot
 from .i18n import N_, _
+from .markdown import plain as plain_text
 
 MAIN_METRIC = {"classification": "accuracy", "multilabel": "micro_f1", "ner": "entity_f1", "mlm": "perplexity",
                "pretraining": "nsp_accuracy", "qa": "f1"}
@@ -16,6 +17,36 @@ METRIC_NAMES = {"accuracy": N_("accuracy"), "macro_f1": N_("macro-F1"), "micro_f
                 "loss": N_("validation loss"), "nsp_accuracy": N_("next-sentence accuracy"),
                 "isnext_recall": N_("IsNext recall"), "notnext_recall": N_("NotNext recall"), "f1": N_("F1 (SQuAD)")}
 UNBOUNDED = {"perplexity", "loss"}  # every other metric lies in [0, 1]
+
+
+# What the counts count, per unit key (TaskData.unit / EncodedDataset.unit): paragraphs and pairs are not examples.
+DATA_COUNTS = {
+    "examples": N_("{train} training and {validation} validation examples"),
+    "paragraphs": N_("{train} training and {validation} validation paragraphs (the sentence pairs are drawn from "
+                     "them)"),
+    "questions": N_("{train} training and {validation} validation questions"),
+}
+RESULT_COUNTS = {
+    "examples": N_("{steps} steps in {seconds:.1f} s ({rate:.1f} samples/s) on {train} training / {validation} "
+                   "validation examples"),
+    "pairs": N_("{steps} steps in {seconds:.1f} s ({rate:.1f} pairs/s) on {train} training sentence pairs per epoch "
+                "(B drawn afresh each epoch) / {validation} held-out sentence pairs"),
+    "windows": N_("{steps} steps in {seconds:.1f} s ({rate:.1f} windows/s) on {train} training / {validation} "
+                  "validation windows (a question with a piece of its paragraph)"),
+}
+
+
+def data_summary(train, validation) -> str:
+    """'38 training and 10 validation paragraphs': the split's sizes in the unit the data counts."""
+    template = DATA_COUNTS.get(getattr(train, "unit", "examples"), DATA_COUNTS["examples"])
+    return _(template).format(train=len(train), validation=len(validation))
+
+
+def results_counts(result) -> str:
+    """Steps, time and how many training / held-out items, in the unit the training sets count (pairs, windows...)."""
+    template = RESULT_COUNTS.get(result.train_unit, RESULT_COUNTS["examples"])
+    return _(template).format(steps=result.steps, seconds=result.train_seconds, rate=result.samples_per_second,
+                              train=result.train_samples, validation=result.val_samples)
 
 
 def eta_text(snap: Snapshot) -> str:
@@ -28,6 +59,20 @@ def eta_text(snap: Snapshot) -> str:
     if snap.eta_s is not None:
         parts.append(_("about {time} left").format(time=clock(snap.eta_s)))
     return " · ".join(parts)
+
+
+STATUS_WORDS = {"queued": N_("Waiting"), "running": N_("Training"), "stopping": N_("Stopping"),
+                "finished": N_("Finished"), "stopped": N_("Stopped"), "failed": N_("Failed")}
+
+
+def status_line(snap: Snapshot) -> str:
+    """'**Training** · step 3 of 40 · …': what the job is doing once. A running or waiting job says its phase
+    ("Measuring the model before training", "Training", …); a stopping or ended one its status word."""
+    if snap.status in ("queued", "running") and snap.phase:
+        word = snap.phase
+    else:
+        word = _(STATUS_WORDS[snap.status]) if snap.status in STATUS_WORDS else snap.status
+    return "**" + plain_text(word) + "** · " + eta_text(snap)
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 280) -> go.Figure:
@@ -49,7 +94,9 @@ def metric_figure(snap: Snapshot, task: str) -> go.Figure:
     points = [(s, m[key]) for s, m in snap.evals if key in m]
     fig = go.Figure(go.Scatter(x=[s for s, _ in points], y=[v for _, v in points], mode="lines+markers"))
     if key == "perplexity" and points and max(v for _, v in points) > 50 * max(1e-9, min(v for _, v in points)):
-        fig.update_yaxes(type="log")  # a fresh MLM head starts in the thousands
+        # A fresh MLM head starts in the thousands. Ticks at powers of ten only: plotly's default log ticks add
+        # 2 and 5 between them with SI suffixes, which read as "5, 2, 10k, 5, 2, 1000".
+        fig.update_yaxes(type="log", dtick=1, tickformat=",d", minor=dict(ticks="", showgrid=False))
     elif key in UNBOUNDED:
         fig.update_yaxes(rangemode="tozero")
     else:

@@ -32,7 +32,7 @@ def _startup_cleanup() -> int:
     """Once per server process (ui/serve.py does it at start-up; this covers `streamlit run app.py`): remove
     temporary folders that saves killed mid-way left in the models folder, start the memory janitor and the
     warm-up if one was asked for."""
-    from bertexplore.finetune.leftovers import clean_stale_saves  # light: no training stack
+    from bertexplore.finetune.save_folders import clean_stale_saves  # light: no training stack
 
     from . import janitor, warmup
 

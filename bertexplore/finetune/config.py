@@ -43,7 +43,7 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
                        data="assets/datasets/topics.csv", label_column="labels"),
     "ner": dict(epochs=8.0, learning_rate=1e-4, batch_size=16, max_length=64, data="assets/datasets/ner.jsonl"),
     "mlm": dict(epochs=12.0, learning_rate=3e-4, batch_size=16, max_length=64, data="assets/datasets/corpus.txt"),
-    "pretraining": dict(epochs=12.0, learning_rate=3e-4, batch_size=16, max_length=64,
+    "pretraining": dict(epochs=6.0, learning_rate=1e-4, batch_size=16, max_length=64,  # 2 pairs per A: 144 steps
                         data="assets/datasets/stories.txt"),
     "qa": dict(epochs=6.0, learning_rate=2e-4, batch_size=16, max_length=160, data="assets/datasets/qa.jsonl"),
 }

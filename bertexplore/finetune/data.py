@@ -1,97 +1,29 @@
-"""Check the user's training data against the task (files are read by `files`), and split it.
+"""Check the user's training data for the labelled tasks (classification, multi-label, NER, masked-LM), and split.
+
+Files are read by `files`; pre-training and QA check their own data (pretraining.py, qa.py); task_table picks which.
 
 Everything here is plain Python / pandas and raises InputError with a message fit for the page:
 which file, which row, what is wrong and how to fix it. Nothing is trained or saved when data fails.
 """
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, field, replace
 
 import numpy as np
-import pandas as pd
 
 from ..errors import InputError
 from ..i18n import _
 from .config import JobConfig
-from .files import Table, read_data, read_path
+from .dataset_types import MIN_EXAMPLES, TaskData
+from .files import Table
+from .files import is_missing as _missing
+from .files import row_numbers as _rows
 
-MIN_EXAMPLES = 4
 BIO_TAG = re.compile(r"^(O|[BI]-[^\s]+)$")
 
 
-
-@dataclass
-class TaskData:
-    """Examples ready for a task: texts (or token lists for NER) with integer labels."""
-
-    task: str
-    texts: list[str] = field(default_factory=list)  # classification, multilabel, mlm
-    tokens: list[list[str]] = field(default_factory=list)  # ner
-    labels: list = field(default_factory=list)  # int | list[int] (multilabel: label indices) | list[int] per token
-    label_names: list[str] = field(default_factory=list)
-    source: str = ""
-    notices: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.tokens) if self.task == "ner" else len(self.texts)
-
-    def subset(self, indices) -> "TaskData":
-        idx = [int(i) for i in indices]
-        return replace(
-            self,
-            texts=[self.texts[i] for i in idx] if self.texts else [],
-            tokens=[self.tokens[i] for i in idx] if self.tokens else [],
-            labels=[self.labels[i] for i in idx] if self.labels else [],
-            notices=[],
-        )
-
-    def counts(self) -> dict[str, int]:
-        """Examples per label (entity mentions per type for NER); empty for masked-LM."""
-        out: dict[str, int] = {name: 0 for name in self.label_names}
-        if self.task == "classification":
-            for y in self.labels:
-                out[self.label_names[y]] += 1
-        elif self.task == "multilabel":
-            for ys in self.labels:
-                for y in ys:
-                    out[self.label_names[y]] += 1
-        elif self.task == "ner":
-            for ys in self.labels:
-                for y in ys:
-                    out[self.label_names[y]] += 1
-        return out
-
-
-
-def _missing(value) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
-def _rows(indices: list[int], limit: int = 5) -> str:
-    shown = ", ".join(str(i + 1) for i in indices[:limit])
-    return shown + (f" and {len(indices) - limit} more" if len(indices) > limit else "")
-
-
-def _column(table: Table, column: str, role: str) -> pd.Series:
-    if table.frame is None:
-        raise InputError(_("'{filename}' is plain text: {role} needs a table (CSV, TSV or JSONL) with "
-                           "columns.").format(filename=table.filename, role=role))
-    if column not in table.frame.columns:
-        raise InputError(_("'{filename}' has no column '{column}' for the {role}. Its columns are: "
-                           "{value}. Pick the right one in the column mapping.").format(
-                             filename=table.filename, column=column, role=role,
-                             value=', '.join(table.columns) or 'none'))
-    return table.frame[column]
-
-
 def _texts(table: Table, column: str) -> list[str]:
-    series = _column(table, column, "text")
+    series = table.column(column, "text")
     empty = [i for i, v in enumerate(series) if _missing(v)]
     if empty:
         raise InputError(_("'{filename}': the text is empty in row(s) {empty} (rows count from 1 after the "
@@ -109,18 +41,9 @@ def _label_set(found: list[str], allowed: list[str], filename: str) -> list[str]
     return sorted(set(found))
 
 
-def prepare(table: Table, config: JobConfig) -> TaskData:
-    """Check the table against the task and turn it into examples with integer labels."""
+def prepare_labelled(table: Table, config: JobConfig) -> TaskData:
+    """Check the table against a labelled task (or masked-LM) and turn it into examples with integer labels."""
     task = config.task
-    if task == "pretraining":
-        from .pretraining import prepare_text
-        if table.text is None:
-            raise InputError(_("'{filename}' is a table: pre-training reads plain text (.txt), paragraphs "
-                               "separated by blank lines.").format(filename=table.filename))
-        return prepare_text(table.text, table.filename)
-    if task == "qa":
-        from .qa import prepare_table
-        return prepare_table(table, config)
     if task == "mlm":
         if table.lines is not None:
             texts = list(table.lines)
@@ -135,8 +58,12 @@ def prepare(table: Table, config: JobConfig) -> TaskData:
     if task == "ner":
         return _prepare_ner(table, config)
 
+    if config.text_column == config.label_column:
+        raise InputError(_("'{filename}': the text and the labels are both mapped to the column '{column}'. Pick the "
+                           "column that holds the labels in the column mapping.").format(
+                             filename=table.filename, column=config.label_column))
     texts = _texts(table, config.text_column)
-    raw = list(_column(table, config.label_column, "labels"))
+    raw = list(table.column(config.label_column, "labels"))
     missing = [i for i, v in enumerate(raw) if _missing(v)]
     if missing:
         raise InputError(_("'{filename}': the label is missing (empty or NaN) in row(s) {missing}. Every "
@@ -148,6 +75,7 @@ def prepare(table: Table, config: JobConfig) -> TaskData:
         if len(set(values)) < 2:
             raise InputError(_("'{filename}' has a single class ({values!r}): a classifier needs examples "
                                "of at least two labels.").format(filename=table.filename, values=values[0]))
+        _labels_look_like_labels(names, len(values), table.filename, config.label_column)
         index = {name: i for i, name in enumerate(names)}
         data = TaskData(task, texts=texts, labels=[index[v] for v in values], label_names=names, source=table.filename)
     else:  # multilabel: "sports|politics"
@@ -163,6 +91,7 @@ def prepare(table: Table, config: JobConfig) -> TaskData:
         if len(names) < 2:
             raise InputError(_("'{filename}' uses a single label ({names!r}): multi-label training needs "
                                "at least two.").format(filename=table.filename, names=names[0]))
+        _labels_look_like_labels(names, len(sets), table.filename, config.label_column)
         index = {name: i for i, name in enumerate(names)}
         data = TaskData(task, texts=texts, labels=[[index[x] for x in s] for s in sets], label_names=names,
                         source=table.filename)
@@ -172,9 +101,40 @@ def prepare(table: Table, config: JobConfig) -> TaskData:
     return data
 
 
+MAX_LABELS = 50  # more distinct labels than this, and as many as half the examples: a text column, not labels
+
+
+def _labels_look_like_labels(names: list[str], examples: int, filename: str, column: str) -> None:
+    """A label column where nearly every row has its own label is a text column mapped by mistake."""
+    if len(names) > MAX_LABELS and len(names) * 2 > examples:
+        raise InputError(_("'{filename}': the column '{column}' has {n} different labels for {examples} examples: it "
+                           "looks like text, not labels. Pick the column that holds the labels in the column "
+                           "mapping.").format(filename=filename, column=column, n=len(names), examples=examples))
+
+
+def _json_lines(filename: str) -> bool:
+    return filename.lower().endswith((".jsonl", ".json", ".ndjson"))
+
+
 def _as_list(value, what: str, row: int, filename: str) -> list[str]:
+    """A cell of NER tokens or tags: a JSON list; in CSV/TSV (whose cells cannot hold lists) a space-separated string.
+
+    A string where JSON could have held a list, or one that is the printed form of a list ("['John', 'lives']",
+    what a spreadsheet export of a list column gives), is refused: splitting it on spaces would train on "['John',".
+    """
     if isinstance(value, str):
-        return value.split()
+        text = value.strip()
+        if text.startswith("[") and text.endswith("]"):
+            raise InputError(_("'{filename}' row {row}: the {what} are the printed text of a list ({value}), not a "
+                               "list. Write JSONL with real lists, e.g. {example}.").format(
+                                 filename=filename, row=row + 1, what=what, value=text[:40],
+                                 example='{"tokens": ["John", "lives"], "tags": ["B-PER", "O"]}'))
+        if _json_lines(filename):
+            raise InputError(_("'{filename}' row {row}: the {what} are one string; in JSONL they must be a list, "
+                               "e.g. {example}.").format(
+                                 filename=filename, row=row + 1, what=what,
+                                 example='{"tokens": ["John", "lives"], "tags": ["B-PER", "O"]}'))
+        return text.split()
     if isinstance(value, (list, tuple)) and all(isinstance(x, (str, int, float)) for x in value):
         return [str(x) for x in value]
     raise InputError(_("'{filename}' row {row}: the {what} must be a list of strings (or one "
@@ -182,8 +142,8 @@ def _as_list(value, what: str, row: int, filename: str) -> list[str]:
 
 
 def _prepare_ner(table: Table, config: JobConfig) -> TaskData:
-    tokens_col = _column(table, config.tokens_column, "tokens")
-    tags_col = _column(table, config.tags_column, "tags")
+    tokens_col = table.column(config.tokens_column, "tokens")
+    tags_col = table.column(config.tags_column, "tags")
     tokens, tags, bad_tags, bad_rows = [], [], set(), []
     for i, (toks, tgs) in enumerate(zip(tokens_col, tags_col)):
         if _missing(toks) if not isinstance(toks, list) else not toks:
@@ -228,12 +188,6 @@ def _prepare_ner(table: Table, config: JobConfig) -> TaskData:
     index = {name: i for i, name in enumerate(names)}
     return TaskData("ner", tokens=tokens, labels=[[index[t] for t in row] for row in tags], label_names=names,
                     source=table.filename)
-
-
-def load_task_data(config: JobConfig, raw: bytes | None = None, filename: str | None = None) -> TaskData:
-    """The job's data: uploaded bytes when given, else the file named in the config."""
-    table = read_data(raw, filename or config.data) if raw is not None else read_path(config.data)
-    return prepare(table, config)
 
 
 def split(data: TaskData, fraction: float, seed: int) -> tuple[TaskData, TaskData]:

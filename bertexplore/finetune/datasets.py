@@ -7,26 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset
 from transformers import DataCollatorForLanguageModeling, DataCollatorForTokenClassification, DataCollatorWithPadding
 
-from .data import TaskData
-from ..i18n import _
+from .dataset_types import IGNORE, EncodedDataset, TaskData
 
-IGNORE = -100  # label the loss skips: padding, special tokens, non-first wordpieces, unmasked MLM tokens
-
-
-class EncodedDataset(Dataset):
-    """A list of feature dicts (input_ids, attention_mask, [token_type_ids], [labels])."""
-
-    def __init__(self, features: list[dict[str, Any]]) -> None:
-        self.features = features
-
-    def __len__(self) -> int:
-        return len(self.features)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.features[index]
+__all__ = ["IGNORE", "EncodedDataset", "MaskedLMCollator", "build_labelled", "classification_dataset",
+           "fixed_mask_dataset", "mlm_dataset", "ner_dataset"]
 
 
 def _encodings(tokenizer, max_length: int, **kwargs) -> list[dict[str, list[int]]]:
@@ -103,9 +89,9 @@ class MaskedLMCollator:
         return self.masking(features)
 
 
-def build(task: str, train: TaskData, val: TaskData, tokenizer, max_length: int, mlm_probability: float = 0.15,
-          seed: int = 42) -> tuple[EncodedDataset, EncodedDataset, Any]:
-    """(train dataset, validation dataset, collator) for a task."""
+def build_labelled(task: str, train: TaskData, val: TaskData, tokenizer, max_length: int,
+                   mlm_probability: float = 0.15, seed: int = 42) -> tuple[EncodedDataset, EncodedDataset, Any]:
+    """(train dataset, validation dataset, collator) for classification, multi-label, NER or masked-LM."""
     if task in ("classification", "multilabel"):
         return (classification_dataset(train, tokenizer, max_length), classification_dataset(val, tokenizer, max_length),
                 DataCollatorWithPadding(tokenizer))
@@ -116,10 +102,4 @@ def build(task: str, train: TaskData, val: TaskData, tokenizer, max_length: int,
         return (mlm_dataset(train, tokenizer, max_length),
                 fixed_mask_dataset(val, tokenizer, max_length, mlm_probability, seed),
                 MaskedLMCollator(tokenizer, mlm_probability, seed))
-    if task == "pretraining":
-        from . import pretraining
-        return pretraining.build(train, val, tokenizer, max_length, mlm_probability, seed)
-    if task == "qa":
-        from . import qa
-        return qa.build(train, val, tokenizer, max_length)
-    raise ValueError(_("unknown task {task!r}").format(task=task))
+    raise ValueError(f"not a labelled task: {task!r}")  # a programming error: task_table routes the others

@@ -13,6 +13,8 @@ import time
 from typing import Callable
 
 WINDOW = 25  # recent step gaps the median reads: long enough to ignore a spike, short enough to follow a change
+MIN_GAPS = 4  # no estimate from fewer step gaps: the first steps after the start are slow (warm-up), and a median
+# of one or two of them overstated a 5-minute run as 18 minutes
 
 
 def planned_evaluations(total_steps: int, eval_times: int) -> list[int]:
@@ -40,9 +42,10 @@ class EtaEstimator:
         self._last, self._gaps, self.step = self.clock(), [], 0
 
     def evaluation_took(self, seconds: float) -> None:
-        """The duration of one pass over the validation set (the one before training counts)."""
+        """The duration of one pass over the validation set: the latest one (the pass before training, the first,
+        also pays one-off start-up costs; later passes replace it)."""
         if seconds > 0:
-            self.eval_seconds = seconds if self.eval_seconds is None else max(self.eval_seconds, seconds)
+            self.eval_seconds = seconds
 
     def stepped(self, step: int) -> None:
         now = self.clock()
@@ -54,7 +57,7 @@ class EtaEstimator:
         self.step, self._last = max(self.step, step), now
 
     def remaining(self) -> float | None:
-        if not self.total or not self._gaps:
+        if not self.total or len(self._gaps) < min(MIN_GAPS, max(1, self.total - 2)):
             return None
         per_step = statistics.median(self._gaps)
         left = max(0, self.total - self.step) * per_step

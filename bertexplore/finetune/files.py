@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,33 @@ class Table:
         if self.frame is not None:
             return self.frame.head(rows)
         return pd.DataFrame({"text": (self.lines or [])[:rows]})
+
+    def column(self, column: str, role: str) -> pd.Series:
+        """The column the mapping names for `role`, or a message listing the columns the file has."""
+        if self.frame is None:
+            raise InputError(_("'{filename}' is plain text: {role} needs a table (CSV, TSV or JSONL) with "
+                               "columns.").format(filename=self.filename, role=role))
+        if column not in self.frame.columns:
+            raise InputError(_("'{filename}' has no column '{column}' for the {role}. Its columns are: "
+                               "{value}. Pick the right one in the column mapping.").format(
+                                 filename=self.filename, column=column, role=role,
+                                 value=', '.join(self.columns) or 'none'))
+        return self.frame[column]
+
+
+def is_missing(value) -> bool:
+    """An empty cell: None, NaN or blank text."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def row_numbers(indices: list[int], limit: int = 5) -> str:
+    """Rows as the user counts them (from 1 after the header), the first `limit` of them."""
+    shown = ", ".join(str(i + 1) for i in indices[:limit])
+    return shown + (_(" and {n} more").format(n=len(indices) - limit) if len(indices) > limit else "")
 
 
 

@@ -13,8 +13,7 @@ import numpy as np
 import sklearn.metrics as skm
 import torch
 from ..i18n import _
-
-IGNORE = -100
+from .dataset_types import IGNORE
 
 
 def accuracy(y_true, y_pred) -> float:

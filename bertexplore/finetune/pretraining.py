@@ -20,11 +20,19 @@ import torch
 
 from ..errors import InputError
 from ..i18n import _
-from .datasets import IGNORE, EncodedDataset, MaskedLMCollator
+from .dataset_types import IGNORE, EncodedDataset
+from .datasets import MaskedLMCollator
 from .metrics import mlm_token_scores, perplexity
 
 IS_NEXT, NOT_NEXT = 0, 1  # BERT's convention, as the Next-sentence page reads the head (NSP_LABELS)
 MIN_PAIRS = 8
+# Tuned on the bundled stories with the packaged MiniLM (README, Benchmarks): with BERT's recipe as it is (one pair
+# per A, one learning rate, the two losses added) the next-sentence head stayed at chance (0.50-0.55 held out) while the
+# masked-LM loss, ten times larger, took every update. Each A twice per epoch (once IsNext, once NotNext), the heads at
+# ten times the encoder's learning rate and the next-sentence loss weighted 10x reached 0.76 in the same time.
+PAIRS_PER_SENTENCE = 2  # training items per sentence A per epoch (see PretrainingPairs)
+HEAD_LR_SCALE = 10.0  # the pre-training heads' learning rate, as a multiple of the page's (train.py reads it)
+NSP_LOSS_WEIGHT = 10.0  # weight of the next-sentence loss beside the masked-LM one (BERT: 1)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])|(?<=[。！？])")
 
 
@@ -63,6 +71,8 @@ class PretrainingData:
     label_names: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
+    unit = "paragraphs"  # len() counts documents (paragraphs), not the sentence pairs drawn from them
+
     def __len__(self) -> int:
         return len(self.docs)
 
@@ -88,6 +98,14 @@ class PretrainingData:
             raise InputError(_("The {n} documents leave too few sentence pairs for training and validation: add "
                                "documents of several sentences, separated by blank lines.").format(n=n))
         return train, val
+
+
+def prepare_table(table, config=None) -> PretrainingData:
+    """Pre-training reads plain text: a table is refused with a message."""
+    if table.text is None:
+        raise InputError(_("'{filename}' is a table: pre-training reads plain text (.txt), paragraphs "
+                           "separated by blank lines.").format(filename=table.filename))
+    return prepare_text(table.text, table.filename)
 
 
 def prepare_text(text: str, source: str) -> PretrainingData:
@@ -132,24 +150,33 @@ def _random_sentence(rng: random.Random, docs: list[list[list[int]]], not_doc: i
 
 
 class PretrainingPairs(EncodedDataset):
-    """Training pairs: item i is sentence A number i; its B is drawn afresh (50% IsNext) every time it is read.
+    """Training pairs: every sentence A that has a next sentence, `per_sentence` times per epoch.
 
-    The Trainer reads items in a seeded order, so one seed gives one sequence of pairs: runs are reproducible.
+    With two or more per sentence, A's items alternate IsNext / NotNext (every A is seen both ways each epoch, so an
+    epoch is balanced); with one, the label is a coin flip as in BERT's create_pretraining_data. A NotNext B is drawn
+    afresh every time an item is read, so each epoch pairs A with new random sentences. The Trainer reads items in a
+    seeded order, so one seed gives one sequence of pairs: runs are reproducible.
     """
 
-    def __init__(self, tokenizer, docs: list[list[str]], max_length: int, seed: int) -> None:
+    unit = "pairs"
+
+    def __init__(self, tokenizer, docs: list[list[str]], max_length: int, seed: int,
+                 per_sentence: int = 1) -> None:
         self.tokenizer, self.max_length = tokenizer, max_length
         self.docs = _encode_docs(tokenizer, docs)
         self.anchors = [(d, s) for d, doc in enumerate(self.docs) for s in range(len(doc) - 1)]
+        self.per_sentence = max(1, int(per_sentence))
         self.rng = random.Random(seed)
         super().__init__([])
 
     def __len__(self) -> int:
-        return len(self.anchors)
+        return len(self.anchors) * self.per_sentence
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        d, s = self.anchors[index]
-        if self.rng.random() < 0.5:
+        anchor, draw = divmod(index, self.per_sentence)
+        d, s = self.anchors[anchor]
+        is_next = self.rng.random() < 0.5 if self.per_sentence == 1 else draw % 2 == 0
+        if is_next:
             b, label = self.docs[d][s + 1], IS_NEXT
         else:
             b, label = _random_sentence(self.rng, self.docs, d), NOT_NEXT
@@ -158,31 +185,37 @@ class PretrainingPairs(EncodedDataset):
         return row
 
 
-def heldout_pairs(tokenizer, docs: list[list[str]], max_length: int, probability: float, seed: int,
-                  others: list[list[str]] | None = None) -> EncodedDataset:
-    """Every held-out A twice (its real next sentence, and a random one from another document), masks fixed by seed.
+def heldout_sentence_pairs(docs: list[list[Any]], seed: int, others: list[list[Any]] | None = None
+                           ) -> list[tuple[Any, Any, int]]:
+    """(A, B, label): every held-out A twice, with its real next sentence and with a random one from another document.
 
-    Random sentences come from the held-out documents too (from the training ones when only one is held out).
+    Random sentences come from the held-out documents too (from the training ones when only one is held out). Works on
+    sentences as text or as token ids alike: the same seed gives the same pairs (a baseline scores the same questions).
     """
     rng = random.Random(seed)
+    pool = docs if len(docs) > 1 else list(docs) + list(others or [])
+    return [(doc[s], b, label) for d, doc in enumerate(docs) for s in range(len(doc) - 1)
+            for b, label in ((doc[s + 1], IS_NEXT), (_random_sentence(rng, pool, d), NOT_NEXT))]
+
+
+def heldout_pairs(tokenizer, docs: list[list[str]], max_length: int, probability: float, seed: int,
+                  others: list[list[str]] | None = None) -> EncodedDataset:
+    """The held-out pairs (heldout_sentence_pairs) as features, masks fixed by the seed."""
     generator = torch.Generator().manual_seed(seed)
     encoded = _encode_docs(tokenizer, docs)
-    pool = encoded if len(encoded) > 1 else encoded + _encode_docs(tokenizer, others or [])
     rows = []
-    for d, doc in enumerate(encoded):
-        for s in range(len(doc) - 1):
-            for b, label in ((doc[s + 1], IS_NEXT), (_random_sentence(rng, pool, d), NOT_NEXT)):
-                row = pair_features(tokenizer, doc[s], b, max_length)
-                ids = torch.tensor(row["input_ids"])
-                candidates = torch.tensor(row.pop("special_tokens_mask")) == 0
-                chosen = (torch.rand(len(ids), generator=generator) < probability) & candidates
-                if not chosen.any():
-                    options = torch.nonzero(candidates).flatten()
-                    chosen[options[torch.randint(len(options), (1,), generator=generator)]] = True
-                row["labels"] = torch.where(chosen, ids, torch.full_like(ids, IGNORE)).tolist()
-                row["input_ids"] = torch.where(chosen, torch.full_like(ids, tokenizer.mask_token_id), ids).tolist()
-                row["next_sentence_label"] = label
-                rows.append(row)
+    for a, b, label in heldout_sentence_pairs(encoded, seed, _encode_docs(tokenizer, others or [])):
+        row = pair_features(tokenizer, a, b, max_length)
+        ids = torch.tensor(row["input_ids"])
+        candidates = torch.tensor(row.pop("special_tokens_mask")) == 0
+        chosen = (torch.rand(len(ids), generator=generator) < probability) & candidates
+        if not chosen.any():
+            options = torch.nonzero(candidates).flatten()
+            chosen[options[torch.randint(len(options), (1,), generator=generator)]] = True
+        row["labels"] = torch.where(chosen, ids, torch.full_like(ids, IGNORE)).tolist()
+        row["input_ids"] = torch.where(chosen, torch.full_like(ids, tokenizer.mask_token_id), ids).tolist()
+        row["next_sentence_label"] = label
+        rows.append(row)
     return NextSentenceEval(rows)
 
 
@@ -222,6 +255,8 @@ def evaluate_pretraining(predictions, label_ids) -> dict[str, float]:
 class NextSentenceEval(EncodedDataset):
     """The held-out pairs, carrying their own metric hooks for the Trainer."""
 
+    unit = "pairs"
+
     @staticmethod
     def metric_hooks():
         def compute_metrics(prediction) -> dict[str, float]:
@@ -243,9 +278,41 @@ def build(train: PretrainingData, val: PretrainingData, tokenizer, max_length: i
     """(training pairs, held-out pairs, collator) for the Trainer."""
     if tokenizer.mask_token_id is None or tokenizer.cls_token_id is None or tokenizer.sep_token_id is None:
         raise InputError(_("This tokenizer lacks [CLS], [SEP] or [MASK]: it cannot build BERT pre-training pairs."))
-    return (PretrainingPairs(tokenizer, train.docs, max_length, seed),
+    return (PretrainingPairs(tokenizer, train.docs, max_length, seed, PAIRS_PER_SENTENCE),
             heldout_pairs(tokenizer, val.docs, max_length, probability, seed, others=train.docs),
             PretrainingCollator(tokenizer, probability, seed))
+
+
+def _heads(model):
+    """(encoder, masked-LM head, next-sentence head) of a BERT-style pre-training model, or None for another layout."""
+    cls = getattr(model, "cls", None)
+    predictions = getattr(cls, "predictions", None)
+    relationship = getattr(cls, "seq_relationship", None)
+    if predictions is None or relationship is None:
+        return None
+    return model.base_model, predictions, relationship
+
+
+def training_loss(model, inputs: dict[str, torch.Tensor], nsp_weight: float = 1.0) -> torch.Tensor | None:
+    """BertForPreTraining's training loss (mean cross-entropy over the masked tokens + next-sentence cross-entropy),
+    with the vocabulary projection run on the masked positions only.
+
+    The model's own forward projects EVERY position onto the whole vocabulary (for MiniLM as many multiply-adds as
+    the six encoder layers) and then ignores 85% of them; the loss is the same either way. None for a model laid out
+    otherwise (the Trainer then runs its own forward).
+    """
+    parts = _heads(model)
+    if parts is None:
+        return None
+    encoder, predictions, relationship = parts
+    labels, nsp_labels = inputs["labels"], inputs["next_sentence_label"]
+    out = encoder(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
+                  token_type_ids=inputs.get("token_type_ids"), return_dict=True)
+    chosen = labels != IGNORE
+    loss_fn = torch.nn.CrossEntropyLoss()
+    mlm = loss_fn(predictions(out.last_hidden_state[chosen]), labels[chosen])
+    nsp = loss_fn(relationship(out.pooler_output), nsp_labels.view(-1))
+    return mlm + nsp_weight * nsp
 
 
 def check_model(model, name: str) -> None:

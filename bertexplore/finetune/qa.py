@@ -24,7 +24,8 @@ import torch
 
 from ..errors import InputError
 from ..i18n import _
-from .datasets import EncodedDataset
+from .dataset_types import EncodedDataset
+from .files import row_numbers as _rows
 
 MIN_QUESTIONS = 8
 MAX_ANSWER_TOKENS = 30
@@ -41,6 +42,8 @@ class QAData:
     task: str = "qa"
     label_names: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+
+    unit = "questions"
 
     def __len__(self) -> int:
         return len(self.questions)
@@ -96,8 +99,6 @@ def _nested(value) -> tuple[str, int | None] | None:
 
 def prepare_table(table, config) -> QAData:
     """Check a QA table (CSV/TSV/JSONL) and locate every answer in its paragraph."""
-    from .data import _column, _rows
-
     frame = table.frame
     if frame is None:
         raise InputError(_("'{file}' is plain text: question answering needs a table (CSV, TSV or JSONL) with "
@@ -105,9 +106,9 @@ def prepare_table(table, config) -> QAData:
     answer_column = config.answer_column
     if answer_column not in frame.columns and "answers" in frame.columns:
         answer_column = "answers"  # SQuAD's own layout
-    questions = list(_column(table, config.question_column, _("questions")))
-    contexts = list(_column(table, config.context_column, _("paragraphs (context)")))
-    answers_col = list(_column(table, answer_column, _("answers")))
+    questions = list(table.column(config.question_column, _("questions")))
+    contexts = list(table.column(config.context_column, _("paragraphs (context)")))
+    answers_col = list(table.column(answer_column, _("answers")))
     starts_col = (list(frame[config.answer_start_column]) if config.answer_start_column in frame.columns
                   else [None] * len(frame))
     empty = [i for i, (q, c) in enumerate(zip(questions, contexts)) if not str(_cell(q) or "").strip()
@@ -115,7 +116,7 @@ def prepare_table(table, config) -> QAData:
     if empty:
         raise InputError(_("'{file}': the question or the context is empty in row(s) {rows}.").format(
             file=table.filename, rows=_rows(empty)))
-    answers, not_found, moved = [], [], 0
+    answers, not_found, outside, moved = [], [], [], 0
     for i, (context, value, start) in enumerate(zip(contexts, answers_col, starts_col)):
         context = str(context)
         nested = _nested(value)
@@ -132,6 +133,9 @@ def prepare_table(table, config) -> QAData:
             start = int(float(start)) if start is not None and str(start).strip() != "" else None
         except ValueError:
             start = None
+        if start is not None and not 0 <= start < len(context):
+            outside.append(i)  # a start past the paragraph is a broken row, not a slightly shifted one
+            continue
         if start is None or context[start:start + len(text)] != text:
             found = context.find(text)
             if found < 0:
@@ -140,6 +144,10 @@ def prepare_table(table, config) -> QAData:
             moved += start is not None
             start = found
         answers.append((text, start))
+    if outside:
+        raise InputError(_("'{file}': answer_start lies outside its paragraph in row(s) {rows} (it must count characters "
+                           "from 0 to the paragraph's length). Fix the numbers, or leave answer_start empty to find "
+                           "the answer in the paragraph.").format(file=table.filename, rows=_rows(outside)))
     if not_found:
         raise InputError(_("'{file}': the answer is not a span of its paragraph in row(s) {rows}. Extractive QA copies "
                            "the answer from the paragraph word for word.").format(file=table.filename,
@@ -190,6 +198,8 @@ def encode(tokenizer, data: QAData, max_length: int) -> tuple[list[dict[str, Any
 
 class QAFeatures(EncodedDataset):
     """Features plus what decoding needs; carries the metric hooks for the Trainer (exact match, F1)."""
+
+    unit = "windows"  # a long paragraph gives several windows per question
 
     def __init__(self, features, meta, data: QAData) -> None:
         super().__init__(features)
@@ -270,4 +280,4 @@ def build(train: QAData, val: QAData, tokenizer, max_length: int):
         raise InputError(_("Question answering needs a fast tokenizer (character offsets for the answer span)."))
     train_features, _meta = encode(tokenizer, train, max_length)
     val_features, val_meta = encode(tokenizer, val, max_length)
-    return EncodedDataset(train_features), QAFeatures(val_features, val_meta, val), DataCollatorWithPadding(tokenizer)
+    return EncodedDataset(train_features, unit="windows"), QAFeatures(val_features, val_meta, val), DataCollatorWithPadding(tokenizer)

@@ -25,11 +25,29 @@ from ..errors import InputError
 from ..i18n import _
 from ..registry import OFFLINE_MODEL, models_dir
 from .config import TASKS
-from .leftovers import MARKER, done, make_temp, release_temp
+from .save_folders import MARKER, done, make_temp, release_temp
 from .train import TrainResult
 
 MAX_NAME = 64
 _RESERVED = {"con", "prn", "aux", "nul", "com1", "lpt1", "models", "tmp"}
+
+
+def proposed_name(stem: str, root: Path | None = None) -> str:
+    """A save name built from `stem` that names no saved model yet (stem, stem-2, stem-3...), at most MAX_NAME long.
+
+    The page proposes it: accepting a proposal must never replace a model (an English one by a Chinese-data run...).
+    """
+    root = Path(root) if root is not None else models_dir()
+    try:
+        base = sanitize_name(stem)
+    except InputError:
+        base = "model"
+    for n in range(1, 1000):
+        suffix = "" if n == 1 else f"-{n}"
+        name = base[:MAX_NAME - len(suffix)].rstrip(".-_") + suffix
+        if not (root / name).exists():
+            return name
+    return base
 
 
 def sanitize_name(name: str) -> str:
@@ -55,6 +73,10 @@ def model_card(result: TrainResult, name: str) -> str:
                                           "weight_decay", "warmup_ratio", "validation_fraction")}
     if cfg.task in ("mlm", "pretraining"):
         hyper["mlm_probability"] = cfg.mlm_probability
+    if cfg.task == "pretraining":  # the recipe's own settings (bertexplore.finetune.pretraining), beside the job's
+        from . import pretraining
+        hyper.update(pairs_per_sentence=pretraining.PAIRS_PER_SENTENCE, head_lr_scale=pretraining.HEAD_LR_SCALE,
+                     nsp_loss_weight=pretraining.NSP_LOSS_WEIGHT)
     labels = ", ".join(result.label_names) if result.label_names else "(vocabulary: masked-LM)"
     lines = [
         "---",
@@ -68,8 +90,8 @@ def model_card(result: TrainResult, name: str) -> str:
         f"Fine-tuned with bertexplore's fine-tuning panel for **{TASKS[cfg.task].lower()}**.",
         "",
         f"- Base model: {about}",
-        f"- Data: `{result.data_source}` ({result.train_samples} training / {result.val_samples} validation examples, "
-        f"split with seed {cfg.seed})",
+        f"- Data: `{result.data_source}` ({result.train_samples} training / {result.val_samples} validation "
+        f"{_CARD_UNITS.get(result.val_unit, result.val_unit)}, split with seed {cfg.seed})",
         f"- Labels: {labels}",
         f"- Training: {result.steps} of {result.total_steps} steps in {result.train_seconds:.1f} s"
         + (" (stopped early by the user)" if result.stopped else ""),
@@ -93,6 +115,7 @@ def model_card(result: TrainResult, name: str) -> str:
     return "\n".join(lines)
 
 
+_CARD_UNITS = {"examples": "examples", "pairs": "sentence pairs", "windows": "question windows"}
 _PIPELINE_TAGS = {"classification": "text-classification", "multilabel": "text-classification",
                   "ner": "token-classification", "mlm": "fill-mask", "pretraining": "fill-mask",
                   "qa": "question-answering"}
@@ -195,6 +218,7 @@ def save_model(result: TrainResult, name: str, overwrite: bool = False, root: Pa
             "before": result.metrics_before, "after": result.metrics_after, "losses": result.losses,
             "steps": result.steps, "total_steps": result.total_steps, "stopped": result.stopped,
             "train_seconds": result.train_seconds, "samples_per_second": result.samples_per_second,
+            "validation_items": result.val_samples, "validation_unit": result.val_unit,
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }, indent=2), encoding="utf-8")
         (scratch / "README.md").write_text(model_card(result, folder_name), encoding="utf-8")

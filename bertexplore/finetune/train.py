@@ -27,9 +27,9 @@ from transformers import (
 
 from ..errors import BertExploreError, UnsupportedModel
 from ..loading import LoadedModel, build, position_limit, resolve_device
-from . import datasets as task_datasets
 from .config import TASK_HEADS, JobConfig
-from .data import TaskData, load_task_data, split
+from .dataset_types import TaskData
+from .task_table import build_datasets, load_task_data, split
 from .metrics import evaluate_predictions, trainer_hooks
 from ..i18n import _
 
@@ -78,6 +78,8 @@ class TrainResult:
     source: str
     data_source: str
     notes: list[str] = field(default_factory=list)
+    train_unit: str = "examples"  # what train_samples / val_samples count (EncodedDataset.unit)
+    val_unit: str = "examples"
 
     def as_loaded(self, name: str = "fine-tuned (this session)") -> LoadedModel:
         """The trained model in the form the explorer's engine (run_trace...) takes."""
@@ -175,6 +177,50 @@ class _Callback(TrainerCallback):
             self.progress.evaluated(int(state.global_step), clean)
 
 
+def head_parameter_names(model) -> set[str]:
+    """The task head's parameters: everything outside the base encoder, plus its pooler (the [CLS] layer that only the
+    next-sentence and sequence heads read)."""
+    prefix = model.base_model_prefix + "."
+    return {n for n, _p in model.named_parameters()
+            if not n.startswith(prefix) or n.startswith(prefix + "pooler.")}
+
+
+class _Trainer(Trainer):
+    """The HF Trainer, with the head's parameters in their own group at `head_lr_scale` times the learning rate.
+
+    A fresh head starts from random weights while the encoder is already trained: a head that learns faster than the
+    encoder moves reaches a useful answer without the encoder drifting far from what it knew.
+    """
+
+    head_lr_scale: float = 1.0
+    training_loss = None  # (model, inputs) -> loss tensor or None: a task's cheaper way to the same training loss
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if model.training and not return_outputs and self.training_loss is not None:
+            loss = self.training_loss(model, inputs)
+            if loss is not None:
+                return loss
+        return super().compute_loss(model, inputs, return_outputs=return_outputs,
+                                    num_items_in_batch=num_items_in_batch)
+
+    def create_optimizer(self, model=None):
+        if self.optimizer is not None or self.head_lr_scale == 1.0:
+            return super().create_optimizer(model)
+        model = model or self.model
+        decay = set(self.get_decay_parameter_names(model))
+        heads = head_parameter_names(model)
+        groups: dict[tuple[bool, bool], list] = {}
+        for name, param in model.named_parameters():
+            if param.requires_grad:
+                groups.setdefault((name in heads, name in decay), []).append(param)
+        optimizer_cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, model)
+        self.optimizer = optimizer_cls(
+            [{"params": params, "weight_decay": self.args.weight_decay if decayed else 0.0,
+              "lr": self.args.learning_rate * (self.head_lr_scale if head else 1.0)}
+             for (head, decayed), params in groups.items()], **kwargs)
+        return self.optimizer
+
+
 def training_arguments(config: JobConfig, output_dir: str, device: str, eval_in_training: bool = True,
                        log_every_step: bool = True) -> TrainingArguments:
     evals = config.eval_times if eval_in_training else 0
@@ -201,6 +247,20 @@ def training_arguments(config: JobConfig, output_dir: str, device: str, eval_in_
         dataloader_num_workers=0,
         remove_unused_columns=False,
     )
+
+
+def head_lr_scale(task: str) -> float:
+    if task == "pretraining":
+        from .pretraining import HEAD_LR_SCALE
+        return float(HEAD_LR_SCALE)
+    return 1.0
+
+
+def task_training_loss(task: str):
+    if task == "pretraining":
+        from . import pretraining
+        return lambda model, inputs: pretraining.training_loss(model, inputs, pretraining.NSP_LOSS_WEIGHT)
+    return None
 
 
 def prepare_data(config: JobConfig, raw: bytes | None = None, filename: str | None = None) -> tuple[TaskData, TaskData]:
@@ -237,7 +297,7 @@ def run_training(config: JobConfig, progress: Progress | None = None, stop: thre
     progress.phase(_("Loading {model}").format(model=config.base_model))
     model, tokenizer, source = build_model(config, names)
     length = max_tokens(config, model)
-    train_set, val_set, collator = task_datasets.build(config.task, train_data, val_data, tokenizer, length,
+    train_set, val_set, collator = build_datasets(config.task, train_data, val_data, tokenizer, length,
                                                        config.mlm_probability, config.seed)
     hooks = getattr(val_set, "metric_hooks", None)
     compute_metrics, preprocess = hooks() if hooks else trainer_hooks(config.task, names)
@@ -247,11 +307,13 @@ def run_training(config: JobConfig, progress: Progress | None = None, stop: thre
     if device == "cpu":
         torch.set_num_threads(training_threads())
     try:
-        trainer = Trainer(
+        trainer = _Trainer(
             model=model, args=training_arguments(config, scratch, device), data_collator=collator,
             train_dataset=train_set, eval_dataset=val_set, processing_class=tokenizer,
             compute_metrics=compute_metrics, preprocess_logits_for_metrics=preprocess, callbacks=[callback],
         )
+        trainer.head_lr_scale = head_lr_scale(config.task)
+        trainer.training_loss = task_training_loss(config.task)
         trainer.remove_callback(PrinterCallback)  # progress goes to `progress`, not stdout
         progress.phase(_("Measuring the model before training"))
         measured = time.perf_counter()
@@ -293,4 +355,5 @@ def run_training(config: JobConfig, progress: Progress | None = None, stop: thre
         train_seconds=seconds, train_samples=len(train_set), val_samples=len(val_set),
         samples_per_second=samples / seconds if seconds > 0 else 0.0,
         source=source, data_source=train_data.source, notes=notes,
+        train_unit=getattr(train_set, "unit", "examples"), val_unit=getattr(val_set, "unit", "examples"),
     )

@@ -1,7 +1,10 @@
 """Next-sentence prediction: does sentence B follow sentence A? Read from BERT's pre-training NSP head."""
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +17,46 @@ from ..i18n import N_, _
 
 # BERT's pre-training convention: index 0 = B is the real next sentence, index 1 = B is a random sentence.
 NSP_LABELS = ("IsNext", "NotNext")
+WEAK_ACCURACY = 0.7  # below this held-out accuracy the page warns that the verdicts are close to guessing
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The next-sentence accuracy a saved model reached on pairs it did not train on (from its model card)."""
+
+    accuracy: float
+    pairs: int | None  # how many held-out pairs, when the card says
+
+    @property
+    def weak(self) -> bool:
+        return self.accuracy < WEAK_ACCURACY
+
+
+_CARD_AFTER = re.compile(r"^- After fine-tuning:.*?\bnsp_accuracy ([0-9.]+)", re.MULTILINE)
+_CARD_PAIRS = re.compile(r"/ (\d+) validation sentence pairs")
+
+
+def heldout_accuracy(source: str) -> HeldOut | None:
+    """The held-out next-sentence accuracy written when the Fine-tune page saved the model at `source`: metrics.json
+    (written beside the card), else the card's "After fine-tuning" line. None for models without one (a hub
+    checkpoint such as bert-base-uncased)."""
+    folder = Path(source)
+    try:
+        saved = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        accuracy = saved["after"]["nsp_accuracy"]
+        pairs = saved.get("validation_items") if saved.get("validation_unit") == "pairs" else None
+        return HeldOut(float(accuracy), int(pairs) if pairs else None)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        card = (folder / "README.md").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = _CARD_AFTER.search(card)
+    if found is None:
+        return None
+    pairs = _CARD_PAIRS.search(card)
+    return HeldOut(float(found.group(1).rstrip(".")), int(pairs.group(1)) if pairs else None)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,9 @@ def test_replacing_a_model_with_another_head_needs_a_confirmation(tiny_dir, shar
     assert saved_model("shared").fingerprint == shared_mlm.fingerprint  # nothing replaced yet
 
     at.button(key="ft_replace_cancel").click().run()
-    assert not at.warning and saved_model("shared").fingerprint == shared_mlm.fingerprint
+    # (the tiny model's vocabulary reads little of the English data: that warning stays, the confirmation goes)
+    assert not any("already exists" in w.value for w in at.warning)
+    assert saved_model("shared").fingerprint == shared_mlm.fingerprint
 
     at.button(key="ft_save").click().run()
     at.button(key="ft_replace").click().run()

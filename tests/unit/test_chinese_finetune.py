@@ -9,7 +9,7 @@ import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from bertexplore.finetune.config import JobConfig
-from bertexplore.finetune.data import prepare
+from bertexplore.finetune.task_table import prepare
 from bertexplore.finetune.files import ASSETS, BUNDLED, bundled_path, read_path
 from bertexplore.finetune.datasets import IGNORE, ner_dataset
 from bertexplore.finetune.train import run_training

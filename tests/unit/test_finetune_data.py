@@ -7,7 +7,7 @@ import pytest
 
 from bertexplore.errors import InputError
 from bertexplore.finetune.config import LIMITS, JobConfig
-from bertexplore.finetune.data import prepare, split
+from bertexplore.finetune.task_table import prepare, split
 from bertexplore.finetune.files import BUNDLED, MAX_FILE_BYTES, bundled_path, read_data, read_path
 
 
@@ -197,3 +197,50 @@ def test_limits_cover_the_defaults_and_yaml_round_trips(tmp_path):
         JobConfig.from_yaml("task: ner\nlearning_rat: 0.1\n")
     with pytest.raises(InputError, match="Unknown task"):
         JobConfig.from_yaml("task: translation\n")
+
+
+# ------------------------------------------------------------------ data that used to pass silently (issue 16.6)
+def test_text_and_labels_mapped_to_one_column():
+    table = read_data(csv("sentence,mood\nI liked it,pos\nI hated it,neg\nfine,pos\nawful,neg\n"), "m.csv")
+    with pytest.raises(InputError, match="both mapped to the column 'sentence'"):
+        prepare(table, cls_config(text_column="sentence", label_column="sentence"))
+    data = prepare(table, cls_config(text_column="sentence", label_column="mood"))
+    assert data.label_names == ["neg", "pos"]
+
+
+def test_a_text_column_picked_as_labels():
+    rows = "\n".join(f"review number {i} was fine,sentence {i} of the text" for i in range(80))
+    table = read_data(csv("text,other\n" + rows + "\n"), "t.csv")
+    with pytest.raises(InputError, match="'other' has 80 different labels for 80 examples: it looks like text"):
+        prepare(table, cls_config(label_column="other"))
+    # Many real classes are fine while each has several examples.
+    rows = "\n".join(f"text {i},class{i % 60}" for i in range(240))
+    assert len(prepare(read_data(csv("text,label\n" + rows + "\n"), "c.csv"), cls_config()).label_names) == 60
+
+
+def test_ner_tokens_as_strings():
+    as_string = GOOD_NER[:3] + [{"tokens": "John lives in Paris", "tags": ["B-PER", "O", "O", "B-LOC"]}]
+    with pytest.raises(InputError, match=r"row 4: the tokens are one string; in JSONL they must be a list"):
+        prepare(read_data(ner_file(as_string), "n.jsonl"), JobConfig(task="ner"))
+    as_string = GOOD_NER[:3] + [{"tokens": ["John"], "tags": "B-PER"}]
+    with pytest.raises(InputError, match=r"row 4: the tags are one string"):
+        prepare(read_data(ner_file(as_string), "n.jsonl"), JobConfig(task="ner"))
+    # A spreadsheet export of list columns: the printed list is refused in CSV too.
+    printed = "tokens,tags\n" + "\n".join(['"[\'John\', \'lives\']","[\'B-PER\', \'O\']"'] * 4) + "\n"
+    with pytest.raises(InputError, match=r"row 1: the tokens are the printed text of a list \(\['John', 'lives'\]\)"):
+        prepare(read_data(csv(printed), "n.csv"), JobConfig(task="ner"))
+    # CSV cells cannot hold lists: space-separated tokens and tags are the documented form there.
+    spaced = "tokens,tags\n" + "\n".join(["John lives,B-PER O"] * 4) + "\n"
+    data = prepare(read_data(csv(spaced), "n.csv"), JobConfig(task="ner"))
+    assert data.tokens[0] == ["John", "lives"] and [data.label_names[y] for y in data.labels[0]] == ["B-PER", "O"]
+
+
+def test_qa_answer_start_outside_its_paragraph():
+    rows = [{"question": f"q{i}?", "context": f"paragraph {i // 4} says john lives in london.",
+             "answer_text": "london", "answer_start": 30} for i in range(12)]
+    good = prepare(read_data(ner_file(rows), "q.jsonl"), JobConfig(task="qa"))
+    assert all(good.contexts[i][s:s + len(t)] == t for i, (t, s) in enumerate(good.answers))
+    rows[5] = dict(rows[5], answer_start=500)
+    rows[7] = dict(rows[7], answer_start=-3)
+    with pytest.raises(InputError, match=r"answer_start lies outside its paragraph in row\(s\) 6, 8"):
+        prepare(read_data(ner_file(rows), "q.jsonl"), JobConfig(task="qa"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bertexplore.errors import InputError
-from bertexplore.finetune.leftovers import MARKER, _process_id, clean_stale_saves, make_temp, release_temp
+from bertexplore.finetune.save_folders import MARKER, _process_id, clean_stale_saves, make_temp, release_temp
 from bertexplore.finetune.save import saved_model, save_model
 from bertexplore.finetune.train import run_training
 from test_finetune_train import config, data_dir, models_dir  # noqa: F401  (fixtures)
@@ -26,7 +26,7 @@ def killed_save(root: Path, name: str, replace: bool = False) -> None:
         import os, signal, sys
         from pathlib import Path
         sys.path.insert(0, {str(ROOT)!r})
-        from bertexplore.finetune.leftovers import make_temp
+        from bertexplore.finetune.save_folders import make_temp
         root = Path({str(root)!r})
         scratch = make_temp(".tmp-{name}-", root, "{name}")
         (scratch / "model.safetensors").write_bytes(b"0" * 4096)  # a partial weights file
