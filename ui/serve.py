@@ -23,7 +23,7 @@ log = logging.getLogger("bertexplore")
 def clean_up() -> int:
     """Remove what saves killed mid-way left in the models folder: at start-up, not at the first visit (18 §5)."""
     try:
-        from bertexplore.finetune.leftovers import clean_stale_saves  # light: no training stack
+        from bertexplore.finetune.save_folders import clean_stale_saves  # light: no training stack
 
         return len(clean_stale_saves())
     except Exception:  # noqa: BLE001 - the sidebar's once-per-process clean-up tries again

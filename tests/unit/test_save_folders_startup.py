@@ -5,7 +5,7 @@ import json
 import os
 import time
 
-from bertexplore.finetune import leftovers
+from bertexplore.finetune import save_folders
 from ui import serve
 
 
@@ -24,7 +24,7 @@ def test_empty_unmarked_temp_folder_goes_once_it_is_a_minute_old(tmp_path):
     foreign.mkdir()
     (foreign / "data.txt").write_text("keep")
     _age(foreign, 120)
-    removed = leftovers.clean_stale_saves(tmp_path)
+    removed = save_folders.clean_stale_saves(tmp_path)
     assert removed == [killed] and not killed.exists()
     assert fresh.exists() and (foreign / "data.txt").exists()
 
@@ -33,6 +33,6 @@ def test_the_server_cleans_up_at_start_up(tmp_path, monkeypatch):
     monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(tmp_path))
     stale = tmp_path / ".tmp-model-xyz"
     stale.mkdir()
-    (stale / leftovers.MARKER).write_text(json.dumps({"host": __import__("socket").gethostname(),
+    (stale / save_folders.MARKER).write_text(json.dumps({"host": __import__("socket").gethostname(),
                                                       "owner": "gone:999999999:1", "created": 0, "name": "model"}))
     assert serve.clean_up() == 1 and not stale.exists()  # ui/serve.py's warm-up runs this before any visit
