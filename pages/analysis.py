@@ -139,7 +139,7 @@ with tabs[1]:
                 ids, probs = lens.top_k(k)
                 for index, pos in enumerate(lens.positions):
                     names = (lens.labels if lens.kind == "classifier"
-                             else lens_model.tokenizer.convert_ids_to_tokens(ids[index].ravel().tolist()))
+                             else lens_model.tokens_of(ids[index]))
                     names = np.asarray(names if lens.kind == "mlm" else [lens.labels[i] for i in ids[index].ravel()],
                                        dtype=object).reshape(ids[index].shape)
                     answer = names[-1, 0]

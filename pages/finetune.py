@@ -7,6 +7,7 @@ import streamlit as st
 from bertexplore.finetune.config import LIMITS, TASK_DEFAULTS, TASK_HEADS, TASKS, JobConfig
 from bertexplore.finetune.task_table import prepare, split
 from bertexplore.finetune.files import BUNDLED, bundled_path, read_data, read_path
+from bertexplore.download import download_command, python_command
 from bertexplore.errors import NotAModel
 from bertexplore.redact import shown_path
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, resolve
@@ -60,8 +61,9 @@ st.caption((_("Base model: **{name}** — read from {source} (local files).") if
             _("Base model: **{name}** — read from {source} (Hugging Face hub).")).format(name=plain(base),
                                                                                         source=code(shown_path(source))))
 if base == OFFLINE_MODEL:
-    st.caption(_("For a bigger base model, fetch one on a connected machine, e.g. `python -m bertexplore "
-                 "download bert-base-uncased --to models`, then pick it in the sidebar."))
+    st.caption(_("For a bigger base model, fetch one on a connected machine, e.g. `{command}` (in a terminal opened in "
+                 "the app folder), then pick it in the sidebar.").format(
+                     command=download_command("bert-base-uncased", "--to", "models")))
 
 follow_task_link()  # ?ft_task=<key> (or an old link's label) picks the task; the URL always gets the key back
 task = st.radio(_("Task"), list(TASKS), format_func=lambda t: _(TASKS[t]), key=TASK_KEY, horizontal=True)
@@ -200,7 +202,7 @@ if config is not None:
     with st.expander(_("The same job from a shell (bigger runs, several GPUs)")):
         st.code(config.to_yaml(), language="yaml")
         st.download_button(_("Download job.yaml"), config.to_yaml(), "job.yaml", "text/yaml", key="ft_yaml")
-        st.code("python -m bertexplore.finetune --config job.yaml\n"
+        st.code(f"{python_command()} -m bertexplore.finetune --config job.yaml\n"
                 "accelerate launch -m bertexplore.finetune --config job.yaml\n"
                 "torchrun --nproc_per_node 4 -m bertexplore.finetune --config job.yaml", language="bash")
         if raw is not None:
