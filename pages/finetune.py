@@ -9,6 +9,7 @@ from bertexplore.finetune.task_table import prepare, split
 from bertexplore.finetune.files import BUNDLED, bundled_path, read_data, read_path
 from bertexplore.download import download_command, python_command
 from bertexplore.errors import NotAModel
+from bertexplore.limits import check_name
 from bertexplore.redact import shown_path
 from bertexplore.registry import OFFLINE_MODEL, RECOMMENDED_TASK_MODELS, resolve
 from ui.jobs import JOB_KEY
@@ -30,7 +31,6 @@ from ui.head_models import head_title
 
 inside_app()  # a deep link on a fresh server must still run through app.py
 
-MAX_MODEL_NAME = 200  # Hugging Face ids are at most 96 characters; folder names below the file system's 255
 JOB = JOB_KEY  # ui.jobs shows it in every page's sidebar and keeps it alive
 BEFORE = "ft_before"  # (job id, LoadedModel): the run's starting point, rebuilt once for comparisons
 COMPARISON = "ft_comparison"
@@ -45,11 +45,8 @@ st.markdown(
 )
 
 base = current_model_name()
-if len(base) > MAX_MODEL_NAME:  # no hub id or folder name is that long; the file system would refuse it mid-run
-    st.error(_("The model name in the sidebar is {n} characters long: Hugging Face ids and folder names are much "
-               "shorter. Pick a model in the sidebar.").format(n=len(base)))
-    st.stop()
 try:
+    check_name(base)  # no hub id or folder name is that long; the file system would refuse it mid-run
     source, is_local = resolve(base)
 except NotAModel as err:  # a folder outside the allowed ones
     show_error(err)

@@ -37,6 +37,7 @@ ALLOWED = {  # case-sensitive: "MASK" (the token) is allowed, "mask" (a word) is
     "Ferrando", "Kobayashi", "Clark", "Kovaleva", "Michel", "Linzen", "Ettinger", "Devlin", "Vaswani", "Abnar",
     "Zuidema", "Sundararajan", "Gauss-Legendre", "Spearman", "Salazar", "Kauf", "Ivanova", "Top-k",
     "Dai", "Hewitt", "Liang",  # the Causal lab's knowledge neurons and control-task probes
+    "Gauss", "Kronrod", "Legendre",  # integrated gradients' quadrature rules (names of mathematicians)
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]")
 CODE = re.compile(r"`[^`]*`")
