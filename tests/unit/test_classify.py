@@ -8,6 +8,7 @@ import pytest
 import torch
 from transformers import BertForSequenceClassification
 
+from bertexplore.download import download_command
 from bertexplore.errors import InputError, UnsupportedModel
 from bertexplore.loading import load_model
 from bertexplore.tasks import checkpoints
@@ -96,7 +97,10 @@ def test_local_checkpoints_found_by_architecture(tiny_dir, monkeypatch):
     choices = checkpoints.choices("question-answering")
     assert choices[0] == "tiny-qa"
     assert "deepset/bert-base-cased-squad2" in choices and "distilbert-base-cased-distilled-squad" in choices
-    assert checkpoints.fetch_command("dslim/bert-base-NER") == "python -m bertexplore download dslim/bert-base-NER --to models"
+    # the app's own Python (the system one lacks torch), as download_command writes it
+    assert checkpoints.fetch_command("dslim/bert-base-NER").endswith(
+        "python -m bertexplore download dslim/bert-base-NER --to models")
+    assert checkpoints.fetch_command("dslim/bert-base-NER") == download_command("dslim/bert-base-NER", "--to", "models")
 
 
 def test_empty_text_is_refused(tiny_dir):
