@@ -44,7 +44,7 @@ for i, (path, title, icon, section) in enumerate(PAGES):
     if (ROOT / path).is_file():
         sections.setdefault(_(section), []).append(st.Page(path, title=_(title), icon=icon, default=(i == 0)))
 
-page = st.navigation(sections)
+page = st.navigation(sections, expanded=True)  # every page listed: students should not hunt behind "View more"
 finish_language_switch()
 sidebar()
 sidebar_job_status()

@@ -29,8 +29,8 @@ def test_attention_heatmap_and_bertviz_draw_offline(app_url, web):
 
     web.get_by_role("tab", name="bertviz head view").click()
     wait_idle(web)
-    frame = web.frame_locator("iframe[title='st.iframe']").first if web.locator("iframe[title='st.iframe']").count() \
-        else web.frame_locator("iframe").first
+    # the page's own frame (the sidebar holds the lesson tour's and the arrow keys' hidden frames)
+    frame = web.frame_locator("[data-testid='stMain'] iframe").first
     # bertviz draws token boxes and attention lines with d3 into SVG; offline only if its libraries are inlined
     frame.locator("svg text").first.wait_for(timeout=60_000)
     texts = frame.locator("svg text").all_text_contents()
