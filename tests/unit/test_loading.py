@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from bertexplore.download import download_command
 from bertexplore.errors import BertExploreError, ModelUnavailable, NotAModel, UnsupportedModel
 from bertexplore.loading import load_model, resolve_device
 from bertexplore.registry import OFFLINE_MODEL, list_local_models, picker_choices, resolve
@@ -29,7 +30,8 @@ def test_missing_hub_model_offline_gives_fetch_command(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailable) as info:
         load_model("some-org/not-cached-bert")
-    assert info.value.command == "python -m bertexplore download some-org/not-cached-bert"
+    assert info.value.command == download_command("some-org/not-cached-bert")  # the app's own Python
+    assert info.value.command.endswith("python -m bertexplore download some-org/not-cached-bert")
     assert info.value.command in str(info.value)
 
 
