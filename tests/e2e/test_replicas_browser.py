@@ -99,7 +99,10 @@ def _save_shared_model(source: Path, root: Path) -> None:
 
 
 def _picker_options(page) -> list[str]:
-    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+    # the model picker, below the page list: scrolled into the sidebar's view before its box is opened
+    box = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox'] [role='combobox']").first
+    box.scroll_into_view_if_needed()
+    box.click()
     options = page.locator("[role='option']")
     options.first.wait_for(timeout=10_000)
     texts = options.all_text_contents()
