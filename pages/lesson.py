@@ -3,9 +3,10 @@
 The URL names the lesson and step (?lesson=attention&step=3), so a step's link is shareable; ?present=1 is the
 presenter mode for a projector.
 """
-from html import escape
 
 import streamlit as st
+
+from ui.html import classed_line
 
 from ui.entry import inside_app
 from ui.i18n import _, current_language
@@ -47,8 +48,7 @@ nav = st.columns([1, 4, 1], vertical_alignment="center")
 nav[0].button(_("Previous"), key="lesson_prev", icon=":material/arrow_back:", on_click=go, args=(-1,),
               disabled=index == 0, shortcut="Left", width="stretch")
 counter = _("Step {i} of {n}").format(i=index + 1, n=n)
-nav[1].markdown(f"<div class='lesson-counter'>{escape(counter)} · {escape(lesson.title.get(lang))}</div>",
-                unsafe_allow_html=True)
+nav[1].markdown(classed_line("lesson-counter", counter, lesson.title.get(lang)), unsafe_allow_html=True)
 nav[2].button(_("Next"), key="lesson_next", icon=":material/arrow_forward:", icon_position="right", on_click=go,
               args=(1,), disabled=index == n - 1, shortcut="Right", width="stretch")
 

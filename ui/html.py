@@ -38,3 +38,8 @@ def labelled_spans(text: str, spans: Sequence[tuple[int, int, str, str]]) -> str
         cursor = end
     out.append(html.escape(text[cursor:]))
     return "<div style='line-height:2;font-family:sans-serif;white-space:pre-wrap'>" + "".join(out) + "</div>"
+
+
+def classed_line(css_class: str, *parts: str) -> str:
+    """One line of text parts joined by " · " in a div of a fixed CSS class (the class is ours, never user text)."""
+    return f"<div class='{html.escape(css_class, quote=True)}'>{' · '.join(html.escape(p) for p in parts)}</div>"

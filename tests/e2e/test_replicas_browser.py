@@ -98,6 +98,16 @@ def _save_shared_model(source: Path, root: Path) -> None:
     save_model(result, SAVED, root=root)
 
 
+def _next_head(page) -> None:
+    """A rerun: the Head slider one step right, then the heatmap redrawn under its new title."""
+    before = _title(page)
+    page.locator("[data-testid='stSlider'] input[type='range'][aria-label='Head']").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("t => { const e = document.querySelector('.js-plotly-plot .gtitle');"
+                           " return e && e.textContent !== t; }", arg=before, timeout=60_000)
+    _heatmap_drawn(page)
+
+
 def _picker_options(page) -> list[str]:
     # the model picker, below the page list: scrolled into the sidebar's view before its box is opened
     box = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox'] [role='combobox']").first
@@ -128,12 +138,7 @@ def test_sticky_sessions_shared_models_and_a_replica_lost(replicas, browser):
 
         # Reruns (a slider step) and reconnects (a reload: a new websocket) stay on the session's replica.
         for page, context, where in zip(pages, contexts, home):
-            before = _title(page)
-            page.locator("[data-testid='stSlider'] input[type='range'][aria-label='Head']").first.focus()
-            page.keyboard.press("ArrowRight")
-            page.wait_for_function("t => { const e = document.querySelector('.js-plotly-plot .gtitle');"
-                                   " return e && e.textContent !== t; }", arg=before, timeout=60_000)
-            _heatmap_drawn(page)
+            _next_head(page)
             page.reload()
             _heatmap_drawn(page)
             assert _replica(context) == where
@@ -162,12 +167,7 @@ def test_sticky_sessions_shared_models_and_a_replica_lost(replicas, browser):
         for page, where in zip(pages, home):
             if where != "r2":
                 continue
-            before = _title(page)
-            page.locator("[data-testid='stSlider'] input[type='range'][aria-label='Head']").first.focus()
-            page.keyboard.press("ArrowRight")
-            page.wait_for_function("t => { const e = document.querySelector('.js-plotly-plot .gtitle');"
-                                   " return e && e.textContent !== t; }", arg=before, timeout=60_000)
-            _heatmap_drawn(page)
+            _next_head(page)
             assert page.errors == []
 
         # serve.sh starts the dead replica again (20 s later here), and HAProxy takes it back.

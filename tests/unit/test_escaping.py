@@ -132,3 +132,11 @@ def test_ordinary_tokens_keep_their_label_in_links(token):
     assert label(token) == token  # the pill's label is also its value in a shared link
     out, visible = rendered_text(token)
     assert set(re.findall(r"<(\w+)", out)) == {"p"} and visible == token
+
+
+def test_classed_line_escapes_every_part():
+    from ui.html import classed_line
+
+    out = classed_line("lesson-counter", "Step 1 of 3", "<img src=x onerror=alert(1)>")
+    assert out == ("<div class='lesson-counter'>Step 1 of 3 · "
+                   "&lt;img src=x onerror=alert(1)&gt;</div>")
