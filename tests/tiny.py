@@ -39,3 +39,12 @@ def make_tiny_model(folder: Path, model_class, seed: int = 0, **config_overrides
     tokenizer = BertTokenizerFast(vocab=str(write_vocab(folder)), do_lower_case=True, model_max_length=64)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+# Five tiny "documents" of three sentences: the pre-training tests' corpus (sentence pairs need paragraphs).
+DOCS = [["the cat sat on the mat.", "the dog sat on the table.", "he sat on the mat."],
+        ["paris is the capital of france.", "she lives in paris.", "it is a good city."],
+        ["john lives in london.", "mary works at google.", "they play in the city."],
+        ["i love this film.", "it is a great movie.", "we love it."],
+        ["the keys are on the table.", "the cat is on the mat.", "the dog is in the cabinet."]]
+STORIES = "\n\n".join("\n".join(d) for d in DOCS) + "\n"

@@ -3,16 +3,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
 from app_helpers import assert_no_exception, open_page
-
-
-@pytest.fixture
-def models_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(folder))
-    return folder
 
 
 def finish(at, timeout=120):

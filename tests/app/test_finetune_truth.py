@@ -14,14 +14,6 @@ from bertexplore.i18n import catalog
 from bertexplore.registry import OFFLINE_MODEL
 
 
-@pytest.fixture
-def models_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(folder))
-    return folder
-
-
 def test_a_link_with_the_task_key_opens_that_task(tiny_dir, models_dir):
     at = open_page("pages/finetune.py", model=str(tiny_dir / "tiny-base"), query={"ft_task": "pretraining"})
     assert_no_exception(at)

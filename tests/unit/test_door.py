@@ -3,6 +3,7 @@ the lock held per call (another thread runs between calls), and `heads` as the o
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -18,6 +19,26 @@ TEXT = "the cat sat on the mat"
 def _params(loaded):
     return {k: v.detach().clone() for k, v in loaded.model.state_dict().items()}
 
+
+
+@contextmanager
+def lock_held_elsewhere(loaded, seconds: float = 60):
+    """Within the block, another thread holds `loaded`'s lock (released on leaving the block)."""
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with loaded.lock:
+            held.set()
+            release.wait(seconds)
+
+    blocker = threading.Thread(target=holder)
+    blocker.start()
+    held.wait()
+    try:
+        yield
+    finally:
+        release.set()
+        blocker.join()
 
 def test_forward_counts_every_execution_with_or_without_gradients(tiny_mlm):
     batch = tiny_mlm.model_inputs(tiny_mlm.tokenize(TEXT).input_ids, (0,))
@@ -77,20 +98,8 @@ def test_another_thread_uses_the_model_between_gradient_calls(tiny_mlm):
     worker.join(timeout=30)
     assert not worker.is_alive() and forward_count() == before + 1
     # The backward runs while another thread holds the lock: it does not need it.
-    held = threading.Event()
-    release = threading.Event()
-
-    def holder():
-        with tiny_mlm.lock:
-            held.set()
-            release.wait(30)
-
-    blocker = threading.Thread(target=holder)
-    blocker.start()
-    held.wait()
-    (grad,) = torch.autograd.grad(out.logits.sum(), embeds)
-    release.set()
-    blocker.join()
+    with lock_held_elsewhere(tiny_mlm):
+        (grad,) = torch.autograd.grad(out.logits.sum(), embeds)
     assert float(grad.abs().sum()) > 0
 
 
@@ -166,20 +175,10 @@ def test_compression_copies_run_without_the_shared_lock_and_the_reference_throug
     variant_model(tiny_mlm, "bfloat16")  # the copy is made (under the lock, once)
     run = _runner(tiny_mlm, "bfloat16")  # what compression_report runs for that variant
     batch = tiny_mlm.model_inputs(inputs.input_ids, inputs.segment_ids)
-    held, release, done = threading.Event(), threading.Event(), threading.Event()
-
-    def holder():
-        with tiny_mlm.lock:
-            held.set()
-            release.wait(60)
-
-    blocker = threading.Thread(target=holder)
-    blocker.start()
-    held.wait()
-    worker = threading.Thread(target=lambda: (run(batch), run(batch), done.set()))
-    worker.start()
-    finished = done.wait(60)  # the private copy's forwards do not wait for the shared model's lock
-    release.set()
-    blocker.join()
+    done = threading.Event()
+    with lock_held_elsewhere(tiny_mlm):
+        worker = threading.Thread(target=lambda: (run(batch), run(batch), done.set()))
+        worker.start()
+        finished = done.wait(60)  # the private copy's forwards do not wait for the shared model's lock
     worker.join()
     assert finished

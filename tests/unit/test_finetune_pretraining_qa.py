@@ -13,6 +13,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertForPreTraining
 
+from tiny import DOCS, STORIES
 from bertexplore.errors import InputError
 from bertexplore.finetune import pretraining, qa
 from bertexplore.finetune.config import JobConfig
@@ -24,12 +25,6 @@ from bertexplore.finetune.train import run_training
 from bertexplore.loading import load_model
 from bertexplore.registry import OFFLINE_MODEL, resolve
 
-DOCS = [["the cat sat on the mat.", "the dog sat on the table.", "he sat on the mat."],
-        ["paris is the capital of france.", "she lives in paris.", "it is a good city."],
-        ["john lives in london.", "mary works at google.", "they play in the city."],
-        ["i love this film.", "it is a great movie.", "we love it."],
-        ["the keys are on the table.", "the cat is on the mat.", "the dog is in the cabinet."]]
-STORIES = "\n\n".join("\n".join(d) for d in DOCS) + "\n"
 
 QA_ROWS = [
     ("who lives in london?", "john lives in london. mary works at google.", "john"),

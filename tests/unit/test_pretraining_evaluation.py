@@ -13,17 +13,12 @@ import numpy as np
 import pytest
 import torch
 
+from tiny import DOCS, STORIES
 from bertexplore.finetune import pretraining
 from bertexplore.finetune.config import JobConfig
 from bertexplore.finetune.train import _Trainer, build_model, head_parameter_names, max_tokens, run_training
 from bertexplore.tasks.nsp import HeldOut, heldout_accuracy
 
-DOCS = [["the cat sat on the mat.", "the dog sat on the table.", "he sat on the mat."],
-        ["paris is the capital of france.", "she lives in paris.", "it is a good city."],
-        ["john lives in london.", "mary works at google.", "they play in the city."],
-        ["i love this film.", "it is a great movie.", "we love it."],
-        ["the keys are on the table.", "the cat is on the mat.", "the dog is in the cabinet."]]
-STORIES = "\n\n".join("\n".join(d) for d in DOCS) + "\n"
 
 
 def _by_hand(model, tokenizer, rows) -> dict[str, float]:
