@@ -52,7 +52,8 @@ HARNESS = r"""
   const main = () => document.querySelector("[data-testid='stMain']") || document;
   const idle = () => !!document.querySelector("[data-testid='stApp'][data-test-script-state='notRunning']");
   const h1 = () => { const e = main().querySelector('h1'); return e ? e.textContent.trim() : ''; };
-  const plots = () => [...main().querySelectorAll('.js-plotly-plot')];
+  // only plots the student can see: a chart Streamlit mounts anew is drawn hidden first (visibility: hidden)
+  const plots = () => [...main().querySelectorAll('.js-plotly-plot')].filter(p => p.checkVisibility({visibilityProperty: true}));
   const sig = () => plots().map(p => {
     const title = [...p.querySelectorAll('.gtitle')].map(t => t.textContent).join('|');
     const ticks = [...p.querySelectorAll('.xtick text')];

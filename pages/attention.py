@@ -14,6 +14,7 @@ from ui.analysis_view import MEASURE_KEY, measure_selector
 from ui.attention_view import bertviz_panel, controls, downloads, grid_for, heatmap_for, per_layer, text_inputs
 from ui.feedback import guard, show_notices, show_unknown
 from ui.markdown import plain
+from ui.plot_in_place import plotly_figure
 from ui.models import current_model_name, get_model
 from ui.traces import get_trace, held_trace
 from ui.entry import inside_app
@@ -101,7 +102,7 @@ def views(trace: Trace, loaded: LoadedModel) -> None:
         if tabs[0].open is not False:
             with guard():
                 view, fig, caption, nbytes = heatmap_for(shown, s, ctl.colorscale, zmax)
-                st.plotly_chart(fig, width="stretch", config=export_config(view.title), key="attention_heatmap")
+                plotly_figure(fig, key="attention_heatmap", config=export_config(view.title), cells=view.matrix.size)
                 if per_layer(shown) and s.head is not None:
                     st.caption(_("{measure} gives one matrix per layer (all heads together): the Head selector does "
                                  "not change this view.").format(measure=shown.label))
@@ -139,7 +140,7 @@ def views(trace: Trace, loaded: LoadedModel) -> None:
             st.markdown(_(ROLLOUT_EXPLANATIONS[shown.name]))
             with guard():
                 view, fig, caption, _nbytes = heatmap_for(shown, replace(s, rollout=True), ctl.colorscale, zmax)
-                st.plotly_chart(fig, width="stretch", config=export_config("rollout"), key="attention_rollout")
+                plotly_figure(fig, key="attention_rollout", config=export_config("rollout"), cells=view.matrix.size)
                 st.caption(caption)
                 for note in view.notes:
                     st.caption(note)

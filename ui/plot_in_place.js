@@ -1,0 +1,73 @@
+// A plotly figure that is updated in place (Plotly.react on one graph div) when its data changes.
+//
+// st.plotly_chart gives a figure a new element id whenever its spec changes, so each layer or head change mounts a
+// new chart: the spec is parsed, stringified and parsed again for the theme, drawn hidden at a default width, then
+// drawn again at the page's width. At 512 tokens that is ~0.45 s before the new matrix shows (bench_latency). Here
+// the graph div stays, and plotly redraws only what changed.
+//
+// Plotly itself is the copy Streamlit ships (its chart module sets window.Plotly when it is first loaded): no
+// second plotly in the page. `data` is UTF-8 JSON: {figure, config, plotly: the URL of that module}.
+
+const queues = new WeakMap();
+const drawn = new WeakMap();
+
+function plotly(url) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  return import(new URL(url, document.baseURI).href).then(() => {
+    if (!window.Plotly) throw new Error("Streamlit's plotly module did not define Plotly");
+    return window.Plotly;
+  });
+}
+
+function themed(layout, host) {
+  // Streamlit's theme for plotly is applied by its own chart element; the few parts a heatmap shows are taken here
+  // from the page's computed style, so light and dark themes both read.
+  const style = getComputedStyle(host);
+  const font = { family: style.fontFamily, color: style.color };
+  const title = layout.title || {};
+  return {
+    ...layout,
+    font: { ...font, ...(layout.font || {}) },
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    hoverlabel: { font: { family: style.fontFamily }, ...(layout.hoverlabel || {}) },
+    title: { ...title, text: title.text ? `<b>${title.text}</b>` : title.text },
+  };
+}
+
+export default function ({ data, parentElement }) {
+  let gd = parentElement.querySelector(":scope > .bx-plot");
+  if (!gd) {
+    gd = document.createElement("div");
+    gd.className = "bx-plot";
+    gd.style.width = "100%";
+    parentElement.appendChild(gd);
+  }
+  const cleanup = () => {
+    if (window.Plotly) window.Plotly.purge(gd);
+  };
+  // Streamlit calls this again when anything about the element changes, the data often not: plotly cannot tell
+  // new arrays with the same values from new values, so an unchanged payload is not drawn twice.
+  if (drawn.get(gd) === data) return cleanup;
+  drawn.set(gd, data);
+  const { figure, config, plotly: url } = JSON.parse(new TextDecoder().decode(data));
+  // Streamlit's plotly template holds placeholder colours that only its own chart element fills in.
+  delete figure.layout.template;
+  const layout = themed(figure.layout, parentElement);
+  // One draw at a time on this div, in the order the data arrived.
+  const next = (queues.get(gd) || Promise.resolve())
+    .then(() => plotly(url))
+    .then((P) => {
+      const options = { ...config, responsive: true };
+      // The export file name follows the view's title. Plotly replots from scratch (two full draws: its margins
+      // are settled in a second pass) when the config differs, so the name is set where plotly reads it on a
+      // camera click instead of counting as a new config.
+      if (gd._context && gd._context.toImageButtonOptions) gd._context.toImageButtonOptions = options.toImageButtonOptions;
+      return P.react(gd, figure.data, layout, options);
+    })
+    .catch((err) => {
+      gd.textContent = String(err);
+    });
+  queues.set(gd, next);
+  return cleanup;
+}
