@@ -19,19 +19,47 @@ function plotly(url) {
   });
 }
 
+function colour(host, css) {
+  // a CSS colour expression resolved to the rgb() string plotly needs
+  const probe = document.createElement("span");
+  probe.style.color = css;
+  probe.style.display = "none";
+  host.appendChild(probe);
+  const value = getComputedStyle(probe).color;
+  probe.remove();
+  return value;
+}
+
 function themed(layout, host) {
-  // Streamlit's theme for plotly is applied by its own chart element; the few parts a heatmap shows are taken here
-  // from the page's computed style, so light and dark themes both read.
+  // Streamlit's theme for plotly is applied by its own chart element only. The parts a heatmap shows are taken
+  // here from the theme's CSS variables on the component (light and dark alike), as Streamlit's chart does:
+  // muted axis text, the heading colour for a left-aligned bold title, the page's background for hover labels.
   const style = getComputedStyle(host);
-  const font = { family: style.fontFamily, color: style.color };
+  const family = style.getPropertyValue("--st-font").trim() || style.fontFamily;
+  const text = colour(host, "var(--st-text-color, currentColor)");
+  const muted = colour(host, "color-mix(in srgb, var(--st-text-color, currentColor) 60%, var(--st-background-color, white))");
+  const heading = colour(host, "var(--st-heading-color, var(--st-text-color, currentColor))");
+  const border = colour(host, "var(--st-border-color-light, var(--st-border-color, #e6eaf1))");
+  const background = colour(host, "var(--st-background-color, white)");
+  const axis = (a) => a && {
+    tickcolor: border, gridcolor: border, zerolinecolor: border, ...a,
+    tickfont: { color: muted, ...(a.tickfont || {}) },
+    title: { ...(a.title || {}), font: { color: muted, size: 14, ...((a.title || {}).font || {}) } },
+  };
   const title = layout.title || {};
   return {
     ...layout,
-    font: { ...font, ...(layout.font || {}) },
+    font: { family, color: muted, size: 12, ...(layout.font || {}) },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
-    hoverlabel: { font: { family: style.fontFamily }, ...(layout.hoverlabel || {}) },
-    title: { ...title, text: title.text ? `<b>${title.text}</b>` : title.text },
+    hoverlabel: { bgcolor: background, bordercolor: border, font: { family, color: text }, ...(layout.hoverlabel || {}) },
+    title: {
+      x: 0, xanchor: "left", ...title,
+      font: { color: heading, ...(title.font || {}) },
+      text: title.text ? `<b>${title.text}</b>` : title.text,
+    },
+    xaxis: axis(layout.xaxis),
+    yaxis: axis(layout.yaxis),
   };
 }
 

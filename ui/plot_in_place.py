@@ -18,7 +18,8 @@ import streamlit as st
 
 IN_PLACE_CELLS = 128 * 128
 _JS = (Path(__file__).with_suffix(".js")).read_text(encoding="utf-8")
-_component = st.components.v2.component("bertexplore_plot_in_place", js=_JS, isolate_styles=False)
+COMPONENT_NAME = "bertexplore_plot_in_place"
+_component = st.components.v2.component(COMPONENT_NAME, js=_JS, isolate_styles=False)
 
 
 @functools.lru_cache(maxsize=1)

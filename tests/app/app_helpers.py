@@ -33,3 +33,13 @@ def assert_no_exception(at: AppTest) -> None:
 @pytest.fixture
 def page():
     return open_page
+
+
+def drawn_figures(at: AppTest) -> list[dict]:
+    """The plotly figures the page drew, as specs: st.plotly_chart's and those drawn in place (ui/plot_in_place)."""
+    import json
+
+    from ui.plot_in_place import COMPONENT_NAME, read_payload
+
+    return ([json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+            + [read_payload(c.proto.bytes) for c in at.get("bidi_component") if c.proto.component_name == COMPONENT_NAME])

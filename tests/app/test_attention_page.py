@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 
-from app_helpers import assert_no_exception, open_page
+from app_helpers import assert_no_exception, drawn_figures, open_page
 from bertexplore.figures import heatmap_values
 from bertexplore.trace import forward_count
 
@@ -12,7 +12,7 @@ PAGE = "pages/attention.py"
 
 
 def _spec(at, i: int = 0) -> dict:
-    return json.loads(at.get("plotly_chart")[i].proto.spec)
+    return drawn_figures(at)[i]
 
 
 def test_tiny_model_heatmap_and_selectors_do_not_rerun_the_model(tiny_dir):
@@ -73,7 +73,7 @@ def test_empty_text_gets_a_message(tiny_dir):
     at = open_page(PAGE, model=str(tiny_dir / "tiny-mlm"), attention_text="   ")
     assert_no_exception(at)
     assert any("empty" in e.value for e in at.error)
-    assert not at.get("plotly_chart")
+    assert not drawn_figures(at)
 
 
 def test_long_text_is_truncated_with_notice_and_still_renders(tiny_dir):
