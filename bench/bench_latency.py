@@ -42,7 +42,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 MODEL = "minilm-mlm"
 SHORT = "The quick brown fox jumps over the lazy dog by the old river."  # 16 tokens with [CLS] and [SEP]
-LONG_WORDS = ("the keys to the cabinet are on the table while the children play outside in the garden . " * 60).split()
+# 30 x 18 tokens: past the 512-token window, within the text box's 5,000 characters (ui/url_text.READ_CHARS)
+LONG_WORDS = ("the keys to the cabinet are on the table while the children play outside in the garden . " * 30).split()
 
 # In-page harness. arm(kind) records the timestamp of the next user input (pointerdown, or keydown of Enter or an
 # arrow key) and polls once per animation frame until the page shows something new and the script is idle.
@@ -110,7 +111,7 @@ def build_models_dir(root: Path) -> Path:
 
 
 def long_text(seed: int) -> str:
-    """About 600 words: cut to the model's 512 tokens; `seed` changes the first words so each run is new text."""
+    """About 550 words (546 tokens): cut to the model's 512 tokens; `seed` changes the first words so each run is new text."""
     return f"Run {seed} begins here. " + " ".join(LONG_WORDS)
 
 

@@ -5,11 +5,10 @@ instead of ~20 characters per value as JSON text: that is what keeps a 512x512 h
 
 `image=True` sends a matrix as an image trace instead: the colours computed here with plotly's own colour scale
 into a PNG, the float32 matrix riding along as customdata so hover still shows every weight (`heatmap_values` reads
-the matrix back from either encoding). It is off by default because it measured no faster: plotly's heatmap paints
-262k cells with one canvas fillRect each, but in the app's whole 512-token figure (title, 2 x 64 tick labels, colour
-bar) that is a small part of a redraw: renderer CPU 130-185 ms for the heatmap trace against 150-160 ms for the
-image trace (headless Chromium, 12 redraws each, 2-core machine at load 5-20; `bench_latency --draw`), and an
-image's hover can name cells only by index, not by token.
+the matrix back from either encoding). It is off by default: it measured no faster (renderer CPU 130-185 ms for the
+heatmap trace against 150-160 ms, `bench_latency --draw`), and an image's hover can name cells only by index. What
+made a 512-token redraw slow was not plotly's painting but Streamlit mounting a new chart for every changed figure;
+the app draws large figures in place instead (`ui/plot_in_place.py`).
 """
 from __future__ import annotations
 

@@ -117,7 +117,7 @@ def views(trace: Trace, loaded: LoadedModel) -> None:
         if tabs[1].open:
             with guard():
                 grid, fig, nbytes = grid_for(shown, ctl.colorscale, zmax, None if s.head is None else (s.layer, s.head))
-                st.plotly_chart(fig, width="stretch", config=export_config("all_heads"), key="attention_grid")
+                plotly_figure(fig, key="attention_grid", config=export_config("all_heads"), cells=grid.z.size)
                 if grid.pooled:
                     st.caption(_("{n_tokens} tokens: each tile is pooled to {side}×{side} cells ({factor} "
                                  "tokens per cell side: mean over attending tokens, sum over attended "

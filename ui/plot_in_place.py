@@ -23,13 +23,12 @@ _component = st.components.v2.component(COMPONENT_NAME, js=_JS, isolate_styles=F
 
 
 @functools.lru_cache(maxsize=1)
-def plotly_module_url() -> str:
-    """The page-relative URL of Streamlit's plotly chart module (hashed file name: read from this install)."""
+def plotly_module_url() -> str | None:
+    """The page-relative URL of Streamlit's plotly chart module (a hashed file name: read from this install), or
+    None if this Streamlit ships none (then every figure goes to st.plotly_chart)."""
     js = Path(st.__file__).parent / "static" / "static" / "js"
     found = sorted(js.glob("PlotlyChart.*.js"))
-    if not found:
-        raise RuntimeError(f"Streamlit's plotly module was not found under {js}")
-    return "static/js/" + found[0].name
+    return "static/js/" + found[0].name if found else None
 
 
 def figure_payload(fig: go.Figure, config: dict) -> bytes:
@@ -46,7 +45,7 @@ def read_payload(data: bytes) -> dict:
 
 def plotly_figure(fig: go.Figure, *, key: str, config: dict, cells: int) -> None:
     """Draw `fig` (with `cells` data cells): in place above IN_PLACE_CELLS, else with st.plotly_chart."""
-    if cells < IN_PLACE_CELLS:
+    if cells < IN_PLACE_CELLS or plotly_module_url() is None:
         st.plotly_chart(fig, width="stretch", config=config, key=key)
         return
     _component(key=key, data=figure_payload(fig, config), width="stretch")

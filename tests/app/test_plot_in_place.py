@@ -76,3 +76,12 @@ def test_a_512_token_heatmap_is_drawn_in_place_with_transformers_own_attention()
     spec = drawn_figures(at)[0]
     assert "Layer 3, head 1" in spec["layout"]["title"]["text"]
     assert len(at.get("bidi_component")) == 1  # one in-place chart, under its key
+
+
+def test_without_streamlits_plotly_module_large_figures_fall_back_to_plotly_chart(monkeypatch):
+    import ui.plot_in_place as in_place
+
+    monkeypatch.setattr(in_place, "plotly_module_url", lambda: None)
+    at = AppTest.from_string(_script(int(IN_PLACE_CELLS ** 0.5) + 1)).run()
+    assert_no_exception(at)
+    assert len(at.get("plotly_chart")) == 1 and not at.get("bidi_component")
