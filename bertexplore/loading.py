@@ -249,7 +249,8 @@ class LoadedModel:
 
     def model_inputs(self, input_ids: np.ndarray, segment_ids: tuple[int, ...] | np.ndarray) -> dict[str, torch.Tensor]:
         """Batch of one (or many, for 2-D ids) in the form the model's forward takes."""
-        ids = torch.as_tensor(np.atleast_2d(input_ids), dtype=torch.long)
+        # a copy: ids may come from a shared, read-only result, which torch must not wrap
+        ids = torch.tensor(np.atleast_2d(input_ids), dtype=torch.long)
         # No attention_mask: rows are never padded here, and an all-ones mask only costs eager attention a [T, T] add.
         batch = {"input_ids": ids}
         if self.uses_segments:

@@ -265,19 +265,37 @@ def footprint(value: Any, _seen: set[int] | None = None, _depth: int = 0,
         return 0, buffers
     if isinstance(value, (str, bytes, bytearray, int, float, bool, type(None))):
         return sys.getsizeof(value), buffers
-    children: list[Any] = []
-    if isinstance(value, dict):
-        children = [x for kv in list(value.items()) for x in kv]
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        children = list(value)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        children = [getattr(value, f.name, None) for f in dataclasses.fields(value)]
-    elif hasattr(value, "__dict__") and not isinstance(value, type):
-        children = [vars(value)]
     other = sys.getsizeof(value)
-    for child in children:
+    for child in _children(value):
         other += footprint(child, seen, _depth + 1, buffers)[0]
     return other, buffers
+
+
+def _children(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [x for kv in list(value.items()) for x in kv]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [getattr(value, f.name, None) for f in dataclasses.fields(value)]
+    if hasattr(value, "__dict__") and not isinstance(value, type):
+        return [vars(value)]
+    return []
+
+
+def freeze(value: Any, _seen: set[int] | None = None, _depth: int = 0) -> Any:
+    """Make every numpy array in a shared result read-only, so no session can change what another one sees
+    (an in-place edit raises instead of leaking). Returns `value`."""
+    seen = _seen if _seen is not None else set()
+    if id(value) in seen or _depth > 6 or isinstance(value, (str, bytes, int, float, bool, type(None))):
+        return value
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+        return value
+    for child in _children(value):
+        freeze(child, seen, _depth + 1)
+    return value
 
 
 def _is_shared(slot: tuple) -> bool:
@@ -365,7 +383,7 @@ def _compute_once(container: _SessionMemo | None, slot: tuple, compute: Callable
                 return flight.value  # stored for everyone, or too big to store: either way, this run's value
             continue  # the leader failed or its session stopped: try again (perhaps as the leader)
         try:
-            value = compute()  # outside the lock: a forward pass must not block other sessions' memos
+            value = freeze(compute())  # outside the lock: a forward pass must not block other sessions' memos
             flight.value, flight.failed = value, False
             _INDEX.add(container, slot, value, sizeof(value), keep, pinned)
             return value
@@ -416,8 +434,11 @@ def recall(kind: str, key: tuple) -> Any | None:
 
 
 def store(kind: str, key: tuple, value: Any, keep: int | None = None) -> Any:
-    """Store `value` for (kind, key), replacing what was there; returns it."""
-    _INDEX.add(_container(), _slot(kind, key), value, sizeof(value), keep)
+    """Store `value` for (kind, key), replacing what was there; returns it (read-only arrays if shared)."""
+    slot = _slot(kind, key)
+    if _is_shared(slot):
+        freeze(value)
+    _INDEX.add(_container(), slot, value, sizeof(value), keep)
     return value
 
 

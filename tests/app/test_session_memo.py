@@ -126,21 +126,29 @@ def test_index_stays_consistent_under_threads(monkeypatch):
     index = sm._Index()
     sessions = [sm._SessionMemo() for _ in range(8)]
 
+    errors: list[BaseException] = []
+    used = [0]
+
     def worker(seed: int) -> None:
         rnd = random.Random(seed)
-        for _ in range(400):
-            container = sessions[rnd.randrange(len(sessions))]
-            slot = (rnd.choice(["ablation", "k"]), rnd.randrange(10))
-            if rnd.random() < 0.7:
-                index.add(container, slot, object(), rnd.randrange(1, 15), None)
-            else:
-                index.touch(container, slot)
+        try:
+            for _ in range(400):
+                container = sessions[rnd.randrange(len(sessions))]
+                slot = (rnd.choice(["ablation", "k"]), rnd.randrange(10))
+                if rnd.random() < 0.7:
+                    index.add(container, slot, object(), rnd.randrange(1, 15), None)
+                elif index.get(container, slot) is not None:  # a rerun using a stored result
+                    used[0] += 1
+        except BaseException as exc:  # a worker's error must fail the test, not vanish with its thread
+            errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert not errors, errors
+    assert used[0] > 0  # the read path ran too
     assert index.total() <= 200
     live = index._live()
     for container in sessions:

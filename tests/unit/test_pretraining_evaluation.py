@@ -166,4 +166,4 @@ def test_the_lean_training_loss_is_bert_for_pretrainings_loss(tiny_dir, tiny_tok
     plain = pretraining.training_loss(model, batch, nsp_weight=1.0)
     with torch.no_grad():
         nsp = torch.nn.functional.cross_entropy(model(**batch).seq_relationship_logits, batch["next_sentence_label"])
-    assert float(weighted - plain) == pytest.approx(2.0 * float(nsp), rel=1e-4)
+    assert (weighted - plain).item() == pytest.approx(2.0 * nsp.item(), rel=1e-4)

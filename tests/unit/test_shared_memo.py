@@ -115,3 +115,26 @@ def test_keys_carry_the_head_mask_and_the_language_where_words_may_be_inside(tin
         assert sm.memo("cls", ("x",), lambda: "中文") == "中文"
         assert sm.memo("trace", ("x",), lambda: 1) == 1
     assert sm.memo("trace", ("x",), lambda: 2) == 1  # numbers only: shared across languages
+
+
+def test_shared_results_are_read_only_and_private_ones_are_not(fresh):
+    """No session can change what another one sees: the arrays of a shared result refuse in-place edits."""
+    import dataclasses
+
+    import numpy as np
+
+    @dataclasses.dataclass
+    class Scan:
+        scores: np.ndarray
+        rows: list
+
+    shared = sm.memo("scan", ("text",), lambda: Scan(np.zeros(3), [{"p": np.ones(2)}]))
+    with pytest.raises(ValueError, match="read-only"):
+        shared.scores[0] = 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        shared.rows[0]["p"] += 1
+    stored = sm.store("census", ("text",), {"counts": np.arange(4)})
+    assert not stored["counts"].flags.writeable
+    private = sm.memo("ablation", ("choice",), lambda: np.zeros(2))
+    private[0] = 1.0  # a session's own state stays editable
+    assert sm.memo("scan", ("text",)).scores.sum() == 0
