@@ -6,7 +6,8 @@
 // the graph div stays, and plotly redraws only what changed.
 //
 // Plotly itself is the copy Streamlit ships (its chart module sets window.Plotly when it is first loaded): no
-// second plotly in the page. `data` is UTF-8 JSON: {figure, config, plotly: the URL of that module}.
+// second plotly in the page. `data` is UTF-8 JSON: {figure, config, plotly: the URL of that module, error: the
+// translated words shown before a failure's message}.
 
 const queues = new WeakMap();
 const drawn = new WeakMap();
@@ -78,7 +79,7 @@ export default function ({ data, parentElement }) {
   // new arrays with the same values from new values, so an unchanged payload is not drawn twice.
   if (drawn.get(gd) === data) return cleanup;
   drawn.set(gd, data);
-  const { figure, config, plotly: url } = JSON.parse(new TextDecoder().decode(data));
+  const { figure, config, plotly: url, error } = JSON.parse(new TextDecoder().decode(data));
   // Streamlit's plotly template holds placeholder colours that only its own chart element fills in.
   delete figure.layout.template;
   const layout = themed(figure.layout, parentElement);
@@ -94,7 +95,7 @@ export default function ({ data, parentElement }) {
       return P.react(gd, figure.data, layout, options);
     })
     .catch((err) => {
-      gd.textContent = String(err);
+      gd.textContent = `${error} ${err}`;
     });
   queues.set(gd, next);
   return cleanup;

@@ -17,6 +17,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.i18n import _
+
 IN_PLACE_CELLS = 128 * 128
 _JS = (Path(__file__).with_suffix(".js")).read_text(encoding="utf-8")
 COMPONENT_NAME = "bertexplore_plot_in_place"
@@ -35,7 +37,8 @@ def plotly_module_url() -> str | None:
 def figure_payload(fig: go.Figure, config: dict) -> bytes:
     """What the component receives: UTF-8 JSON {config, plotly, figure}, the figure as plotly writes it (arrays as
     base64). Joined as text: parsing and re-writing 1.6 MB of figure would cost the server as much again."""
-    head = json.dumps({"config": config, "plotly": plotly_module_url()}, separators=(",", ":"))
+    head = json.dumps({"config": config, "plotly": plotly_module_url(),
+                       "error": _("The figure could not be drawn in this browser:")}, separators=(",", ":"))
     return (head[:-1] + ',"figure":' + fig.to_json() + "}").encode("utf-8")
 
 
