@@ -20,6 +20,7 @@ from bertexplore.head_importance import scan_heads
 from bertexplore.mlm import top_k
 from bertexplore.registry import picker_choices
 from ui.analysis_view import html_line, model_key, trace_key
+from ui.plot_in_place import plotly_figure
 from ui.entry import inside_app
 from ui.feedback import guard, show_notices, show_unknown
 from ui import url_state
@@ -257,7 +258,7 @@ with tabs[5]:
                             l = st.slider(_("Layer"), 1, t.num_layers, 1, key=f"an_cmp_layer_{tag}")
                             h = st.slider(_("Head"), 1, t.num_heads, 1, key=f"an_cmp_head_{tag}")
                             view = view_matrix(t, ViewSettings(layer=l - 1, head=h - 1))
-                            st.plotly_chart(heatmap_figure(view), width="stretch", key=f"an_cmp_fig_{tag}")
+                            plotly_figure(heatmap_figure(view), key=f"an_cmp_fig_{tag}", cells=view.matrix.size)
                     stat = st.selectbox(_("Census statistic"), list(census_mod.STATS), key="an_cmp_stat",
                                         format_func=lambda s: _(census_mod.STATS[s]))
                     diff = census_mod.difference(census_mod.census_of_trace(trace), census_mod.census_of_trace(other_trace))

@@ -28,6 +28,7 @@ from bertexplore.trace import Trace
 
 from .i18n import _, ngettext
 from .markdown import plain
+from .plot_in_place import plotly_figure
 from .feedback import guard
 from .session_memo import memo, recall
 
@@ -96,7 +97,7 @@ def engine_proofs(recompute: Callable[[], list]) -> list[Proof]:
 
 
 def show_chart(chart: F.Chart, key: str) -> None:
-    st.plotly_chart(chart.fig, width="stretch", config=export_config(chart.name), key=f"inside_fig_{key}")
+    plotly_figure(chart.fig, key=f"inside_fig_{key}", config=export_config(chart.name))
     st.download_button(_("Data of this figure (CSV)"), data=chart.csv, file_name=f"{chart.name}.csv", mime="text/csv",
                        key=f"inside_csv_{key}", on_click="ignore", icon=":material/table:")
 

@@ -14,6 +14,7 @@ import functools
 import json
 from pathlib import Path
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -47,9 +48,21 @@ def read_payload(data: bytes) -> dict:
     return json.loads(bytes(data).decode("utf-8"))["figure"]
 
 
-def plotly_figure(fig: go.Figure, *, key: str, config: dict, cells: int) -> None:
-    """Draw `fig` (with `cells` data cells): in place above IN_PLACE_CELLS, else with st.plotly_chart."""
+def cells_of(fig: go.Figure) -> int:
+    """Data cells of a figure's matrix traces (heatmaps' z, images' pixels)."""
+    total = 0
+    for trace in fig.data:
+        z = getattr(trace, "z", None)
+        if z is not None:
+            total += int(np.size(z))
+    return total
+
+
+def plotly_figure(fig: go.Figure, *, key: str, config: dict | None = None, cells: int | None = None) -> None:
+    """Draw `fig`: in place when it has IN_PLACE_CELLS data cells or more (`cells`, else counted from its traces),
+    else with st.plotly_chart."""
+    cells = cells_of(fig) if cells is None else cells
     if cells < IN_PLACE_CELLS or plotly_module_url() is None:
         st.plotly_chart(fig, width="stretch", config=config, key=key)
         return
-    _component(key=key, data=figure_payload(fig, config), width="stretch")
+    _component(key=key, data=figure_payload(fig, config or {}), width="stretch")

@@ -85,3 +85,18 @@ def test_without_streamlits_plotly_module_large_figures_fall_back_to_plotly_char
     at = AppTest.from_string(_script(int(IN_PLACE_CELLS ** 0.5) + 1)).run()
     assert_no_exception(at)
     assert len(at.get("plotly_chart")) == 1 and not at.get("bidi_component")
+
+
+def test_cells_are_counted_from_the_figures_matrices_when_not_given():
+    from ui.plot_in_place import cells_of
+
+    fig = go.Figure([go.Heatmap(z=np.zeros((3, 4))), go.Scatter(x=[1, 2], y=[3, 4]), go.Heatmap(z=[[1, 2]])])
+    assert cells_of(fig) == 14
+    side = int(IN_PLACE_CELLS ** 0.5)
+    at = AppTest.from_string(f"""
+import numpy as np, plotly.graph_objects as go
+from ui.plot_in_place import plotly_figure
+plotly_figure(go.Figure(go.Heatmap(z=np.zeros(({side}, {side}), dtype=np.float32))), key="fig")
+""").run()
+    assert_no_exception(at)
+    assert len(at.get("bidi_component")) == 1 and not at.get("plotly_chart")
