@@ -11,6 +11,34 @@
 
 const queues = new WeakMap();
 const drawn = new WeakMap();
+const shown = new WeakMap(); // gd -> {layout: the figure's own layout, theme: the colours it was drawn with}
+
+function themeOf(host) {
+  const style = getComputedStyle(host);
+  return ["--st-text-color", "--st-background-color", "--st-heading-color", "--st-font"]
+    .map((name) => style.getPropertyValue(name).trim()).join("|");
+}
+
+function watchTheme(gd, host) {
+  // Streamlit's theme (light/dark, or a custom one) reaches this element as CSS variables on its wrapper; when it
+  // changes, only the colours are drawn again (the data stays).
+  if (gd.__bxThemeWatch) return;
+  const observer = new MutationObserver(() => {
+    const last = shown.get(gd);
+    if (!last || !window.Plotly || themeOf(host) === last.theme) return;
+    const theme = themeOf(host);
+    shown.set(gd, { ...last, theme });
+    queues.set(gd, (queues.get(gd) || Promise.resolve())
+      .then(() => window.Plotly.react(gd, gd.data, themed(last.layout, host), gd._context))
+      .catch(() => {}));
+  });
+  // the wrapper that carries the variables is a level or two up; a few levels cover it without watching the page
+  let node = host;
+  for (let level = 0; node && level < 4; level += 1, node = node.parentElement) {
+    observer.observe(node, { attributes: true, attributeFilter: ["class", "style"] });
+  }
+  gd.__bxThemeWatch = observer;
+}
 
 function plotly(url) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -73,6 +101,8 @@ export default function ({ data, parentElement }) {
     parentElement.appendChild(gd);
   }
   const cleanup = () => {
+    if (gd.__bxThemeWatch) gd.__bxThemeWatch.disconnect();
+    gd.__bxThemeWatch = null;
     if (window.Plotly) window.Plotly.purge(gd);
   };
   // Streamlit calls this again when anything about the element changes, the data often not: plotly cannot tell
@@ -83,6 +113,8 @@ export default function ({ data, parentElement }) {
   // Streamlit's plotly template holds placeholder colours that only its own chart element fills in.
   delete figure.layout.template;
   const layout = themed(figure.layout, parentElement);
+  shown.set(gd, { layout: figure.layout, theme: themeOf(parentElement) });
+  watchTheme(gd, parentElement);
   // One draw at a time on this div, in the order the data arrived.
   const next = (queues.get(gd) || Promise.resolve())
     .then(() => plotly(url))

@@ -59,3 +59,24 @@ def test_512_token_heatmap_redraws_in_place(app_url, web):
     web.wait_for_selector(".bx-plot .hovertext", timeout=10_000)
     assert "weight" in web.locator(".bx-plot .hovertext").first.text_content()
     assert not web.errors, web.errors
+
+
+def test_a_theme_change_recolours_the_plot_in_place(app_url, web):
+    """Streamlit hands its theme to the element as CSS variables on a wrapper; when they change (light to dark, say),
+    the figure's text takes the new colours without new data."""
+    web.goto(app_url + "/attention?" + urllib.parse.urlencode({"attention_text": TEXT}))
+    web.wait_for_selector(".bx-plot .heatmaplayer image", timeout=120_000)
+    wait_idle(web)
+    fill = "() => getComputedStyle(document.querySelector('.bx-plot .xtitle')).fill"
+    before = web.evaluate(fill)
+    web.evaluate("""() => {
+        let node = document.querySelector('.bx-plot').parentElement;
+        while (node && !node.style.cssText && getComputedStyle(node).getPropertyValue('--st-text-color') ===
+               getComputedStyle(node.parentElement).getPropertyValue('--st-text-color')) node = node.parentElement;
+        node.style.setProperty('--st-text-color', 'rgb(250, 250, 250)');
+        node.style.setProperty('--st-background-color', 'rgb(14, 17, 23)');
+    }""")
+    web.wait_for_function(f"() => ({fill})() !== {before!r}", timeout=10_000)
+    after = web.evaluate(fill)
+    assert after != before
+    assert not web.errors, web.errors
