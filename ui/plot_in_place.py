@@ -5,7 +5,7 @@ costs a parse, a theme pass over the whole spec and two draws: for a 512x512 hea
 before the new matrix shows, against about 0.1 s for plotly's own redraw (`bench/bench_latency.py`). Above
 `IN_PLACE_CELLS` cells a figure goes to a small component instead (`plot_in_place.js`) that keeps one graph div
 under a stable key and calls Plotly.react on it, with the plotly that Streamlit itself ships: a layer or head change
-at 512 tokens shows in 0.19-0.21 s (median, quiet 2-core VM). Smaller figures stay with `st.plotly_chart`
+at 512 tokens shows in 0.19-0.26 s (median, quiet 2-core VM). Smaller figures stay with `st.plotly_chart`
 (fullscreen button, Streamlit's full theme), where a remount costs ~0.1 s.
 """
 from __future__ import annotations
