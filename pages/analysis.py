@@ -258,7 +258,7 @@ with tabs[5]:
                             l = st.slider(_("Layer"), 1, t.num_layers, 1, key=f"an_cmp_layer_{tag}")
                             h = st.slider(_("Head"), 1, t.num_heads, 1, key=f"an_cmp_head_{tag}")
                             view = view_matrix(t, ViewSettings(layer=l - 1, head=h - 1))
-                            plotly_figure(heatmap_figure(view), key=f"an_cmp_fig_{tag}", cells=view.matrix.size)
+                            plotly_figure(heatmap_figure(view), key=f"an_cmp_fig_{tag}")
                     stat = st.selectbox(_("Census statistic"), list(census_mod.STATS), key="an_cmp_stat",
                                         format_func=lambda s: _(census_mod.STATS[s]))
                     diff = census_mod.difference(census_mod.census_of_trace(trace), census_mod.census_of_trace(other_trace))

@@ -102,7 +102,7 @@ def views(trace: Trace, loaded: LoadedModel) -> None:
         if tabs[0].open is not False:
             with guard():
                 view, fig, caption, nbytes = heatmap_for(shown, s, ctl.colorscale, zmax)
-                plotly_figure(fig, key="attention_heatmap", config=export_config(view.title), cells=view.matrix.size)
+                plotly_figure(fig, key="attention_heatmap", config=export_config(view.title))
                 if per_layer(shown) and s.head is not None:
                     st.caption(_("{measure} gives one matrix per layer (all heads together): the Head selector does "
                                  "not change this view.").format(measure=shown.label))
@@ -117,7 +117,7 @@ def views(trace: Trace, loaded: LoadedModel) -> None:
         if tabs[1].open:
             with guard():
                 grid, fig, nbytes = grid_for(shown, ctl.colorscale, zmax, None if s.head is None else (s.layer, s.head))
-                plotly_figure(fig, key="attention_grid", config=export_config("all_heads"), cells=grid.z.size)
+                plotly_figure(fig, key="attention_grid", config=export_config("all_heads"))
                 if grid.pooled:
                     st.caption(_("{n_tokens} tokens: each tile is pooled to {side}×{side} cells ({factor} "
                                  "tokens per cell side: mean over attending tokens, sum over attended "
@@ -140,7 +140,7 @@ def views(trace: Trace, loaded: LoadedModel) -> None:
             st.markdown(_(ROLLOUT_EXPLANATIONS[shown.name]))
             with guard():
                 view, fig, caption, _nbytes = heatmap_for(shown, replace(s, rollout=True), ctl.colorscale, zmax)
-                plotly_figure(fig, key="attention_rollout", config=export_config("rollout"), cells=view.matrix.size)
+                plotly_figure(fig, key="attention_rollout", config=export_config("rollout"))
                 st.caption(caption)
                 for note in view.notes:
                     st.caption(note)

@@ -9,9 +9,9 @@
 // second plotly in the page. `data` is UTF-8 JSON: {figure, config, plotly: the URL of that module, error: the
 // translated words shown before a failure's message}.
 
-const queues = new WeakMap();
-const drawn = new WeakMap();
-const shown = new WeakMap(); // gd -> {layout: the figure's own layout, theme: the colours it was drawn with}
+// Per graph div: the payload last drawn, the figure's own layout, the theme it was drawn with, the draw queue and the
+// theme watcher.
+const states = new WeakMap();
 
 function themeOf(host) {
   const style = getComputedStyle(host);
@@ -19,25 +19,26 @@ function themeOf(host) {
     .map((name) => style.getPropertyValue(name).trim()).join("|");
 }
 
-function watchTheme(gd, host) {
+function enqueue(state, draw) {
+  // one draw at a time on a div, in the order asked; a failed draw does not stop the next
+  state.queue = state.queue.catch(() => {}).then(draw);
+  return state.queue;
+}
+
+function watchTheme(gd, host, state) {
   // Streamlit's theme (light/dark, or a custom one) reaches this element as CSS variables on its wrapper; when it
   // changes, only the colours are drawn again (the data stays).
-  if (gd.__bxThemeWatch) return;
-  const observer = new MutationObserver(() => {
-    const last = shown.get(gd);
-    if (!last || !window.Plotly || themeOf(host) === last.theme) return;
+  state.observer = new MutationObserver(() => {
     const theme = themeOf(host);
-    shown.set(gd, { ...last, theme });
-    queues.set(gd, (queues.get(gd) || Promise.resolve())
-      .then(() => window.Plotly.react(gd, gd.data, themed(last.layout, host), gd._context))
-      .catch(() => {}));
+    if (!window.Plotly || theme === state.theme) return;
+    state.theme = theme;
+    enqueue(state, () => window.Plotly.react(gd, gd.data, themed(state.layout, host), gd._context)).catch(() => {});
   });
   // the wrapper that carries the variables is a level or two up; a few levels cover it without watching the page
   let node = host;
   for (let level = 0; node && level < 4; level += 1, node = node.parentElement) {
-    observer.observe(node, { attributes: true, attributeFilter: ["class", "style"] });
+    state.observer.observe(node, { attributes: true, attributeFilter: ["class", "style"] });
   }
-  gd.__bxThemeWatch = observer;
 }
 
 function plotly(url) {
@@ -100,35 +101,36 @@ export default function ({ data, parentElement }) {
     gd.style.width = "100%";
     parentElement.appendChild(gd);
   }
+  let state = states.get(gd);
+  if (!state) {
+    state = { data: null, layout: null, theme: null, queue: Promise.resolve(), observer: null };
+    states.set(gd, state);
+    watchTheme(gd, parentElement, state);
+  }
   const cleanup = () => {
-    if (gd.__bxThemeWatch) gd.__bxThemeWatch.disconnect();
-    gd.__bxThemeWatch = null;
+    state.observer.disconnect();
+    states.delete(gd);
     if (window.Plotly) window.Plotly.purge(gd);
   };
   // Streamlit calls this again when anything about the element changes, the data often not: plotly cannot tell
   // new arrays with the same values from new values, so an unchanged payload is not drawn twice.
-  if (drawn.get(gd) === data) return cleanup;
-  drawn.set(gd, data);
+  if (state.data === data) return cleanup;
+  state.data = data;
   const { figure, config, plotly: url, error } = JSON.parse(new TextDecoder().decode(data));
   // Streamlit's plotly template holds placeholder colours that only its own chart element fills in.
   delete figure.layout.template;
+  state.layout = figure.layout;
+  state.theme = themeOf(parentElement);
   const layout = themed(figure.layout, parentElement);
-  shown.set(gd, { layout: figure.layout, theme: themeOf(parentElement) });
-  watchTheme(gd, parentElement);
-  // One draw at a time on this div, in the order the data arrived.
-  const next = (queues.get(gd) || Promise.resolve())
-    .then(() => plotly(url))
-    .then((P) => {
-      const options = { ...config, responsive: true };
-      // The export file name follows the view's title. Plotly replots from scratch (two full draws: its margins
-      // are settled in a second pass) when the config differs, so the name is set where plotly reads it on a
-      // camera click instead of counting as a new config.
-      if (gd._context && gd._context.toImageButtonOptions) gd._context.toImageButtonOptions = options.toImageButtonOptions;
-      return P.react(gd, figure.data, layout, options);
-    })
-    .catch((err) => {
-      gd.textContent = `${error} ${err}`;
-    });
-  queues.set(gd, next);
+  enqueue(state, () => plotly(url).then((P) => {
+    const options = { ...config, responsive: true };
+    // The export file name follows the view's title. Plotly replots from scratch (two full draws: its margins are
+    // settled in a second pass) when the config differs, so the name is set where plotly reads it on a camera
+    // click instead of counting as a new config.
+    if (gd._context && gd._context.toImageButtonOptions) gd._context.toImageButtonOptions = options.toImageButtonOptions;
+    return P.react(gd, figure.data, layout, options);
+  })).catch((err) => {
+    gd.textContent = `${error} ${err}`;
+  });
   return cleanup;
 }

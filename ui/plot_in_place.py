@@ -49,20 +49,20 @@ def read_payload(data: bytes) -> dict:
 
 
 def cells_of(fig: go.Figure) -> int:
-    """Data cells of a figure's matrix traces (heatmaps' z, images' pixels)."""
+    """Data cells of a figure's matrix traces (heatmaps' z; image traces carry their values as customdata)."""
     total = 0
     for trace in fig.data:
-        z = getattr(trace, "z", None)
-        if z is not None:
-            total += int(np.size(z))
+        values = getattr(trace, "z", None)
+        if values is None and getattr(trace, "type", None) == "image":
+            values = trace.customdata
+        if values is not None:
+            total += int(np.size(values))
     return total
 
 
-def plotly_figure(fig: go.Figure, *, key: str, config: dict | None = None, cells: int | None = None) -> None:
-    """Draw `fig`: in place when it has IN_PLACE_CELLS data cells or more (`cells`, else counted from its traces),
-    else with st.plotly_chart."""
-    cells = cells_of(fig) if cells is None else cells
-    if cells < IN_PLACE_CELLS or plotly_module_url() is None:
+def plotly_figure(fig: go.Figure, *, key: str, config: dict | None = None) -> None:
+    """Draw `fig`: in place when its matrices hold IN_PLACE_CELLS cells or more, else with st.plotly_chart."""
+    if cells_of(fig) < IN_PLACE_CELLS or plotly_module_url() is None:
         st.plotly_chart(fig, width="stretch", config=config, key=key)
         return
     _component(key=key, data=figure_payload(fig, config or {}), width="stretch")

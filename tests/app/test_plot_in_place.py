@@ -37,7 +37,7 @@ def _script(cells_side: int) -> str:
 import numpy as np, plotly.graph_objects as go
 from ui.plot_in_place import plotly_figure
 z = np.full(({cells_side}, {cells_side}), 0.5, dtype=np.float32)
-plotly_figure(go.Figure(go.Heatmap(z=z)), key="fig", config={{"displaylogo": False}}, cells=z.size)
+plotly_figure(go.Figure(go.Heatmap(z=z)), key="fig", config={{"displaylogo": False}})
 """
 
 
@@ -92,6 +92,7 @@ def test_cells_are_counted_from_the_figures_matrices_when_not_given():
 
     fig = go.Figure([go.Heatmap(z=np.zeros((3, 4))), go.Scatter(x=[1, 2], y=[3, 4]), go.Heatmap(z=[[1, 2]])])
     assert cells_of(fig) == 14
+    assert cells_of(go.Figure(go.Image(source="data:image/png;base64,", customdata=np.zeros((5, 6))))) == 30
     side = int(IN_PLACE_CELLS ** 0.5)
     at = AppTest.from_string(f"""
 import numpy as np, plotly.graph_objects as go
