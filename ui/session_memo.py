@@ -29,17 +29,16 @@ no live session holds (unless a warm-up put them there).
 """
 from __future__ import annotations
 
-import dataclasses
 import os
-import sys
 import threading
 import time
 import weakref
 from collections import OrderedDict
 from typing import Any, Callable
 
-import numpy as np
 import streamlit as st
+
+from .memo_values import footprint, freeze, sizeof
 
 SESSION_BUDGET_BYTES = 400 * 2**20
 SERVER_BUDGET_BYTES = int(float(os.environ.get("BERTEXPLORE_MEMO_SERVER_MB", 2048)) * 2**20)
@@ -242,62 +241,6 @@ def _bytes(entries: list[_Entry]) -> int:
     return sum(e.other for e in entries) + sum(buffers.values())
 
 
-def footprint(value: Any, _seen: set[int] | None = None, _depth: int = 0,
-              _buffers: dict[int, int] | None = None) -> tuple[int, dict[int, int]]:
-    """(bytes outside arrays, {id of the array or storage owning the memory: its bytes}) of a stored result."""
-    seen = _seen if _seen is not None else set()
-    buffers = _buffers if _buffers is not None else {}
-    if id(value) in seen or _depth > 6:
-        return 0, buffers
-    seen.add(id(value))
-    if isinstance(value, np.ndarray):
-        root = value
-        while isinstance(root.base, np.ndarray):
-            root = root.base
-        if root.base is not None and not isinstance(root.base, np.ndarray):  # memory of another object (torch)
-            buffers[id(root.base)] = max(buffers.get(id(root.base), 0), root.nbytes)
-        else:
-            buffers[id(root)] = root.nbytes
-        return 0, buffers
-    if hasattr(value, "untyped_storage") and hasattr(value, "element_size"):  # torch.Tensor, torch not imported
-        storage = value.untyped_storage()
-        buffers[storage.data_ptr()] = storage.nbytes()
-        return 0, buffers
-    if isinstance(value, (str, bytes, bytearray, int, float, bool, type(None))):
-        return sys.getsizeof(value), buffers
-    other = sys.getsizeof(value)
-    for child in _children(value):
-        other += footprint(child, seen, _depth + 1, buffers)[0]
-    return other, buffers
-
-
-def _children(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return [x for kv in list(value.items()) for x in kv]
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return list(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [getattr(value, f.name, None) for f in dataclasses.fields(value)]
-    if hasattr(value, "__dict__") and not isinstance(value, type):
-        return [vars(value)]
-    return []
-
-
-def freeze(value: Any, _seen: set[int] | None = None, _depth: int = 0) -> Any:
-    """Make every numpy array in a shared result read-only, so no session can change what another one sees
-    (an in-place edit raises instead of leaking). Returns `value`."""
-    seen = _seen if _seen is not None else set()
-    if id(value) in seen or _depth > 6 or isinstance(value, (str, bytes, int, float, bool, type(None))):
-        return value
-    seen.add(id(value))
-    if isinstance(value, np.ndarray):
-        value.setflags(write=False)
-        return value
-    for child in _children(value):
-        freeze(child, seen, _depth + 1)
-    return value
-
-
 def _is_shared(slot: tuple) -> bool:
     return slot[0] not in PRIVATE_KINDS
 
@@ -315,32 +258,6 @@ def _context(kind: str) -> tuple:
 
 def _slot(kind: str, key: tuple) -> tuple:
     return (kind, key, _context(kind)) if kind not in PRIVATE_KINDS else (kind, key)
-
-
-def sizeof(value: Any, _seen: set[int] | None = None, _depth: int = 0) -> int:
-    """Bytes a stored result holds: its `.nbytes` when it says, else arrays, tensors and containers inside it."""
-    seen = _seen if _seen is not None else set()
-    if id(value) in seen or _depth > 6:
-        return 0
-    seen.add(id(value))
-    nbytes = getattr(value, "nbytes", None)
-    if isinstance(nbytes, (int, np.integer)) and not isinstance(value, type):
-        return int(nbytes)
-    if hasattr(value, "element_size") and hasattr(value, "nelement"):  # torch.Tensor without importing torch
-        return int(value.element_size() * value.nelement())
-    if isinstance(value, (str, bytes, bytearray, int, float, bool, type(None))):
-        return sys.getsizeof(value)
-    if isinstance(value, dict):
-        items = list(value.items())
-        return sys.getsizeof(value) + sum(sizeof(k, seen, _depth + 1) + sizeof(v, seen, _depth + 1) for k, v in items)
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return sys.getsizeof(value) + sum(sizeof(v, seen, _depth + 1) for v in value)
-    if dataclasses.is_dataclass(value):
-        return sys.getsizeof(value) + sum(sizeof(getattr(value, f.name, None), seen, _depth + 1)
-                                          for f in dataclasses.fields(value))
-    if hasattr(value, "__dict__"):
-        return sys.getsizeof(value) + sizeof(vars(value), seen, _depth + 1)
-    return sys.getsizeof(value)
 
 
 def _in_session() -> bool:
