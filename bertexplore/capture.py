@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterable, Iterator
+from typing import Any, ContextManager, Iterable, Iterator
 
 import torch
 from torch import nn
@@ -143,22 +143,22 @@ def current() -> Recorder | None:
 
 
 @contextmanager
-def recording(recorder: Recorder) -> Iterator[Recorder]:
-    token = _recorder.set(recorder)
+def _bound(var: ContextVar, value: Any) -> Iterator[Any]:
+    token = var.set(value)
     try:
-        yield recorder
+        yield value
     finally:
-        _recorder.reset(token)
+        var.reset(token)
 
 
-@contextmanager
-def editing(editor: object) -> Iterator[object]:
+def recording(recorder: Recorder) -> ContextManager[Recorder]:
+    """Within the block, forwards in this thread record their activations into `recorder`."""
+    return _bound(_recorder, recorder)
+
+
+def editing(editor: object) -> ContextManager[object]:
     """Within the block, forwards in this thread let `editor` replace activations at the edit sites."""
-    token = _editor.set(editor)
-    try:
-        yield editor
-    finally:
-        _editor.reset(token)
+    return _bound(_editor, editor)
 
 
 def _edit_hook(site: str, take_input: bool = False):

@@ -13,11 +13,9 @@ from bertexplore.packs import pack_command
 
 
 @pytest.fixture
-def models(tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    monkeypatch.setenv("BERTEXPLORE_MODELS_DIR", str(folder))
-    return folder
+def models(models_dir):
+    """The models folder of tests/app/conftest.py, under the short name these tests use."""
+    return models_dir
 
 
 def _texts(at) -> str:
